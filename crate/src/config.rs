@@ -1,0 +1,269 @@
+//! The one experiment configuration shared by the CLI, the tests and the browser.
+//!
+//! Every field has a default, unknown fields are rejected, and [`ExperimentConfig::validate`]
+//! names the offending field and its bound. The web page mirrors this struct in one table
+//! (`web/state.js`) that also drives the URL hash, so the serde names are the public names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which data set to train on. The 2-D sets are generated from the seed; `digits` is the
+/// 8x8 UCI optdigits set shipped in `data/digits/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    Spiral,
+    Circles,
+    Xor,
+    Gaussians,
+    Moons,
+    Digits,
+}
+
+/// How a real-valued sample becomes the input of the first layer over `T` steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// The sample is injected as a constant current at every step.
+    Direct,
+    /// Each feature, scaled to [0, 1], fires with that probability at every step.
+    Poisson,
+}
+
+/// What happens to the membrane after a spike (METHOD.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reset {
+    /// `u <- u * (1 - s)`: back to zero.
+    Hard,
+    /// `u <- u - theta * s`: subtract the threshold, keep the excess.
+    Soft,
+}
+
+/// Which smooth step stands in for the Heaviside derivative in the backward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurrogateKind {
+    Sigmoid,
+    FastSigmoid,
+    Atan,
+    Triangle,
+    Rectangular,
+}
+
+/// Where the normalization sits and what statistics it uses (METHOD.md, table).
+/// More kinds (tdbn, tebn, bntt, mpbn, layer, rms) join this enum in a later issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormKind {
+    None,
+    /// The paper's PSP normalization, on the PSP trace before the weight.
+    Psp,
+    /// Batch normalization of the synaptic current after the weight.
+    Bn,
+}
+
+/// How the readout layer turns into logits for the cross-entropy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readout {
+    /// Spike count of a final spiking layer (rate x T).
+    Rate,
+    /// Mean membrane of a final non-spiking leaky integrator.
+    Membrane,
+}
+
+/// How the learning rate moves over the `epochs` of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    Constant,
+    /// `lr * (1 + cos(pi * step / total)) / 2` (Loshchilov & Hutter 2017, no restarts).
+    Cosine,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Adam,
+    Sgd,
+}
+
+/// Everything that defines a run. Two runs with equal configs are bit-identical.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    pub dataset: DatasetKind,
+    /// Samples generated for the 2-D data sets (ignored by `digits`).
+    pub samples: usize,
+    /// Noise of the 2-D generators, in units of the data's scale.
+    pub noise: f32,
+    /// Fraction of the samples held out for testing.
+    pub test_fraction: f32,
+    pub encoding: Encoding,
+    /// Time steps `T` per sample.
+    pub timesteps: usize,
+    /// Hidden weight layers (residual nets count the stem and every block layer).
+    pub depth: usize,
+    pub width: usize,
+    /// Pre-activation residual blocks (METHOD.md) instead of a plain stack.
+    pub residual: bool,
+    /// Membrane leak `beta`; 1 gives the IF neuron.
+    pub beta: f32,
+    /// Firing threshold `theta`.
+    pub theta: f32,
+    pub reset: Reset,
+    /// Detach the spike in the reset path from the graph (a common stabilizer).
+    pub detach_reset: bool,
+    /// PSP trace decay `lambda = exp(-1/tau_s)`; 0 passes raw spikes.
+    pub psp_lambda: f32,
+    pub surrogate: SurrogateKind,
+    /// Surrogate width `w`: each surrogate peaks at `1/w` and integrates to one.
+    pub surrogate_width: f32,
+    pub norm: NormKind,
+    pub readout: Readout,
+    /// Scale of the initial weights: uniform with variance `init_scale^2 / fan_in`.
+    pub init_scale: f32,
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    pub lr_schedule: LrSchedule,
+    /// Decoupled weight decay (Loshchilov & Hutter 2019): AdamW's, or `w *= 1 - lr * wd`
+    /// before each SGD step.
+    pub weight_decay: f64,
+    pub batch: usize,
+    pub epochs: usize,
+    /// Samples in the fixed probe batch used for firing-rate statistics.
+    pub probe_samples: usize,
+    /// Seed of the one RNG behind init, data, shuffling and encoding. Kept below 2^53 so
+    /// that it survives a trip through JavaScript numbers.
+    pub seed: u64,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::Spiral,
+            samples: 1000,
+            noise: 0.05,
+            test_fraction: 0.2,
+            encoding: Encoding::Direct,
+            timesteps: 8,
+            depth: 4,
+            width: 64,
+            residual: false,
+            beta: 0.9,
+            theta: 1.0,
+            reset: Reset::Soft,
+            detach_reset: true,
+            psp_lambda: 0.5,
+            surrogate: SurrogateKind::Atan,
+            surrogate_width: 1.0,
+            norm: NormKind::Psp,
+            readout: Readout::Rate,
+            init_scale: 1.0,
+            optimizer: OptimizerKind::Adam,
+            lr: 1e-3,
+            lr_schedule: LrSchedule::Cosine,
+            weight_decay: 0.0,
+            batch: 32,
+            epochs: 10,
+            probe_samples: 128,
+            seed: 0,
+        }
+    }
+}
+
+/// Upper bounds that keep a run within a browser tab's memory and a student's patience.
+pub mod limits {
+    pub const MAX_SAMPLES: usize = 100_000;
+    pub const MAX_TIMESTEPS: usize = 256;
+    pub const MAX_DEPTH: usize = 256;
+    pub const MAX_WIDTH: usize = 4096;
+    pub const MAX_BATCH: usize = 4096;
+    pub const MAX_EPOCHS: usize = 100_000;
+    pub const MAX_PROBE: usize = 1024;
+    /// JavaScript numbers hold integers exactly up to 2^53.
+    pub const MAX_SEED: u64 = (1 << 53) - 1;
+}
+
+fn check(ok: bool, field: &'static str, bound: impl Into<String>) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config { field, message: bound.into() })
+    }
+}
+
+impl ExperimentConfig {
+    /// Checks every field against its bound. The error names the field.
+    pub fn validate(&self) -> Result<()> {
+        use limits::*;
+        let c = self;
+        check((8..=MAX_SAMPLES).contains(&c.samples), "samples", format!("must be in 8..={MAX_SAMPLES}, got {}", c.samples))?;
+        check(c.noise.is_finite() && (0.0..=1.0).contains(&c.noise), "noise", format!("must be in [0, 1], got {}", c.noise))?;
+        check(c.test_fraction.is_finite() && (0.05..=0.9).contains(&c.test_fraction), "test_fraction", format!("must be in [0.05, 0.9], got {}", c.test_fraction))?;
+        check((1..=MAX_TIMESTEPS).contains(&c.timesteps), "timesteps", format!("must be in 1..={MAX_TIMESTEPS}, got {}", c.timesteps))?;
+        check((1..=MAX_DEPTH).contains(&c.depth), "depth", format!("must be in 1..={MAX_DEPTH}, got {}", c.depth))?;
+        check(!c.residual || c.depth >= 2, "depth", "a residual net needs depth >= 2 (a stem and at least one block layer)")?;
+        check((1..=MAX_WIDTH).contains(&c.width), "width", format!("must be in 1..={MAX_WIDTH}, got {}", c.width))?;
+        check(c.beta.is_finite() && (0.0..=1.0).contains(&c.beta), "beta", format!("must be in [0, 1] (1 = IF neuron), got {}", c.beta))?;
+        check(c.theta.is_finite() && c.theta > 0.0 && c.theta <= 100.0, "theta", format!("must be in (0, 100], got {}", c.theta))?;
+        check(c.psp_lambda.is_finite() && (0.0..1.0).contains(&c.psp_lambda), "psp_lambda", format!("must be in [0, 1), got {}", c.psp_lambda))?;
+        check(c.surrogate_width.is_finite() && c.surrogate_width >= 0.01 && c.surrogate_width <= 100.0, "surrogate_width", format!("must be in [0.01, 100], got {}", c.surrogate_width))?;
+        check(c.init_scale.is_finite() && c.init_scale > 0.0 && c.init_scale <= 100.0, "init_scale", format!("must be in (0, 100], got {}", c.init_scale))?;
+        check(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 10.0, "lr", format!("must be in (0, 10], got {}", c.lr))?;
+        check(c.weight_decay.is_finite() && (0.0..=1.0).contains(&c.weight_decay), "weight_decay", format!("must be in [0, 1], got {}", c.weight_decay))?;
+        check((1..=MAX_BATCH).contains(&c.batch), "batch", format!("must be in 1..={MAX_BATCH}, got {}", c.batch))?;
+        check((1..=MAX_EPOCHS).contains(&c.epochs), "epochs", format!("must be in 1..={MAX_EPOCHS}, got {}", c.epochs))?;
+        check((1..=MAX_PROBE).contains(&c.probe_samples), "probe_samples", format!("must be in 1..={MAX_PROBE}, got {}", c.probe_samples))?;
+        check(c.seed <= MAX_SEED, "seed", format!("must be at most 2^53 - 1, got {}", c.seed))?;
+        // Activations of one step are held for backprop: depth x T x batch x width floats.
+        let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.batch as u128 * c.width as u128;
+        check(cells <= 200_000_000, "depth", format!("depth x timesteps x batch x width = {cells} exceeds 2e8 activations; lower one of them"))?;
+        Ok(())
+    }
+
+    /// Parses a JSON config, naming the unknown or mistyped field, then validates it.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let cfg: Self = serde_json::from_str(text).map_err(|e| Error::Parse(format!("config JSON: {e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_round_trips() {
+        let c = ExperimentConfig::default();
+        c.validate().expect("default config must validate");
+        let text = serde_json::to_string(&c).expect("serialize");
+        assert_eq!(ExperimentConfig::from_json(&text).expect("parse"), c);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let cases: [(&str, fn(&mut ExperimentConfig)); 5] = [
+            ("timesteps", |c| c.timesteps = 0),
+            ("beta", |c| c.beta = 1.5),
+            ("lr", |c| c.lr = f64::NAN),
+            ("width", |c| c.width = 0),
+            ("seed", |c| c.seed = u64::MAX),
+        ];
+        for (field, mutate) in cases {
+            let mut c = ExperimentConfig::default();
+            mutate(&mut c);
+            let err = c.validate().expect_err(field).to_string();
+            assert!(err.contains(field), "error {err:?} should name {field}");
+        }
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_by_name() {
+        let err = ExperimentConfig::from_json(r#"{"depht": 3}"#).expect_err("typo").to_string();
+        assert!(err.contains("depht"), "{err}");
+    }
+}

@@ -1,0 +1,62 @@
+//! Input encodings: how a batch of real-valued samples becomes `T` steps of input.
+//!
+//! - `direct`: the sample is a constant input current at every step (Rueckauer et al.
+//!   2017; SpikingJelly's examples call it the "encoder layer" approach).
+//! - `poisson`: each feature, scaled from the data set's range to `p` in [0, 1], spikes
+//!   with probability `p` at every step, drawn from the trainer's seeded RNG.
+
+use candle_core::{Device, Tensor};
+
+use crate::config::Encoding;
+use crate::error::Result;
+use crate::rng::Rng;
+
+/// Encodes `xs` (`[B, F]` row-major) over `steps` time steps.
+///
+/// Shapes: `xs`: `B * F` values -> `[T, B, F]`.
+pub fn encode(
+    xs: &[f32],
+    (batch, features): (usize, usize),
+    steps: usize,
+    encoding: Encoding,
+    range: (f32, f32),
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<Tensor> {
+    let values = match encoding {
+        Encoding::Direct => xs.repeat(steps),
+        Encoding::Poisson => {
+            let (lo, hi) = range;
+            let probs: Vec<f32> = xs.iter().map(|v| (v - lo) / (hi - lo)).collect();
+            (0..steps).flat_map(|_| rng.bernoulli_vec(&probs)).collect()
+        }
+    };
+    Ok(Tensor::from_vec(values, (steps, batch, features), device)?)
+}
+
+/// Whether the encoded input is a spike train (and so gets a PSP trace like hidden spikes).
+pub fn is_spiking(encoding: Encoding) -> bool {
+    matches!(encoding, Encoding::Poisson)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_repeats_the_sample_over_time() {
+        let x = encode(&[0.5, -1.0], (1, 2), 3, Encoding::Direct, (0.0, 1.0), &mut Rng::new(0), &Device::Cpu).unwrap();
+        assert_eq!(x.dims(), &[3, 1, 2]);
+        assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![0.5, -1.0, 0.5, -1.0, 0.5, -1.0]);
+    }
+
+    #[test]
+    fn poisson_rate_matches_intensity() {
+        let steps = 4000;
+        let x = encode(&[0.0, 0.25, 1.0], (1, 3), steps, Encoding::Poisson, (0.0, 1.0), &mut Rng::new(1), &Device::Cpu).unwrap();
+        let rates = x.mean(0).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(rates[0], 0.0);
+        assert!((rates[1] - 0.25).abs() < 0.03, "{rates:?}");
+        assert_eq!(rates[2], 1.0);
+    }
+}

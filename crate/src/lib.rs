@@ -1,0 +1,21 @@
+//! spikeplay: deep spiking neural networks with postsynaptic-potential (PSP)
+//! normalization (Ikegawa et al., Sensors 2022), on candle, natively and in the browser.
+//!
+//! Everything but `wasm.rs` is plain Rust and runs under `cargo test`. See
+//! `docs/METHOD.md` for the equations this crate implements and our reading of them.
+
+pub mod config;
+pub mod data;
+pub mod encode;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod neuron;
+pub mod norm;
+pub mod rng;
+pub mod surrogate;
+pub mod train;
+
+pub use config::ExperimentConfig;
+pub use error::{Error, Result};
+pub use train::{run, Trainer};

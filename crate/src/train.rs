@@ -1,0 +1,291 @@
+//! The trainer: owns the network, the optimizer, the data and the one seeded RNG.
+//!
+//! The browser calls [`Trainer::step`] in time-budgeted ticks and [`Trainer::probe`] for
+//! its views; the CLI and the tests call [`run`], which loops over epochs on the same code.
+
+use candle_core::{Device, Tensor, Var};
+use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW, SGD};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ExperimentConfig, LrSchedule, OptimizerKind};
+use crate::data::{self, Dataset, Split};
+use crate::encode::{encode, is_spiking};
+use crate::error::{Error, Result};
+use crate::metrics::{layer_stats, synops_per_sample, LayerStats};
+use crate::model::Network;
+use crate::norm::Mode;
+use crate::rng::Rng;
+
+/// Salts of the RNG streams forked from the seed, one per purpose.
+const STREAM_DATA: u64 = 1;
+const STREAM_INIT: u64 = 2;
+const STREAM_TRAIN: u64 = 3;
+const STREAM_PROBE: u64 = 4;
+const STREAM_EVAL: u64 = 5;
+/// Samples per forward pass when evaluating a whole split.
+const EVAL_CHUNK: usize = 256;
+
+/// candle's optimizers share a trait that cannot be a trait object (its constructor is
+/// generic), so the choice is an enum.
+enum Opt {
+    Adam(AdamW),
+    /// candle's SGD has no weight decay; the params are kept to apply it, decoupled.
+    Sgd(SGD, Vec<Var>),
+}
+
+/// What the probe batch shows about the network now.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Probe {
+    pub layers: Vec<LayerStats>,
+    /// Estimated synaptic operations per sample.
+    pub synops: f32,
+}
+
+/// One line of the history: the end of an epoch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub loss: f32,
+    pub train_accuracy: f32,
+    pub test_accuracy: f32,
+    pub firing_rates: Vec<f32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FinalRecord {
+    pub test_accuracy: f32,
+    pub train_accuracy: f32,
+    /// One mean rate per hidden layer, on the probe batch.
+    pub firing_rates: Vec<f32>,
+    pub layers: Vec<LayerStats>,
+    pub synops: f32,
+    pub steps: usize,
+}
+
+/// What `spikeplay train` writes to `run.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub config: ExperimentConfig,
+    pub history: Vec<EpochRecord>,
+    #[serde(rename = "final")]
+    pub final_: FinalRecord,
+}
+
+pub struct Trainer {
+    pub cfg: ExperimentConfig,
+    pub data: Dataset,
+    pub(crate) net: Network,
+    opt: Opt,
+    rng: Rng,
+    pub(crate) device: Device,
+    order: Vec<usize>,
+    cursor: usize,
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Completed optimizer steps.
+    pub step: usize,
+    grad_norms: Vec<f32>,
+    /// The fixed probe batch, encoded once: `[T, probe_samples, features]`.
+    pub(crate) probe_input: Tensor,
+    probe_input_spikes: bool,
+}
+
+impl Trainer {
+    /// Validates `cfg`, then builds data, network and optimizer from its seed.
+    pub fn new(cfg: ExperimentConfig) -> Result<Self> {
+        cfg.validate()?;
+        let device = Device::Cpu;
+        let mut root = Rng::new(cfg.seed);
+        let (mut data_rng, mut init_rng, mut rng, mut probe_rng) =
+            (root.fork(STREAM_DATA), root.fork(STREAM_INIT), root.fork(STREAM_TRAIN), root.fork(STREAM_PROBE));
+        let data = data::load(&cfg, &mut data_rng)?;
+        let (net, params) = Network::new(&cfg, data.features, data.classes, &mut init_rng, &device)?;
+        let opt = make_optimizer(&cfg, params)?;
+        let mut order: Vec<usize> = (0..data.train.len()).collect();
+        rng.shuffle(&mut order);
+        let probe_idx: Vec<usize> = (0..cfg.probe_samples.min(data.train.len())).collect();
+        let (px, _) = data.train.gather(&probe_idx, data.features);
+        let probe_input = encode(&px, (probe_idx.len(), data.features), cfg.timesteps, cfg.encoding, data.range, &mut probe_rng, &device)?;
+        let depth = cfg.depth;
+        Ok(Self {
+            probe_input_spikes: is_spiking(cfg.encoding),
+            cfg,
+            data,
+            net,
+            opt,
+            rng,
+            device,
+            order,
+            cursor: 0,
+            epoch: 0,
+            step: 0,
+            grad_norms: vec![0.0; depth],
+            probe_input,
+        })
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.data.train.len().div_ceil(self.cfg.batch)
+    }
+
+    /// One optimizer step on the next minibatch; returns its loss. Reshuffles after the
+    /// last batch of an epoch (the last batch may be smaller).
+    pub fn step(&mut self) -> Result<f32> {
+        let end = (self.cursor + self.cfg.batch).min(self.order.len());
+        let idx = self.order[self.cursor..end].to_vec();
+        let (x, y) = self.data.train.gather(&idx, self.data.features);
+        let input = encode(&x, (idx.len(), self.data.features), self.cfg.timesteps, self.cfg.encoding, self.data.range, &mut self.rng, &self.device)?;
+        let labels = Tensor::from_vec(y, idx.len(), &self.device)?;
+        let (logits, _) = self.net.forward(&input, Mode::Train, false)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
+        let value = loss.to_scalar::<f32>()?;
+        if !value.is_finite() {
+            return Err(Error::Data(format!("loss became {value} at step {}; lower lr or add a norm", self.step + 1)));
+        }
+        let grads = loss.backward()?;
+        let lr = self.learning_rate();
+        for (g, w) in self.grad_norms.iter_mut().zip(self.net.hidden_weights()) {
+            *g = match grads.get(w) {
+                Some(t) => t.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?,
+                None => 0.0,
+            };
+        }
+        match &mut self.opt {
+            Opt::Adam(o) => {
+                o.set_learning_rate(lr);
+                o.step(&grads)?
+            }
+            Opt::Sgd(o, params) => {
+                if self.cfg.weight_decay > 0.0 {
+                    for p in params.iter() {
+                        p.set(&(p.as_tensor() * (1.0 - lr * self.cfg.weight_decay))?)?;
+                    }
+                }
+                o.set_learning_rate(lr);
+                o.step(&grads)?
+            }
+        }
+        self.step += 1;
+        self.cursor = end;
+        if self.cursor >= self.order.len() {
+            self.cursor = 0;
+            self.epoch += 1;
+            self.rng.shuffle(&mut self.order);
+        }
+        Ok(value)
+    }
+
+    /// The learning rate of the next step under the config's schedule; after the last
+    /// planned step the cosine stays at zero.
+    pub fn learning_rate(&self) -> f64 {
+        match self.cfg.lr_schedule {
+            LrSchedule::Constant => self.cfg.lr,
+            LrSchedule::Cosine => {
+                let total = (self.cfg.epochs * self.steps_per_epoch()).max(1) as f64;
+                let progress = (self.step as f64 / total).min(1.0);
+                self.cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+
+    /// Fraction of `split` classified correctly, in eval mode, with a fixed encoding seed so
+    /// that evaluating does not disturb the training stream.
+    pub fn accuracy(&self, split: &Split) -> Result<f32> {
+        if split.is_empty() {
+            return Ok(0.0);
+        }
+        let mut rng = Rng::new(self.cfg.seed).fork(STREAM_EVAL);
+        let mut correct = 0usize;
+        let idx: Vec<usize> = (0..split.len()).collect();
+        for chunk in idx.chunks(EVAL_CHUNK) {
+            let (x, y) = split.gather(chunk, self.data.features);
+            let input = encode(&x, (chunk.len(), self.data.features), self.cfg.timesteps, self.cfg.encoding, self.data.range, &mut rng, &self.device)?;
+            let m = if std::env::var("SP_PROBE").is_ok() { Mode::Probe } else { Mode::Eval }; let (logits, _) = self.net.forward(&input, m, false)?;
+            let pred = logits.argmax(1)?.to_vec1::<u32>()?;
+            correct += pred.iter().zip(&y).filter(|(p, t)| p == t).count();
+        }
+        Ok(correct as f32 / split.len() as f32)
+    }
+
+    pub fn train_accuracy(&self) -> Result<f32> {
+        self.accuracy(&self.data.train)
+    }
+
+    pub fn test_accuracy(&self) -> Result<f32> {
+        self.accuracy(&self.data.test)
+    }
+
+    /// Per-layer statistics on the fixed probe batch, with batch statistics in the norms
+    /// (what training sees) and the running statistics left untouched.
+    pub fn probe(&self) -> Result<Probe> {
+        let (_, taps) = self.net.forward(&self.probe_input, Mode::Probe, true)?;
+        let taps = taps.ok_or_else(|| Error::Data("probe recorded nothing".into()))?;
+        let layers = layer_stats(&taps, &self.grad_norms)?;
+        let mut fan_outs: Vec<usize> = vec![self.cfg.width; self.cfg.depth];
+        if let Some(last) = fan_outs.last_mut() {
+            *last = self.data.classes;
+        }
+        let input = self.probe_input_spikes.then_some((&self.probe_input, self.cfg.width));
+        Ok(Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers })
+    }
+
+    /// Runs one epoch (or what is left of the current one) and records its end.
+    pub fn run_epoch(&mut self, on_progress: &mut impl FnMut(Progress)) -> Result<EpochRecord> {
+        let start_epoch = self.epoch;
+        let steps_per_epoch = self.steps_per_epoch();
+        let (mut sum, mut n) = (0.0f64, 0usize);
+        while self.epoch == start_epoch {
+            let loss = self.step()?;
+            sum += loss as f64;
+            n += 1;
+            on_progress(Progress::Step { epoch: start_epoch, step: n, steps_per_epoch, loss });
+        }
+        let probe = self.probe()?;
+        Ok(EpochRecord {
+            epoch: self.epoch,
+            loss: (sum / n.max(1) as f64) as f32,
+            train_accuracy: self.train_accuracy()?,
+            test_accuracy: self.test_accuracy()?,
+            firing_rates: probe.layers.iter().map(|l| l.rate).collect(),
+        })
+    }
+}
+
+fn make_optimizer(cfg: &ExperimentConfig, params: Vec<Var>) -> Result<Opt> {
+    Ok(match cfg.optimizer {
+        OptimizerKind::Adam => Opt::Adam(AdamW::new(params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?),
+        OptimizerKind::Sgd => Opt::Sgd(SGD::new(params.clone(), cfg.lr)?, params),
+    })
+}
+
+/// What [`run`] reports while it works.
+pub enum Progress<'a> {
+    /// After each optimizer step; `epoch` counts completed epochs, `step` is 1-based.
+    Step { epoch: usize, step: usize, steps_per_epoch: usize, loss: f32 },
+    /// After each epoch.
+    Epoch(&'a EpochRecord),
+}
+
+/// Trains for `cfg.epochs` epochs, reporting progress, and returns the record that
+/// `spikeplay train` writes.
+pub fn run(cfg: ExperimentConfig, mut on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
+    let mut trainer = Trainer::new(cfg)?;
+    let mut history = Vec::with_capacity(trainer.cfg.epochs);
+    for _ in 0..trainer.cfg.epochs {
+        let record = trainer.run_epoch(&mut on_progress)?;
+        on_progress(Progress::Epoch(&record));
+        history.push(record);
+    }
+    let probe = trainer.probe()?;
+    let last = history.last();
+    let final_ = FinalRecord {
+        test_accuracy: last.map_or(0.0, |r| r.test_accuracy),
+        train_accuracy: last.map_or(0.0, |r| r.train_accuracy),
+        firing_rates: probe.layers.iter().map(|l| l.rate).collect(),
+        layers: probe.layers,
+        synops: probe.synops,
+        steps: trainer.step,
+    };
+    Ok(RunRecord { config: trainer.cfg, history, final_ })
+}
