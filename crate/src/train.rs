@@ -201,7 +201,7 @@ impl Trainer {
         for chunk in idx.chunks(EVAL_CHUNK) {
             let (x, y) = split.gather(chunk, self.data.features);
             let input = encode(&x, (chunk.len(), self.data.features), self.cfg.timesteps, self.cfg.encoding, self.data.range, &mut rng, &self.device)?;
-            let m = if std::env::var("SP_PROBE").is_ok() { Mode::Probe } else { Mode::Eval }; let (logits, _) = self.net.forward(&input, m, false)?;
+            let (logits, _) = self.net.forward(&input, Mode::Eval, false)?;
             let pred = logits.argmax(1)?.to_vec1::<u32>()?;
             correct += pred.iter().zip(&y).filter(|(p, t)| p == t).count();
         }
