@@ -109,6 +109,9 @@ pub struct ExperimentConfig {
     pub width: usize,
     /// Pre-activation residual blocks (METHOD.md) instead of a plain stack.
     pub residual: bool,
+    /// Start every residual branch at zero (the gain of its last norm, or its last weight
+    /// without a norm), so each block begins as the identity (Goyal et al. 2017).
+    pub zero_init_residual: bool,
     /// Membrane leak `beta`; 1 gives the IF neuron.
     pub beta: f32,
     /// Firing threshold `theta`.
@@ -152,6 +155,7 @@ impl Default for ExperimentConfig {
             depth: 4,
             width: 64,
             residual: false,
+            zero_init_residual: true,
             beta: 0.9,
             theta: 1.0,
             reset: Reset::Soft,

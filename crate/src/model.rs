@@ -64,6 +64,13 @@ impl Synapse {
         Ok(Self { weight, linear, norm })
     }
 
+    /// Makes the synapse output zero (up to its bias) by zeroing the norm's gain, or the
+    /// weight when there is no norm; gradients still reach the zeroed tensor.
+    fn zero_output(&self) -> Result<()> {
+        let v = self.norm.gain().unwrap_or(&self.weight);
+        v.set(&v.as_tensor().zeros_like()?)
+    }
+
     /// Shapes: `a`: `[T, B, in]` -> current `[T, B, out]`.
     pub fn forward(&self, a: &Tensor, mode: Mode) -> Result<SynapseOut> {
         match self.norm.placement() {
@@ -116,6 +123,13 @@ impl Network {
             layers.push(Synapse::new((fan_in, cfg.width), spikes_in, cfg, rng, device, &mut params)?);
         }
         let head = Synapse::new((cfg.width, classes), true, cfg, rng, device, &mut params)?;
+        if cfg.residual && cfg.zero_init_residual {
+            for block in layers[1..].chunks(2) {
+                if let Some(last) = block.last() {
+                    last.zero_output()?;
+                }
+            }
+        }
         let lif = Lif {
             beta: cfg.beta,
             theta: cfg.theta,
@@ -233,8 +247,34 @@ mod tests {
     fn parameter_counts_follow_the_norm() {
         // depth 2, width 8, 2 inputs, 3 classes: weights and biases of 3 layers = 6 tensors.
         assert_eq!(build(false, 2, NormKind::None).1.len(), 6);
-        assert_eq!(build(false, 2, NormKind::Psp).1.len(), 9, "+ gamma per layer");
+        // PSP norm: + gamma on layer 2 and the head; a direct-encoded input is not a PSP.
+        assert_eq!(build(false, 2, NormKind::Psp).1.len(), 8, "+ gamma per spiking input");
         assert_eq!(build(false, 2, NormKind::Bn).1.len(), 12, "+ gamma, beta per layer");
+    }
+
+    #[test]
+    fn psp_norm_skips_a_direct_input_but_not_a_poisson_one() {
+        let (direct, _) = build(false, 2, NormKind::Psp);
+        assert!(matches!(direct.layers[0].norm, Norm::None));
+        let cfg = ExperimentConfig { depth: 2, width: 8, encoding: crate::config::Encoding::Poisson, ..Default::default() };
+        let (poisson, _) = Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap();
+        assert!(matches!(poisson.layers[0].norm, Norm::Psp(_)));
+    }
+
+    #[test]
+    fn zero_init_residual_blocks_start_as_the_identity() {
+        // With every branch at zero, x stays the stem's output, so the LIF after each
+        // block's sum (layers 3 and 5 of depth 5) fires exactly like the stem's LIF.
+        for norm in [NormKind::Psp, NormKind::Bn, NormKind::None] {
+            let (net, _) = build(true, 5, norm);
+            let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin()).collect(), (4, 5, 2), &Device::Cpu).unwrap();
+            let taps = net.forward(&x, Mode::Train, true).unwrap().1.unwrap();
+            let stem: Vec<f32> = taps.spikes[0].flatten_all().unwrap().to_vec1().unwrap();
+            assert!(stem.iter().any(|&v| v > 0.0), "{norm:?}: the stem should fire");
+            for l in [2, 4] {
+                assert_eq!(taps.spikes[l].flatten_all().unwrap().to_vec1::<f32>().unwrap(), stem, "{norm:?} layer {}", l + 1);
+            }
+        }
     }
 
     #[test]

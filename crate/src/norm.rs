@@ -147,6 +147,15 @@ impl Norm {
         })
     }
 
+    /// The per-feature gain `gamma`, if this norm has one.
+    pub fn gain(&self) -> Option<&Var> {
+        match self {
+            Norm::None => None,
+            Norm::Psp(n) => Some(&n.gamma),
+            Norm::Bn(n) => Some(&n.gamma),
+        }
+    }
+
     pub fn placement(&self) -> Option<Placement> {
         match self {
             Norm::None => None,

@@ -70,6 +70,8 @@ struct TrainArgs {
     #[arg(long)]
     residual: bool,
     #[arg(long)]
+    zero_init_residual: Option<bool>,
+    #[arg(long)]
     beta: Option<f32>,
     #[arg(long)]
     theta: Option<f32>,
@@ -129,7 +131,7 @@ impl TrainArgs {
             None => ExperimentConfig::default(),
         };
         let a = self;
-        overlay!(cfg, a; dataset, samples, noise, test_fraction, encoding, timesteps, depth, width,
+        overlay!(cfg, a; dataset, samples, noise, test_fraction, encoding, timesteps, depth, width, zero_init_residual,
             beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, readout,
             init_scale, optimizer, lr, lr_schedule, weight_decay, batch, epochs, probe_samples, seed);
         if a.residual {
