@@ -12,7 +12,7 @@ use crate::data::{self, Dataset, Split};
 use crate::encode::{encode, is_spiking};
 use crate::error::{Error, Result};
 use crate::metrics::{layer_stats, synops_per_sample, LayerStats};
-use crate::model::Network;
+use crate::model::{Network, Taps};
 use crate::norm::Mode;
 use crate::rng::Rng;
 
@@ -219,6 +219,12 @@ impl Trainer {
     /// Per-layer statistics on the fixed probe batch, with batch statistics in the norms
     /// (what training sees) and the running statistics left untouched.
     pub fn probe(&self) -> Result<Probe> {
+        Ok(self.probe_with_taps()?.0)
+    }
+
+    /// [`Trainer::probe`] together with the recorded layer states (spikes, membrane,
+    /// normalized inputs) of the same pass, for views that show one layer in detail.
+    pub fn probe_with_taps(&self) -> Result<(Probe, Taps)> {
         let (_, taps) = self.net.forward(&self.probe_input, Mode::Probe, true)?;
         let taps = taps.ok_or_else(|| Error::Data("probe recorded nothing".into()))?;
         let layers = layer_stats(&taps, &self.grad_norms)?;
@@ -227,7 +233,8 @@ impl Trainer {
             *last = self.data.classes;
         }
         let input = self.probe_input_spikes.then_some((&self.probe_input, self.cfg.width));
-        Ok(Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers })
+        let probe = Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers };
+        Ok((probe, taps))
     }
 
     /// Runs one epoch (or what is left of the current one) and records its end.

@@ -1,0 +1,58 @@
+//! The `spikeplay` binary: bad input exits non-zero naming the field; a run writes run.json.
+
+use std::process::Command;
+
+fn spikeplay(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_spikeplay")).args(args).output().expect("binary runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("spikeplay-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn bad_flags_and_values_name_the_field() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["train", "--depth", "0"], "depth"),
+        (&["train", "--beta", "2"], "beta"),
+        (&["train", "--norm", "bogus"], "unknown variant `bogus`"),
+        (&["train", "--widht", "3"], "--widht"),
+        (&["train", "--lr", "abc"], "--lr"),
+    ];
+    for (args, needle) in cases {
+        let (ok, err) = spikeplay(args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(needle), "{args:?}: {err:?} should mention {needle}");
+    }
+}
+
+#[test]
+fn bad_config_file_names_the_field() {
+    let path = tmp("bad.json");
+    std::fs::write(&path, r#"{"dataset": "digits", "timestep": 8}"#).unwrap();
+    let (ok, err) = spikeplay(&["train", "--config", path.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("timestep"), "{err}");
+}
+
+#[test]
+fn a_run_writes_config_history_and_final() {
+    let cfg = tmp("cfg.json");
+    std::fs::write(&cfg, r#"{"dataset": "moons", "samples": 200, "depth": 2, "width": 16, "epochs": 2}"#).unwrap();
+    let out = tmp("run.json");
+    let (ok, err) = spikeplay(&["train", "--config", cfg.to_str().unwrap(), "--epochs", "3", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(run["config"]["epochs"], 3, "flags override the file");
+    assert_eq!(run["config"]["dataset"], "moons");
+    assert_eq!(run["history"].as_array().unwrap().len(), 3);
+    for key in ["test_accuracy", "train_accuracy"] {
+        let v = run["final"][key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert_eq!(run["final"]["firing_rates"].as_array().unwrap().len(), 2);
+    assert!(err.contains("epoch   3/3"), "progress is shown: {err}");
+}
