@@ -15,6 +15,9 @@ pub mod norm;
 pub mod rng;
 pub mod surrogate;
 pub mod train;
+pub mod view;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use config::ExperimentConfig;
 pub use error::{Error, Result};

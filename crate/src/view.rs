@@ -1,0 +1,246 @@
+//! What the playground's detailed views show, computed from a [`Trainer`] in plain Rust.
+//!
+//! The browser handle (`wasm.rs`) only forwards these; keeping them here lets `cargo test`
+//! check them natively. Every view runs the network in [`Mode::Probe`] or [`Mode::Eval`],
+//! never [`Mode::Train`], so looking at a run does not change it. Reports use `u32` and
+//! `Vec<f32>` so they cross into JavaScript as plain numbers (no `u64`, no maps).
+
+use candle_core::{IndexOp, Tensor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::config::ExperimentConfig;
+use crate::encode::encode;
+use crate::error::{Error, Result};
+use crate::norm::{Mode, Norm, Placement};
+use crate::rng::Rng;
+use crate::model::Taps;
+use crate::Trainer;
+
+/// At most this many neurons of a layer appear in the raster; wide layers show their first.
+pub const RASTER_NEURONS: usize = 128;
+/// At most this many membrane traces.
+pub const TRACES: usize = 8;
+/// At most this many training points are drawn over the decision boundary.
+pub const POINTS: usize = 400;
+/// Salt of the encoding stream used by the decision grid (distinct from the trainer's).
+const GRID_SALT: u64 = 0x9e1d;
+
+/// One sample of one hidden layer over the `T` steps of the probe batch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Raster {
+    pub layer: u32,
+    pub sample: u32,
+    pub steps: u32,
+    /// Neurons shown in `spikes` (the first `min(width, RASTER_NEURONS)`).
+    pub neurons: u32,
+    /// `[steps, neurons]` row-major, 0 or 1.
+    pub spikes: Vec<f32>,
+    /// Indices of the neurons whose membranes are traced, from least to most active.
+    pub traced: Vec<u32>,
+    /// `[steps, traced.len()]` row-major: the charged membrane, before the reset.
+    pub membrane: Vec<f32>,
+    pub theta: f32,
+}
+
+/// The layout the network view draws and the static data the boundary view needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Layout {
+    pub features: u32,
+    pub classes: u32,
+    pub depth: u32,
+    pub width: u32,
+    pub residual: bool,
+    /// "none", "pre_weight" (on the PSP trace) or "post_weight" (on the current).
+    pub norm_placement: String,
+    /// Per hidden layer: whether it has a norm (a pre-weight norm is skipped on the first
+    /// layer when the input is a direct current rather than spikes).
+    pub normalized: Vec<bool>,
+    pub steps_per_epoch: u32,
+    pub train_samples: u32,
+    pub test_samples: u32,
+    pub probe_samples: u32,
+    /// Input-plane bounds `[lo, hi]` for 2-D sets.
+    pub range: Vec<f32>,
+    /// Up to [`POINTS`] training points `[x, y]` row-major, empty unless `features == 2`.
+    pub points: Vec<f32>,
+    pub labels: Vec<u32>,
+}
+
+/// Parses a config given as a JSON object, naming the offending field when a value has
+/// the wrong type (serde's own message for that names only the expected type).
+pub fn parse_config(map: Map<String, Value>) -> Result<ExperimentConfig> {
+    match serde_json::from_value::<ExperimentConfig>(Value::Object(map.clone())) {
+        Ok(cfg) => {
+            cfg.validate()?;
+            Ok(cfg)
+        }
+        Err(whole) => {
+            for (key, value) in map {
+                let single = Map::from_iter([(key.clone(), value)]);
+                if let Err(e) = serde_json::from_value::<ExperimentConfig>(Value::Object(single)) {
+                    return Err(Error::Parse(format!("invalid config: {key}: {e}")));
+                }
+            }
+            Err(Error::Parse(format!("invalid config: {whole}")))
+        }
+    }
+}
+
+pub fn layout(trainer: &Trainer) -> Layout {
+    let (cfg, data) = (&trainer.cfg, &trainer.data);
+    let two_d = data.features == 2;
+    let n = if two_d { data.train.len().min(POINTS) } else { 0 };
+    Layout {
+        features: data.features as u32,
+        classes: data.classes as u32,
+        depth: cfg.depth as u32,
+        width: cfg.width as u32,
+        residual: cfg.residual,
+        norm_placement: placement_name(cfg).into(),
+        normalized: trainer.net.layers.iter().map(|l| !matches!(l.norm, Norm::None)).collect(),
+        steps_per_epoch: trainer.steps_per_epoch() as u32,
+        train_samples: data.train.len() as u32,
+        test_samples: data.test.len() as u32,
+        probe_samples: trainer.probe_input.dim(1).unwrap_or(0) as u32,
+        range: vec![data.range.0, data.range.1],
+        points: data.train.x[..2 * n].to_vec(),
+        labels: data.train.y[..n].to_vec(),
+    }
+}
+
+fn placement_name(cfg: &ExperimentConfig) -> &'static str {
+    match cfg.norm_placement() {
+        None => "none",
+        Some(Placement::PreWeight) => "pre_weight",
+        Some(Placement::PostWeight) => "post_weight",
+    }
+}
+
+/// Spikes and membrane of probe sample `sample` in hidden layer `layer` (both clamped),
+/// from the taps of [`Trainer::probe_with_taps`].
+pub fn raster(trainer: &Trainer, taps: &Taps, layer: usize, sample: usize) -> Result<Raster> {
+    let layer = layer.min(taps.spikes.len().saturating_sub(1));
+    let sample = sample.min(trainer.probe_input.dim(1)?.saturating_sub(1));
+    // [T, W] for the chosen sample.
+    let spikes = taps.spikes[layer].i((.., sample, ..))?.contiguous()?;
+    let membrane = taps.membrane[layer].i((.., sample, ..))?.contiguous()?;
+    let (steps, width) = spikes.dims2()?;
+    let neurons = width.min(RASTER_NEURONS);
+    let traced = traced_neurons(&spikes, TRACES)?;
+    let idx = Tensor::from_vec(traced.clone(), traced.len(), &trainer.device)?;
+    Ok(Raster {
+        layer: layer as u32,
+        sample: sample as u32,
+        steps: steps as u32,
+        neurons: neurons as u32,
+        spikes: spikes.narrow(1, 0, neurons)?.flatten_all()?.to_vec1()?,
+        traced,
+        membrane: membrane.index_select(&idx, 1)?.flatten_all()?.to_vec1()?,
+        theta: trainer.cfg.theta,
+    })
+}
+
+/// Up to `k` neurons spread over the range of activity (quietest to busiest), so the traces
+/// show both a neuron that stays below threshold and one that fires.
+///
+/// Shapes: `spikes`: `[T, W]` -> at most `k` indices, ascending by spike count.
+fn traced_neurons(spikes: &Tensor, k: usize) -> Result<Vec<u32>> {
+    let counts = spikes.sum(0)?.to_vec1::<f32>()?;
+    let mut order: Vec<u32> = (0..counts.len() as u32).collect();
+    order.sort_by(|&a, &b| counts[a as usize].total_cmp(&counts[b as usize]).then(a.cmp(&b)));
+    let k = k.min(order.len());
+    if k <= 1 {
+        return Ok(order[..k].to_vec());
+    }
+    let picks = (0..k).map(|i| order[i * (order.len() - 1) / (k - 1)]);
+    let mut out: Vec<u32> = picks.collect();
+    out.dedup();
+    Ok(out)
+}
+
+/// Probability of class 1 (for two classes) over an `n x n` grid of the input plane, in
+/// eval mode with the configured encoding. Row 0 is the top (largest second feature).
+/// Empty unless the data set is 2-D.
+pub fn decision_grid(trainer: &Trainer, n: usize) -> Result<Vec<f32>> {
+    if trainer.data.features != 2 || n == 0 {
+        return Ok(vec![]);
+    }
+    let (lo, hi) = trainer.data.range;
+    let at = |i: usize| lo + (hi - lo) * (i as f32 + 0.5) / n as f32;
+    let xs: Vec<f32> = (0..n * n).flat_map(|k| [at(k % n), at(n - 1 - k / n)]).collect();
+    let mut rng = Rng::new(trainer.cfg.seed).fork(GRID_SALT);
+    let cfg = &trainer.cfg;
+    let input = encode(&xs, (n * n, 2), cfg.timesteps, cfg.encoding, trainer.data.range, &mut rng, &trainer.device)?;
+    let (logits, _) = trainer.net.forward(&input, Mode::Eval, false)?;
+    let probs = candle_nn::ops::softmax(&logits, 1)?;
+    Ok(probs.i((.., 1))?.to_vec1()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatasetKind, NormKind};
+
+    fn small(dataset: DatasetKind) -> Trainer {
+        let cfg = ExperimentConfig { dataset, samples: 64, depth: 3, width: 10, timesteps: 4, probe_samples: 16, ..Default::default() };
+        Trainer::new(cfg).expect("small config builds")
+    }
+
+    #[test]
+    fn raster_has_t_by_w_binary_spikes_and_traces() {
+        let t = small(DatasetKind::Spiral);
+        let (_, taps) = t.probe_with_taps().unwrap();
+        let r = raster(&t, &taps, 1, 3).unwrap();
+        assert_eq!((r.layer, r.sample, r.steps, r.neurons), (1, 3, 4, 10));
+        assert_eq!(r.spikes.len(), 4 * 10);
+        assert!(r.spikes.iter().all(|&s| s == 0.0 || s == 1.0));
+        assert_eq!(r.traced.len(), TRACES);
+        assert_eq!(r.membrane.len(), 4 * TRACES);
+        assert_eq!(r.theta, 1.0);
+        // Out-of-range requests clamp to the last layer and sample.
+        let r = raster(&t, &taps, 99, 999).unwrap();
+        assert_eq!((r.layer, r.sample), (2, 15));
+    }
+
+    #[test]
+    fn traced_neurons_span_quiet_to_busy() {
+        // T = 2, W = 4; spike counts per neuron: 2, 0, 1, 2.
+        let s = Tensor::from_vec(vec![1f32, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0], (2, 4), &candle_core::Device::Cpu).unwrap();
+        assert_eq!(traced_neurons(&s, 2).unwrap(), vec![1, 3]);
+        assert_eq!(traced_neurons(&s, 8).unwrap(), vec![1, 2, 0, 3]);
+    }
+
+    #[test]
+    fn decision_grid_is_probabilities_for_2d_and_empty_for_digits() {
+        let t = small(DatasetKind::Moons);
+        let g = decision_grid(&t, 6).unwrap();
+        assert_eq!(g.len(), 36);
+        assert!(g.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert!(decision_grid(&small(DatasetKind::Digits), 6).unwrap().is_empty());
+    }
+
+    #[test]
+    fn layout_describes_net_and_points() {
+        let t = small(DatasetKind::Circles);
+        let l = layout(&t);
+        assert_eq!((l.features, l.classes, l.depth, l.width), (2, 2, 3, 10));
+        assert_eq!(l.norm_placement, "pre_weight");
+        assert_eq!(l.normalized, vec![false, true, true], "direct input current is not normalized");
+        assert_eq!(l.points.len(), 2 * l.labels.len());
+        let cfg = ExperimentConfig { norm: NormKind::Bn, ..t.cfg.clone() };
+        assert_eq!(placement_name(&cfg), "post_weight");
+    }
+
+    #[test]
+    fn parse_config_names_a_mistyped_field() {
+        let map = |text: &str| serde_json::from_str::<Map<String, Value>>(text).unwrap();
+        let err = parse_config(map(r#"{"depth": 2, "width": "wide"}"#)).unwrap_err().to_string();
+        assert!(err.contains("width"), "{err}");
+        let err = parse_config(map(r#"{"depht": 2}"#)).unwrap_err().to_string();
+        assert!(err.contains("depht"), "{err}");
+        let err = parse_config(map(r#"{"beta": 2.0}"#)).unwrap_err().to_string();
+        assert!(err.contains("beta"), "{err}");
+        assert_eq!(parse_config(map(r#"{"seed": 7}"#)).unwrap().seed, 7);
+    }
+}

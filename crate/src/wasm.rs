@@ -1,0 +1,136 @@
+//! The browser boundary: one `#[wasm_bindgen]` handle with coarse calls.
+//!
+//! This is the only file that knows about wasm-bindgen. Configs arrive as plain JS objects
+//! with the serde (snake_case) field names; reports leave as plain JSON-compatible objects
+//! (numbers and arrays, no `u64`, no maps). JavaScript owns time: it decides how many steps
+//! fit in a tick and when to probe.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+
+use crate::train::Trainer;
+use crate::view::{self, Layout, Raster};
+use crate::{Error, ExperimentConfig};
+
+/// What `train(n)` returns.
+#[derive(Serialize)]
+pub struct TrainReport {
+    /// One loss per step taken, in order.
+    pub losses: Vec<f32>,
+    /// Completed optimizer steps after this call.
+    pub step: u32,
+    /// Completed epochs after this call.
+    pub epoch: u32,
+    /// Learning rate of the next step.
+    pub lr: f64,
+}
+
+#[derive(Serialize)]
+pub struct EvalReport {
+    pub train_accuracy: f32,
+    pub test_accuracy: f32,
+}
+
+/// What `probe(layer, sample, grid)` returns: the per-layer statistics, the detail of the
+/// chosen layer, and the decision grid (empty unless the data set is 2-D).
+#[derive(Serialize)]
+pub struct ProbeReport {
+    pub step: u32,
+    pub rates: Vec<f32>,
+    pub silent: Vec<f32>,
+    pub saturated: Vec<f32>,
+    pub norm_mean: Vec<f32>,
+    pub norm_sq: Vec<f32>,
+    pub grad_norm: Vec<f32>,
+    pub synops: f32,
+    pub raster: Raster,
+    pub grid_size: u32,
+    pub grid: Vec<f32>,
+}
+
+#[wasm_bindgen]
+pub struct Playground {
+    trainer: Trainer,
+}
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("report: {e}")))
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// Builds a run from a config object; a rejected config's error names its field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<Playground, JsError> {
+        let map: Map<String, Value> = serde_wasm_bindgen::from_value(config)
+            .map_err(|e| JsError::new(&format!("invalid config: expected an object of fields: {e}")))?;
+        let cfg = view::parse_config(map).map_err(js_err)?;
+        Ok(Playground { trainer: Trainer::new(cfg).map_err(js_err)? })
+    }
+
+    /// The validated config with every default filled in, as a plain object.
+    pub fn config(&self) -> Result<JsValue, JsError> {
+        to_js(&self.trainer.cfg)
+    }
+
+    /// Network layout and the training points for the views (see [`Layout`]).
+    pub fn layout(&self) -> Result<JsValue, JsError> {
+        to_js::<Layout>(&view::layout(&self.trainer))
+    }
+
+    /// Takes `n` optimizer steps.
+    pub fn train(&mut self, n: u32) -> Result<JsValue, JsError> {
+        let mut losses = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            losses.push(self.trainer.step().map_err(js_err)?);
+        }
+        let t = &self.trainer;
+        to_js(&TrainReport { losses, step: t.step as u32, epoch: t.epoch as u32, lr: t.learning_rate() })
+    }
+
+    /// Accuracy over the whole train and test splits (a few forward passes: call sparingly).
+    pub fn evaluate(&self) -> Result<JsValue, JsError> {
+        let t = &self.trainer;
+        to_js(&EvalReport {
+            train_accuracy: t.train_accuracy().map_err(js_err)?,
+            test_accuracy: t.test_accuracy().map_err(js_err)?,
+        })
+    }
+
+    /// Per-layer statistics, the raster of `layer`/`sample`, and a `grid x grid` decision
+    /// map for 2-D sets (`grid = 0` skips it).
+    pub fn probe(&self, layer: u32, sample: u32, grid: u32) -> Result<JsValue, JsError> {
+        let t = &self.trainer;
+        let (probe, taps) = t.probe_with_taps().map_err(js_err)?;
+        let pick = |f: fn(&crate::metrics::LayerStats) -> f32| probe.layers.iter().map(f).collect::<Vec<f32>>();
+        let grid = grid.min(64);
+        let report = ProbeReport {
+            step: t.step as u32,
+            rates: pick(|l| l.rate),
+            silent: pick(|l| l.silent),
+            saturated: pick(|l| l.saturated),
+            norm_mean: pick(|l| l.norm_mean),
+            norm_sq: pick(|l| l.norm_sq),
+            grad_norm: pick(|l| l.grad_norm),
+            synops: probe.synops,
+            raster: view::raster(t, &taps, layer as usize, sample as usize).map_err(js_err)?,
+            grid: view::decision_grid(t, grid as usize).map_err(js_err)?,
+            grid_size: if t.data.features == 2 { grid } else { 0 },
+        };
+        to_js(&report)
+    }
+
+    /// Starts the same config again from step 0 (same seed, so the same first losses).
+    pub fn reset(&mut self) -> Result<(), JsError> {
+        let cfg: ExperimentConfig = self.trainer.cfg.clone();
+        self.trainer = Trainer::new(cfg).map_err(js_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! The browser handle's contract, in headless Chromium:
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test wasm_handle`
+#![cfg(target_arch = "wasm32")]
+
+use spikeplay::wasm::Playground;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A config small enough to step quickly, as a plain JS object.
+fn config(extra: &str) -> JsValue {
+    let text = format!(r#"{{"dataset": "moons", "samples": 64, "depth": 3, "width": 16, "timesteps": 4, "batch": 16, "probe_samples": 8, "seed": 5{extra}}}"#);
+    js_sys::JSON::parse(&text).expect("test JSON parses")
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).expect("property read")
+}
+
+fn error_text(result: Result<Playground, wasm_bindgen::JsError>) -> String {
+    let err = JsValue::from(result.err().expect("config must be rejected"));
+    get(&err, "message").as_string().expect("error has a message")
+}
+
+fn losses(report: &JsValue) -> Vec<f64> {
+    js_sys::Array::from(&get(report, "losses")).iter().map(|v| v.as_f64().expect("loss is a number")).collect()
+}
+
+#[wasm_bindgen_test]
+fn valid_config_creates_and_fills_defaults() {
+    let pg = Playground::new(config("")).expect("valid config");
+    let cfg = pg.config().expect("config");
+    assert_eq!(get(&cfg, "depth").as_f64(), Some(3.0));
+    assert_eq!(get(&cfg, "norm").as_string().as_deref(), Some("psp"), "default filled in");
+}
+
+#[wasm_bindgen_test]
+fn rejected_configs_name_their_field() {
+    let out_of_bounds = error_text(Playground::new(config(r#", "beta": 1.5"#)));
+    assert!(out_of_bounds.contains("beta"), "{out_of_bounds}");
+    let mistyped = error_text(Playground::new(config(r#", "width": "wide""#)));
+    assert!(mistyped.contains("width"), "{mistyped}");
+    let unknown = error_text(Playground::new(config(r#", "depht": 3"#)));
+    assert!(unknown.contains("depht"), "{unknown}");
+}
+
+#[wasm_bindgen_test]
+fn reports_have_their_documented_shape() {
+    let mut pg = Playground::new(config("")).expect("valid config");
+    let report = pg.train(3).expect("train");
+    assert_eq!(losses(&report).len(), 3);
+    assert!(losses(&report).iter().all(|l| l.is_finite() && *l > 0.0));
+    assert_eq!(get(&report, "step").as_f64(), Some(3.0));
+    assert!(get(&report, "epoch").as_f64().is_some() && get(&report, "lr").as_f64().is_some());
+    let eval = pg.evaluate().expect("evaluate");
+    let acc = get(&eval, "test_accuracy").as_f64().expect("number");
+    assert!((0.0..=1.0).contains(&acc));
+    let probe = pg.probe(1, 2, 8).expect("probe");
+    assert_eq!(js_sys::Array::from(&get(&probe, "rates")).length(), 3, "one rate per hidden layer");
+    assert_eq!(js_sys::Array::from(&get(&probe, "grid")).length(), 64, "8 x 8 decision grid");
+    let raster = get(&probe, "raster");
+    assert_eq!(get(&raster, "layer").as_f64(), Some(1.0));
+    assert_eq!(js_sys::Array::from(&get(&raster, "spikes")).length(), 4 * 16, "T x width");
+    let layout = pg.layout().expect("layout");
+    assert_eq!(get(&layout, "features").as_f64(), Some(2.0));
+}
+
+#[wasm_bindgen_test]
+fn same_config_gives_identical_first_losses_and_reset_repeats_them() {
+    let mut a = Playground::new(config("")).expect("a");
+    let mut b = Playground::new(config("")).expect("b");
+    let first = losses(&a.train(4).expect("train a"));
+    assert_eq!(first, losses(&b.train(4).expect("train b")));
+    a.reset().expect("reset");
+    assert_eq!(first, losses(&a.train(4).expect("train after reset")));
+    let other = Playground::new(config(r#", "seed": 6"#)).expect("seed 6").train(4).expect("train");
+    assert_ne!(first, losses(&other), "a different seed gives a different run");
+}
