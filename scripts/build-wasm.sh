@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the core for the browser into pkg/ (wasm-bindgen --target web).
+# Installs the wasm32 target and the wasm-bindgen CLI that matches Cargo.lock if missing.
+# Incremental: cargo reuses $CARGO_TARGET_DIR (default target/) between runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown \
+  || rustup target add wasm32-unknown-unknown
+
+# The CLI must match the crate exactly or the generated glue breaks at load time.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$want" ]; then
+  cargo generate-lockfile >/dev/null
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+fi
+have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$have" != "$want" ]; then
+  echo "installing wasm-bindgen-cli $want (found '${have:-none}'); this takes ~9 min once" >&2
+  # No --locked: one of its pinned dependencies is no longer in the registry (TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+target_dir=${CARGO_TARGET_DIR:-target}
+cargo build --release --target wasm32-unknown-unknown -p spikeplay --lib
+wasm-bindgen "$target_dir/wasm32-unknown-unknown/release/spikeplay.wasm" \
+  --target web --out-dir pkg --no-typescript
+printf '*\n' > pkg/.gitignore
+echo "built pkg/ ($(du -h pkg/spikeplay_bg.wasm | cut -f1) wasm)" >&2

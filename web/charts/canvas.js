@@ -1,0 +1,114 @@
+// Shared canvas plumbing for the charts: crisp drawing at the device pixel ratio, a
+// palette, and small axis helpers. Charts receive numbers and draw; they import nothing
+// else from the page.
+
+export const COLORS = {
+  ink: '#1f2933',
+  muted: '#7b8794',
+  grid: '#e4e7eb',
+  train: '#2f6fde',
+  test: '#e8871e',
+  ok: '#2f6fde',
+  silent: '#9aa5b1',
+  saturated: '#d64545',
+  spike: '#1f2933',
+  class0: '#e8871e',
+  class1: '#2f6fde',
+  band: 'rgba(47, 111, 222, 0.08)',
+};
+
+/** Sizes `canvas` to its CSS box at the device pixel ratio; returns a context in CSS px. */
+export function fit(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(canvas.clientWidth));
+  const h = Math.max(1, Math.round(canvas.clientHeight));
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = '11px system-ui, sans-serif';
+  return { ctx, w, h };
+}
+
+/** The plot area inside margins, with scales from data to pixels. */
+export function frame(w, h, { left = 34, right = 8, top = 8, bottom = 18 } = {}) {
+  const x0 = left, x1 = w - right, y0 = top, y1 = h - bottom;
+  return {
+    x0, x1, y0, y1,
+    sx: (v, lo, hi) => x0 + ((v - lo) / (hi - lo || 1)) * (x1 - x0),
+    sy: (v, lo, hi) => y1 - ((v - lo) / (hi - lo || 1)) * (y1 - y0),
+  };
+}
+
+export function yAxis(ctx, f, lo, hi, ticks, fmt = (v) => String(v)) {
+  ctx.strokeStyle = COLORS.grid;
+  ctx.fillStyle = COLORS.muted;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const v of ticks) {
+    const y = f.sy(v, lo, hi);
+    ctx.beginPath();
+    ctx.moveTo(f.x0, y);
+    ctx.lineTo(f.x1, y);
+    ctx.stroke();
+    ctx.fillText(fmt(v), f.x0 - 4, y);
+  }
+}
+
+export function label(ctx, text, x, y, { align = 'left', base = 'alphabetic', color = COLORS.muted } = {}) {
+  ctx.fillStyle = color;
+  ctx.textAlign = align;
+  ctx.textBaseline = base;
+  ctx.fillText(text, x, y);
+}
+
+export function empty(ctx, w, h, text) {
+  label(ctx, text, w / 2, h / 2, { align: 'center', base: 'middle' });
+}
+
+// Stops of a light-to-dark ramp (pale yellow, orange, red, purple, near-black) so that
+// small differences in firing rate stay visible.
+const STOPS = [[255, 252, 222], [253, 190, 92], [236, 98, 58], [150, 40, 100], [40, 12, 60]];
+
+/** `[r, g, b]` for `v` in [0, 1] on the ramp. */
+export function rampRgb(v) {
+  const t = Math.min(1, Math.max(0, v)) * (STOPS.length - 1);
+  const i = Math.min(STOPS.length - 2, Math.floor(t));
+  const f = t - i;
+  return STOPS[i].map((a, k) => Math.round(a + f * (STOPS[i + 1][k] - a)));
+}
+
+export function ramp(v) {
+  const [r, g, b] = rampRgb(v);
+  return `rgb(${r},${g},${b})`;
+}
+
+/**
+ * Draws a `cols x rows` grid of colours (`rgba(i)` -> [r, g, b, a]) scaled into a box,
+ * through one small bitmap: thousands of cells cost one drawImage instead of thousands of
+ * fillRects, which keeps the main thread's frames short while training.
+ */
+export function drawCells(ctx, cols, rows, rgba, x, y, w, h) {
+  const bitmap = new OffscreenCanvas(cols, rows);
+  const bctx = bitmap.getContext('2d');
+  const img = bctx.createImageData(cols, rows);
+  for (let i = 0; i < cols * rows; i++) img.data.set(rgba(i), 4 * i);
+  bctx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(bitmap, x, y, w, h);
+}
+
+/** Thins a series to at most `max` points by taking evenly spaced entries (keeps the last). */
+export function thin(xs, max) {
+  if (xs.length <= max) return xs.map((v, i) => [i, v]);
+  const out = [];
+  const step = (xs.length - 1) / (max - 1);
+  for (let k = 0; k < max; k++) {
+    const i = Math.round(k * step);
+    out.push([i, xs[i]]);
+  }
+  return out;
+}

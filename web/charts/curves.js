@@ -1,0 +1,98 @@
+// Training curves against optimizer steps: the loss of every step (with a smoothed line
+// on top, since minibatch losses are noisy) and train/test accuracy at each evaluation.
+import { COLORS, empty, fit, frame, label, thin, yAxis } from './canvas.js';
+
+const MAX_POINTS = 600;
+
+function polyline(ctx, pts, color, width) {
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
+  ctx.beginPath();
+  pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+  ctx.stroke();
+  ctx.lineWidth = 1;
+}
+
+function stepAxis(ctx, f, last) {
+  label(ctx, 'step 0', f.x0, f.y1 + 13);
+  label(ctx, `step ${last}`, f.x1, f.y1 + 13, { align: 'right' });
+}
+
+export class LossCurves {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.clear();
+  }
+
+  clear() {
+    this.losses = [];
+    this.smooth = [];
+  }
+
+  push(losses) {
+    for (const l of losses) {
+      const prev = this.smooth.length ? this.smooth[this.smooth.length - 1] : l;
+      this.losses.push(l);
+      this.smooth.push(0.95 * prev + 0.05 * l);
+    }
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    if (!this.losses.length) return empty(ctx, w, h, 'press Play: the loss of each step appears here');
+    const f = frame(w, h);
+    const hi = Math.max(0.1, ...this.smooth.slice(0, 50), ...this.smooth.slice(-50)) * 1.15;
+    const n = this.losses.length;
+    yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
+    const px = ([i, v]) => [f.sx(i, 0, Math.max(1, n - 1)), f.sy(Math.min(v, hi), 0, hi)];
+    polyline(ctx, thin(this.losses, MAX_POINTS).map(px), 'rgba(47,111,222,0.25)', 1);
+    polyline(ctx, thin(this.smooth, MAX_POINTS).map(px), COLORS.train, 2);
+    stepAxis(ctx, f, n);
+    label(ctx, `loss ${this.smooth[n - 1].toFixed(3)}`, f.x1, f.y0 + 10, { align: 'right', color: COLORS.ink });
+  }
+}
+
+export class AccuracyCurves {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.clear();
+  }
+
+  clear() {
+    this.points = []; // [step, train, test]
+    this.chance = 0.5;
+  }
+
+  setClasses(classes) {
+    this.chance = 1 / Math.max(1, classes);
+  }
+
+  push(step, train, test) {
+    const last = this.points[this.points.length - 1];
+    if (last && last[0] === step) this.points.pop();
+    this.points.push([step, train, test]);
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    if (!this.points.length) return empty(ctx, w, h, 'accuracy appears once training starts');
+    const f = frame(w, h);
+    yAxis(ctx, f, 0, 1, [0, 0.5, 1], (v) => `${v * 100}%`);
+    const cy = f.sy(this.chance, 0, 1);
+    ctx.setLineDash([3, 3]);
+    polyline(ctx, [[f.x0, cy], [f.x1, cy]], COLORS.muted, 1);
+    ctx.setLineDash([]);
+    label(ctx, 'chance', f.x0 + 3, cy - 3);
+    const last = Math.max(1, this.points[this.points.length - 1][0]);
+    const pts = (k) => this.points.map((p) => [f.sx(p[0], 0, last), f.sy(p[k], 0, 1)]);
+    polyline(ctx, pts(1), COLORS.train, 2);
+    polyline(ctx, pts(2), COLORS.test, 2);
+    stepAxis(ctx, f, last);
+    const [, tr, te] = this.points[this.points.length - 1];
+    const text = [`train ${(tr * 100).toFixed(1)}%`, `test ${(te * 100).toFixed(1)}%`];
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.fillRect(f.x1 - 170, f.y1 - 20, 168, 16);
+    label(ctx, text[0], f.x1 - 90, f.y1 - 8, { align: 'right', color: COLORS.train });
+    label(ctx, text[1], f.x1 - 4, f.y1 - 8, { align: 'right', color: COLORS.test });
+  }
+}

@@ -1,0 +1,113 @@
+// A compact picture of the network: input, one box per hidden layer (filled by its current
+// firing rate), the readout, where the normalization sits, and the residual skips.
+// Clicking a layer selects it for the raster and membrane views.
+import { COLORS, fit, label, ramp } from './canvas.js';
+import { layerFlag } from './rates.js';
+
+export class NetworkView {
+  constructor(canvas, onSelect) {
+    this.canvas = canvas;
+    this.layout = null;
+    this.rates = null;
+    this.flags = null;
+    this.selected = 0;
+    this.boxes = [];
+    canvas.addEventListener('click', (e) => {
+      const r = canvas.getBoundingClientRect();
+      const x = e.clientX - r.left;
+      const hit = this.boxes.findIndex(([x0, x1]) => x >= x0 - 2 && x <= x1 + 2);
+      if (hit >= 0) onSelect(hit);
+    });
+    canvas.addEventListener('mousemove', (e) => {
+      const x = e.clientX - canvas.getBoundingClientRect().left;
+      canvas.style.cursor = this.boxes.some(([x0, x1]) => x >= x0 - 2 && x <= x1 + 2) ? 'pointer' : 'default';
+    });
+  }
+
+  setLayout(layout) {
+    this.layout = layout;
+    this.rates = null;
+  }
+
+  setRates(rates, silent, saturated) {
+    this.rates = rates;
+    this.flags = rates.map((r, i) => layerFlag(r, silent[i], saturated[i]));
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    const L = this.layout;
+    if (!L) return;
+    const n = L.depth;
+    const io = 46;
+    const x0 = io + 14, x1 = w - io - 14;
+    const slot = (x1 - x0) / n;
+    const bw = Math.max(2, Math.min(56, slot * 0.6));
+    const top = 18, bottom = h - 32;
+    this.geom = { top, bottom };
+    this.boxes = [];
+    this.ioBox(ctx, 4, top, io, bottom - top, `input\n${L.features}`);
+    this.ioBox(ctx, w - io - 4, top, io, bottom - top, `readout\n${L.classes}`);
+    const norm = { none: '', pre_weight: 'PSP', post_weight: 'BN' }[L.norm_placement] ?? '';
+    for (let i = 0; i < n; i++) {
+      const cx = x0 + (i + 0.5) * slot;
+      const bx = cx - bw / 2;
+      this.boxes.push([bx, bx + bw]);
+      const r = this.rates?.[i];
+      ctx.fillStyle = r === undefined ? '#f5f7fa' : ramp(Math.sqrt(r));
+      ctx.fillRect(bx, top, bw, bottom - top);
+      const flag = this.flags?.[i];
+      ctx.strokeStyle = i === this.selected ? COLORS.ink : flag && flag !== 'ok' ? COLORS[flag] : COLORS.muted;
+      ctx.lineWidth = i === this.selected ? 3 : flag && flag !== 'ok' ? 2 : 1;
+      // Dashed: a layer that is silent or saturated passes (almost) no information on.
+      if (flag && flag !== 'ok' && i !== this.selected) ctx.setLineDash([4, 3]);
+      ctx.strokeRect(bx, top, bw, bottom - top);
+      ctx.setLineDash([]);
+      ctx.lineWidth = 1;
+      if (r !== undefined && bw >= 30) {
+        label(ctx, r.toFixed(2), cx, (top + bottom) / 2 + 4, { align: 'center', color: r > 0.35 ? '#fff' : COLORS.ink });
+      }
+      const pre = L.norm_placement === 'pre_weight';
+      if (norm && L.normalized[i] && slot - bw > 8) this.normMark(ctx, pre ? bx - 5 : bx + bw + 5, norm, slot - bw, pre);
+    }
+    if (L.residual) this.skips(ctx, n, x0, slot, top);
+    const every = Math.ceil(n / Math.max(1, Math.floor((x1 - x0) / 26)));
+    for (let i = 0; i < n; i += every) label(ctx, `L${i + 1}`, x0 + (i + 0.5) * slot, bottom + 12, { align: 'center' });
+    const sel = this.rates?.[this.selected];
+    const where = L.norm_placement === 'pre_weight' ? 'before' : 'after';
+    const except = L.normalized[0] ? '' : ' but the first (its input is a current, not spikes)';
+    const info = `${n} layers × ${L.width} neurons · ${norm ? `${norm} normalization (green) ${where} each weight${except}` : 'no normalization'}` +
+      `${L.residual ? ' · residual blocks (purple skips)' : ''} · inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`;
+    label(ctx, info, w / 2, h - 4, { align: 'center', color: COLORS.ink });
+  }
+
+  ioBox(ctx, x, y, bw, bh, text) {
+    ctx.fillStyle = '#eef2f7';
+    ctx.fillRect(x, y, bw, bh);
+    ctx.strokeStyle = COLORS.grid;
+    ctx.strokeRect(x, y, bw, bh);
+    text.split('\n').forEach((t, i) => label(ctx, t, x + bw / 2, y + bh / 2 + (i ? 8 : -4), { align: 'center', color: COLORS.ink }));
+  }
+
+  /** A green bar on the side of the box where the norm acts; its name points away. */
+  normMark(ctx, x, text, gap, pre) {
+    const { top, bottom } = this.geom;
+    const y = (top + bottom) / 2;
+    ctx.fillStyle = '#3ebd93';
+    ctx.fillRect(x - 2, y - 10, 4, 20);
+    if (gap > 48) label(ctx, text, pre ? x - 5 : x + 5, y + 4, { align: pre ? 'right' : 'left', color: '#199473' });
+  }
+
+  /** Residual net: layer 1 is the stem, then blocks of two layers, each skipped over. */
+  skips(ctx, n, x0, slot, top) {
+    ctx.strokeStyle = '#8e44ad';
+    for (let start = 1; start < n; start += 2) {
+      const end = Math.min(n - 1, start + 1);
+      const a = x0 + (start - 0.5) * slot + 4, b = x0 + (end + 0.5) * slot + 4;
+      ctx.beginPath();
+      ctx.moveTo(a, top);
+      ctx.quadraticCurveTo((a + b) / 2, top - 16, b, top);
+      ctx.stroke();
+    }
+  }
+}

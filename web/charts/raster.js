@@ -1,0 +1,109 @@
+// One probe sample in the chosen layer over the T time steps: which neurons spiked when
+// (SpikeRaster), and the membrane potential of a few of them against the threshold
+// (MembraneTraces). A spike happens exactly where a trace reaches the dashed line.
+import { COLORS, empty, fit, frame, label } from './canvas.js';
+
+const TRACE_COLORS = ['#9aa5b1', '#7b8794', '#3ebd93', '#2f6fde', '#8e44ad', '#e8871e', '#d64545', '#1f2933'];
+
+export class SpikeRaster {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.r = null;
+  }
+
+  set(raster, width) {
+    this.r = raster;
+    this.width = width;
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    const r = this.r;
+    if (!r) return empty(ctx, w, h, 'spikes of one sample appear here');
+    const f = frame(w, h, { left: 34, bottom: 18, top: 4 });
+    const cw = (f.x1 - f.x0) / r.steps;
+    const rh = (f.y1 - f.y0) / r.neurons;
+    ctx.fillStyle = '#f5f7fa';
+    ctx.fillRect(f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
+    ctx.fillStyle = COLORS.spike;
+    let count = 0;
+    for (let t = 0; t < r.steps; t++) {
+      for (let n = 0; n < r.neurons; n++) {
+        if (r.spikes[t * r.neurons + n] > 0) {
+          count++;
+          ctx.fillRect(f.x0 + t * cw + cw * 0.15, f.y0 + n * rh, Math.max(1, cw * 0.7), Math.max(1, rh - (rh > 3 ? 1 : 0)));
+        }
+      }
+    }
+    label(ctx, 'n1', f.x0 - 4, f.y0 + 8, { align: 'right' });
+    label(ctx, `n${r.neurons}`, f.x0 - 4, f.y1, { align: 'right' });
+    label(ctx, 't=1', f.x0, h - 4);
+    label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
+    const shown = r.neurons < this.width ? ` (first ${r.neurons} of ${this.width} neurons)` : '';
+    label(ctx, `${count} spike${count === 1 ? "" : "s"}${shown}`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
+  }
+}
+
+export class MembraneTraces {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.r = null;
+  }
+
+  set(raster) {
+    this.r = raster;
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    const r = this.r;
+    if (!r || !r.traced.length) return empty(ctx, w, h, 'membrane potentials appear here');
+    const k = r.traced.length;
+    const f = frame(w, h, { left: 34, bottom: 18, top: 6 });
+    let lo = Math.min(0, ...r.membrane), hi = Math.max(r.theta * 1.3, ...r.membrane);
+    hi += (hi - lo) * 0.05;
+    const x = (t) => (r.steps === 1 ? (f.x0 + f.x1) / 2 : f.sx(t, 0, r.steps - 1));
+    ctx.strokeStyle = COLORS.grid;
+    ctx.beginPath();
+    ctx.moveTo(f.x0, f.sy(0, lo, hi));
+    ctx.lineTo(f.x1, f.sy(0, lo, hi));
+    ctx.stroke();
+    for (let j = 0; j < k; j++) {
+      ctx.strokeStyle = TRACE_COLORS[Math.round((j * (TRACE_COLORS.length - 1)) / Math.max(1, k - 1))];
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      for (let t = 0; t < r.steps; t++) {
+        const v = r.membrane[t * k + j];
+        const y = f.sy(v, lo, hi);
+        t ? ctx.lineTo(x(t), y) : ctx.moveTo(x(t), y);
+      }
+      ctx.stroke();
+      for (let t = 0; t < r.steps; t++) {
+        if (r.membrane[t * k + j] >= r.theta) {
+          ctx.fillStyle = ctx.strokeStyle;
+          ctx.beginPath();
+          ctx.arc(x(t), f.sy(r.membrane[t * k + j], lo, hi), 3, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+      }
+    }
+    ctx.lineWidth = 1;
+    const ty = f.sy(r.theta, lo, hi);
+    ctx.setLineDash([5, 4]);
+    ctx.strokeStyle = COLORS.saturated;
+    ctx.beginPath();
+    ctx.moveTo(f.x0, ty);
+    ctx.lineTo(f.x1, ty);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    const tag = `threshold θ = ${r.theta}`;
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.fillRect(f.x0 + 2, ty - 15, ctx.measureText(tag).width + 6, 13);
+    label(ctx, tag, f.x0 + 5, ty - 5, { color: COLORS.saturated });
+    label(ctx, lo.toFixed(1), f.x0 - 4, f.y1, { align: 'right' });
+    label(ctx, hi.toFixed(1), f.x0 - 4, f.y0 + 8, { align: 'right' });
+    label(ctx, 't=1', f.x0, h - 4);
+    label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
+    if (w > 330) label(ctx, `${k} neurons: quiet (grey) → busy (dark)`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
+  }
+}

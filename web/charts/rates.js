@@ -1,0 +1,98 @@
+// Firing rates per hidden layer: the profile now (rate against depth, silent and saturated
+// layers flagged) and its history (layer x training step heatmap).
+import { COLORS, drawCells, empty, fit, frame, label, ramp, rampRgb, yAxis } from './canvas.js';
+
+/** A layer is flagged when most of its neurons are silent or saturated. */
+export function layerFlag(rate, silent, saturated) {
+  if (silent >= 0.9 || rate < 0.001) return 'silent';
+  if (saturated >= 0.5 || rate >= 0.9) return 'saturated';
+  return 'ok';
+}
+
+export class RateProfile {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.data = null;
+    this.selected = 0;
+  }
+
+  set(rates, silent, saturated) {
+    this.data = { rates, silent, saturated };
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    if (!this.data) return empty(ctx, w, h, 'waiting for the first probe');
+    const { rates, silent, saturated } = this.data;
+    const f = frame(w, h, { bottom: 30 });
+    const hi = Math.max(0.25, Math.min(1, Math.max(...rates) * 1.2));
+    yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
+    const n = rates.length;
+    const bw = (f.x1 - f.x0) / n;
+    let flagged = { silent: 0, saturated: 0 };
+    rates.forEach((r, i) => {
+      const flag = layerFlag(r, silent[i], saturated[i]);
+      if (flag !== 'ok') flagged[flag]++;
+      const x = f.x0 + i * bw + Math.min(2, bw * 0.15);
+      const y = f.sy(Math.min(r, hi), 0, hi);
+      ctx.fillStyle = flag === 'ok' ? COLORS.ok : COLORS[flag];
+      ctx.fillRect(x, y, Math.max(1, bw - 2 * Math.min(2, bw * 0.15)), f.y1 - y);
+      if (flag !== 'ok' && bw > 9) label(ctx, flag === 'silent' ? '∅' : '!', x + bw / 2 - 2, f.y1 - 3, { align: 'center', color: '#fff' });
+      if (i === this.selected) {
+        ctx.strokeStyle = COLORS.ink;
+        ctx.strokeRect(f.x0 + i * bw + 0.5, f.y0, bw - 1, f.y1 - f.y0);
+      }
+    });
+    const every = Math.ceil(n / 12);
+    for (let i = 0; i < n; i += every) label(ctx, String(i + 1), f.x0 + (i + 0.5) * bw, f.y1 + 12, { align: 'center' });
+    label(ctx, 'layer (input side → output side)', (f.x0 + f.x1) / 2, h - 3, { align: 'center' });
+    const note = [flagged.silent && `${flagged.silent} silent`, flagged.saturated && `${flagged.saturated} saturated`]
+      .filter(Boolean).join(', ');
+    if (note) label(ctx, note, f.x1, f.y0 + 10, { align: 'right', color: COLORS.saturated });
+  }
+}
+
+const MAX_COLUMNS = 240;
+
+export class RateHeatmap {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.clear();
+  }
+
+  clear() {
+    this.columns = []; // [step, rates[]]
+  }
+
+  push(step, rates) {
+    this.columns.push([step, rates]);
+    // Keep the whole history at a bounded cost: halve the resolution when full.
+    if (this.columns.length > MAX_COLUMNS) this.columns = this.columns.filter((_, i) => i % 2 === 0 || i === this.columns.length - 1);
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    if (!this.columns.length) return empty(ctx, w, h, 'the history of every layer’s rate');
+    const f = frame(w, h, { left: 34, bottom: 18 });
+    const layers = this.columns[0][1].length;
+    const cols = this.columns.length;
+    const rh = (f.y1 - f.y0) / layers;
+    drawCells(ctx, cols, layers, (i) => [...rampRgb(Math.sqrt(this.columns[i % cols][1][Math.floor(i / cols)])), 255],
+      f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
+    label(ctx, 'L1', f.x0 - 4, f.y0 + rh / 2 + 4, { align: 'right' });
+    label(ctx, `L${layers}`, f.x0 - 4, f.y1 - rh / 2 + 4, { align: 'right' });
+    this.legend(ctx, (f.x0 + f.x1) / 2 - 60, h - 12);
+    label(ctx, `step ${this.columns[0][0]}`, f.x0, h - 4);
+    label(ctx, `step ${this.columns[this.columns.length - 1][0]}`, f.x1, h - 4, { align: 'right' });
+  }
+
+  /** Rate 0 to 1 on the same (square-root) scale as the cells. */
+  legend(ctx, x, y) {
+    for (let i = 0; i < 60; i++) {
+      ctx.fillStyle = ramp(Math.sqrt(i / 59));
+      ctx.fillRect(x + 20 + i * 1.3, y, 1.5, 8);
+    }
+    label(ctx, 'rate 0', x + 16, y + 8, { align: 'right' });
+    label(ctx, '1', x + 104, y + 8);
+  }
+}

@@ -1,0 +1,36 @@
+// Messages between the page and the training worker. Every message that belongs to a run
+// carries `gen`, the generation of the config that produced it: the page bumps it on each
+// new config or reset and drops anything older, so a late report never lands on new charts.
+
+/** Page -> worker. */
+export const ToWorker = Object.freeze({
+  INIT: 'init', // { gen, config }: build a run; on failure the previous run keeps going
+  PLAY: 'play', // { }: train in time-budgeted ticks until PAUSE
+  PAUSE: 'pause', // { }
+  STEP: 'step', // { }: one optimizer step, then a report
+  RESET: 'reset', // { gen }: same config from step 0
+  VIEW: 'view', // { layer, sample }: what the detailed views show
+});
+
+/** Worker -> page. */
+export const FromWorker = Object.freeze({
+  LOADED: 'loaded', // { }: wasm is compiled, INIT may follow
+  READY: 'ready', // { gen, config, layout }: a run exists (after INIT or RESET)
+  REPORT: 'report', // { gen, train, probe?, eval?, stepsPerSecond }
+  STATE: 'state', // { running }: acknowledges PLAY / PAUSE
+  ERROR: 'error', // { gen?, message, field? }: a rejected config or a failed step
+});
+
+/** Ticks last about this long, then the worker yields so PAUSE and RESET get through. */
+export const TICK_MS = 40;
+/** Minimum time between probes (rates, raster, decision grid) and between evaluations. */
+export const PROBE_MS = 200;
+export const EVAL_MS = 1000;
+/** Side of the decision-boundary grid. */
+export const GRID = 32;
+
+/** Pulls the config field a core error names ("invalid config: FIELD: ..."), if any. */
+export function fieldOf(message) {
+  const m = /invalid config: ([a-z_]+):/.exec(message);
+  return m ? m[1] : null;
+}

@@ -1,0 +1,127 @@
+// The one control table. It mirrors `ExperimentConfig` in crate/src/config.rs (serde names,
+// kinds, defaults, bounds) and round-trips through the URL hash, seed included, so a link
+// reproduces a run. The page's defaults differ from the Rust defaults in two places
+// (PAGE_DEFAULTS, checked by tests/state.test.mjs), both so a first visit shows learning
+// within seconds: moons (fits in ~100 steps; spiral takes thousands) and lr 0.003.
+//
+// Hash format: #dataset=spiral&timesteps=8&...&hide=seed,lr  (camelCase keys; `hide` lists
+// controls to hide for classroom use).
+
+const MAX_SEED = 2 ** 53 - 1;
+
+/** kind: 'enum' | 'int' | 'float' | 'bool'. `group` orders the control panel. */
+export const CONTROLS = [
+  { key: 'dataset', label: 'Data set', group: 'Data', kind: 'enum', default: 'moons',
+    options: ['spiral', 'circles', 'xor', 'gaussians', 'moons', 'digits'],
+    help: 'The 2-D sets are points in a plane; digits are 8x8 handwritten digits (10 classes).' },
+  { key: 'samples', label: 'Samples', group: 'Data', kind: 'int', default: 1000, min: 8, max: 100000,
+    help: 'Points generated for the 2-D sets (digits always has 1797).' },
+  { key: 'noise', label: 'Noise', group: 'Data', kind: 'float', default: 0.05, min: 0, max: 1, step: 0.01 },
+  { key: 'test_fraction', label: 'Test fraction', group: 'Data', kind: 'float', default: 0.2, min: 0.05, max: 0.9, step: 0.05 },
+  { key: 'encoding', label: 'Input encoding', group: 'Data', kind: 'enum', default: 'direct',
+    options: ['direct', 'poisson'], help: 'direct: the value is a constant current; poisson: random spikes at a rate set by the value.' },
+  { key: 'timesteps', label: 'Time steps T', group: 'Network', kind: 'int', default: 8, min: 1, max: 256,
+    help: 'How many steps each sample is shown for.' },
+  { key: 'depth', label: 'Depth (layers)', group: 'Network', kind: 'int', default: 4, min: 1, max: 256 },
+  { key: 'width', label: 'Width (neurons)', group: 'Network', kind: 'int', default: 64, min: 1, max: 4096 },
+  { key: 'residual', label: 'Residual blocks', group: 'Network', kind: 'bool', default: false,
+    help: 'Pre-activation residual blocks (needs depth >= 2).' },
+  { key: 'zero_init_residual', label: 'Zero-init residual', group: 'Network', kind: 'bool', default: true,
+    help: 'Start each residual block as the identity (its last gain or weight at zero).' },
+  { key: 'norm', label: 'Normalization', group: 'Network', kind: 'enum', default: 'psp', options: ['none', 'psp', 'bn'],
+    help: 'psp: the paper\'s PSP normalization before each weight; bn: batch norm after it.' },
+  { key: 'readout', label: 'Readout', group: 'Network', kind: 'enum', default: 'rate', options: ['rate', 'membrane'] },
+  { key: 'init_scale', label: 'Init scale', group: 'Network', kind: 'float', default: 1.0, min: 0.001, max: 100, step: 0.1, exclusiveMin: 0 },
+  { key: 'beta', label: 'Leak beta', group: 'Neuron', kind: 'float', default: 0.9, min: 0, max: 1, step: 0.05,
+    help: 'How much membrane potential is kept each step (1 = no leak).' },
+  { key: 'theta', label: 'Threshold theta', group: 'Neuron', kind: 'float', default: 1.0, min: 0.001, max: 100, step: 0.1, exclusiveMin: 0 },
+  { key: 'reset', label: 'Reset', group: 'Neuron', kind: 'enum', default: 'hard', options: ['hard', 'soft'] },
+  { key: 'detach_reset', label: 'Detach reset', group: 'Neuron', kind: 'bool', default: true },
+  { key: 'psp_lambda', label: 'PSP decay lambda', group: 'Neuron', kind: 'float', default: 0, min: 0, max: 0.999, step: 0.05, exclusiveMax: 1,
+    help: 'How long a spike keeps acting on the next layer (0 = one step).' },
+  { key: 'surrogate', label: 'Surrogate', group: 'Neuron', kind: 'enum', default: 'atan',
+    options: ['sigmoid', 'fast_sigmoid', 'atan', 'triangle', 'rectangular'] },
+  { key: 'surrogate_width', label: 'Surrogate width', group: 'Neuron', kind: 'float', default: 1.0, min: 0.01, max: 100, step: 0.1 },
+  { key: 'optimizer', label: 'Optimizer', group: 'Training', kind: 'enum', default: 'adam', options: ['adam', 'sgd'] },
+  { key: 'lr', label: 'Learning rate', group: 'Training', kind: 'float', default: 0.003, min: 1e-9, max: 10, step: 0.001, exclusiveMin: 0,
+    help: 'How big each learning step is.' },
+  { key: 'lr_schedule', label: 'LR schedule', group: 'Training', kind: 'enum', default: 'constant', options: ['constant', 'cosine'] },
+  { key: 'weight_decay', label: 'Weight decay', group: 'Training', kind: 'float', default: 0, min: 0, max: 1, step: 0.0001,
+    help: 'Decoupled weight decay (AdamW\'s, or w *= 1 - lr * wd before each SGD step).' },
+  { key: 'batch', label: 'Batch size', group: 'Training', kind: 'int', default: 32, min: 1, max: 4096 },
+  { key: 'epochs', label: 'Epochs (schedule)', group: 'Training', kind: 'int', default: 10, min: 1, max: 100000,
+    help: 'Length of the cosine schedule; the page keeps training until you pause.' },
+  { key: 'probe_samples', label: 'Probe samples', group: 'Training', kind: 'int', default: 128, min: 1, max: 1024 },
+  { key: 'seed', label: 'Seed', group: 'Training', kind: 'int', default: 0, min: 0, max: MAX_SEED,
+    help: 'Same seed and settings = the same run, step for step.' },
+];
+
+/** The fields whose page default deliberately differs from `ExperimentConfig::default()`. */
+export const PAGE_DEFAULTS = ['dataset', 'lr'];
+
+export const BY_KEY = Object.fromEntries(CONTROLS.map((c) => [c.key, c]));
+
+export const camel = (key) => key.replace(/_([a-z])/g, (_, ch) => ch.toUpperCase());
+const FROM_CAMEL = Object.fromEntries(CONTROLS.map((c) => [camel(c.key), c.key]));
+
+export function defaults() {
+  return Object.fromEntries(CONTROLS.map((c) => [c.key, c.default]));
+}
+
+/** Parses one control's text; returns { value } or { error } with a readable message. */
+export function parseValue(key, text) {
+  const c = BY_KEY[key];
+  const s = String(text).trim();
+  if (c.kind === 'bool') {
+    if (s === 'true' || s === '1') return { value: true };
+    if (s === 'false' || s === '0') return { value: false };
+    return { error: 'must be true or false' };
+  }
+  if (c.kind === 'enum') {
+    return c.options.includes(s) ? { value: s } : { error: `must be one of ${c.options.join(', ')}` };
+  }
+  if (s === '' || !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(s)) return { error: 'must be a number' };
+  const v = Number(s);
+  if (c.kind === 'int' && !Number.isInteger(v)) return { error: 'must be a whole number' };
+  const lo = c.exclusiveMin !== undefined ? `(${c.exclusiveMin}` : `[${c.min}`;
+  const hi = c.exclusiveMax !== undefined ? `${c.exclusiveMax})` : `${c.max}]`;
+  const below = c.exclusiveMin !== undefined ? v <= c.exclusiveMin : v < c.min;
+  const above = c.exclusiveMax !== undefined ? v >= c.exclusiveMax : v > c.max;
+  if (below || above) return { error: `must be in ${lo}, ${hi}` };
+  return { value: v };
+}
+
+/** Checks the rules that span fields (the same ones `validate()` applies in Rust). */
+export function crossCheck(cfg) {
+  if (cfg.residual && cfg.depth < 2) return { key: 'depth', error: 'a residual net needs depth >= 2' };
+  const cells = (cfg.depth + 2) * cfg.timesteps * cfg.batch * cfg.width;
+  if (cells > 2e8) return { key: 'depth', error: 'depth x T x batch x width is too large for a browser tab' };
+  return null;
+}
+
+/** Reads the hash into { config, hidden, errors }; unknown or bad entries fall back. */
+export function fromHash(hash) {
+  const config = defaults();
+  const errors = {};
+  let hidden = [];
+  for (const [k, v] of new URLSearchParams(hash.replace(/^#/, ''))) {
+    if (k === 'hide') {
+      hidden = v.split(',').map((s) => FROM_CAMEL[s.trim()] ?? s.trim()).filter((s) => s in BY_KEY);
+      continue;
+    }
+    const key = FROM_CAMEL[k] ?? (k in BY_KEY ? k : null);
+    if (!key) continue;
+    const r = parseValue(key, v);
+    if ('value' in r) config[key] = r.value;
+    else errors[key] = r.error;
+  }
+  return { config, hidden, errors };
+}
+
+/** Writes the whole config (every field, so links survive default changes) and `hide`. */
+export function toHash(config, hidden = []) {
+  const p = new URLSearchParams();
+  for (const c of CONTROLS) p.set(camel(c.key), String(config[c.key]));
+  if (hidden.length) p.set('hide', hidden.map(camel).join(','));
+  return '#' + p.toString().replace(/%2C/g, ',');
+}

@@ -1,0 +1,162 @@
+// The training worker: the only importer of pkg/. It owns the one `Playground` handle and
+// decides when to step, in ticks of about TICK_MS, yielding to its event loop between
+// ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
+// PAUSE, RESET and a new config act at once.
+import init, { Playground } from '../pkg/spikeplay.js';
+import { EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, ToWorker, fieldOf } from './protocol.js';
+
+let handle = null;
+let gen = -1;
+let running = false;
+let view = { layer: 0, sample: 0 };
+let lastProbe = -Infinity;
+let lastEval = -Infinity;
+let scheduled = false;
+// (time, step) samples of the last two seconds, for a wall-clock steps-per-second figure
+// that includes the time spent probing and evaluating.
+const recent = [];
+// Messages that arrive while the wasm module is still compiling wait here.
+const pending = [];
+let loaded = false;
+
+const post = (msg) => self.postMessage(msg);
+const fail = (e, extra = {}) => {
+  const message = e instanceof Error ? e.message : String(e);
+  post({ type: FromWorker.ERROR, message, field: fieldOf(message), ...extra });
+};
+
+const yieldChannel = new MessageChannel();
+yieldChannel.port1.onmessage = () => {
+  scheduled = false;
+  tick();
+};
+function schedule() {
+  if (!scheduled && running) {
+    scheduled = true;
+    yieldChannel.port2.postMessage(null);
+  }
+}
+
+function stepsPerSecond(step) {
+  const now = performance.now();
+  recent.push([now, step]);
+  while (recent.length > 2 && now - recent[0][0] > 2000) recent.shift();
+  const [t0, s0] = recent[0];
+  return now > t0 ? (1000 * (step - s0)) / (now - t0) : 0;
+}
+
+/** Trains for about TICK_MS (at least one step) and posts what changed. */
+function runSteps(budgetMs) {
+  const start = performance.now();
+  const losses = [];
+  let report;
+  do {
+    report = handle.train(1);
+    losses.push(report.losses[0]);
+  } while (performance.now() - start < budgetMs);
+  report.losses = losses;
+  return report;
+}
+
+function sendReport(train, force) {
+  const now = performance.now();
+  const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step) };
+  if (force || now - lastProbe >= PROBE_MS) {
+    msg.probe = handle.probe(view.layer, view.sample, GRID);
+    lastProbe = performance.now();
+  }
+  if (force || now - lastEval >= EVAL_MS) {
+    msg.eval = handle.evaluate();
+    lastEval = performance.now();
+  }
+  post(msg);
+}
+
+function tick() {
+  if (!running || !handle) return;
+  try {
+    sendReport(runSteps(TICK_MS), false);
+  } catch (e) {
+    running = false;
+    fail(e, { gen });
+    post({ type: FromWorker.STATE, running });
+    return;
+  }
+  schedule();
+}
+
+/** Reports the state of a fresh run so the views show step 0 before anyone presses play. */
+function ready() {
+  recent.length = 0;
+  lastProbe = lastEval = -Infinity;
+  post({ type: FromWorker.READY, gen, config: handle.config(), layout: handle.layout() });
+  post({
+    type: FromWorker.REPORT, gen, stepsPerSecond: 0,
+    train: { losses: [], step: 0, epoch: 0, lr: handle.config().lr },
+    probe: handle.probe(view.layer, view.sample, GRID), eval: handle.evaluate(),
+  });
+}
+
+const handlers = {
+  [ToWorker.INIT]({ gen: g, config }) {
+    let next;
+    try {
+      next = new Playground(config);
+    } catch (e) {
+      // The previous run keeps going: only a valid config replaces it.
+      return fail(e, { gen: g, rejected: true });
+    }
+    handle?.free();
+    handle = next;
+    gen = g;
+    view = { layer: 0, sample: view.sample };
+    ready();
+    schedule();
+  },
+  [ToWorker.RESET]({ gen: g }) {
+    if (!handle) return;
+    handle.reset();
+    gen = g;
+    ready();
+    schedule();
+  },
+  [ToWorker.PLAY]() {
+    running = true;
+    recent.length = 0;
+    post({ type: FromWorker.STATE, running });
+    schedule();
+  },
+  [ToWorker.PAUSE]() {
+    running = false;
+    post({ type: FromWorker.STATE, running });
+  },
+  [ToWorker.STEP]() {
+    if (!handle || running) return;
+    sendReport(handle.train(1), true);
+  },
+  [ToWorker.VIEW]({ layer, sample }) {
+    view = { layer, sample };
+    if (!handle) return;
+    lastProbe = performance.now();
+    post({ type: FromWorker.REPORT, gen, train: null, probe: handle.probe(layer, sample, GRID) });
+  },
+};
+
+function dispatch(data) {
+  try {
+    handlers[data.type]?.(data);
+  } catch (e) {
+    fail(e, { gen });
+  }
+}
+
+self.onmessage = ({ data }) => (loaded ? dispatch(data) : pending.push(data));
+
+try {
+  await init();
+  loaded = true;
+  post({ type: FromWorker.LOADED });
+  pending.splice(0).forEach(dispatch);
+} catch (e) {
+  fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`));
+}
