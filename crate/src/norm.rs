@@ -267,6 +267,26 @@ mod tests {
     }
 
     #[test]
+    fn bn_eval_by_hand_uses_running_stats_and_probe_leaves_them() {
+        let mut params = vec![];
+        let n = Norm::new(NormKind::Bn, 2, &dev(), &mut params).unwrap();
+        n.forward(&sample(), Mode::Probe).unwrap();
+        let Norm::Bn(b) = &n else { unreachable!() };
+        assert_close(&flat(b.running_mean.as_tensor()), &[0.0, 0.0], 1e-9);
+        assert_close(&flat(b.running_var.as_tensor()), &[1.0, 1.0], 1e-9);
+        b.running_mean.set(&Tensor::new(&[1f32, -1.0], &dev()).unwrap()).unwrap();
+        b.running_var.set(&Tensor::new(&[4f32, 0.25], &dev()).unwrap()).unwrap();
+        params[0].set(&Tensor::new(&[2f32, 1.0], &dev()).unwrap()).unwrap(); // gamma
+        params[1].set(&Tensor::new(&[0f32, 0.5], &dev()).unwrap()).unwrap(); // beta
+        // y = gamma * (x - mu) / sqrt(var + eps) + beta, per feature; x from sample().
+        let (s0, s1) = ((4f32 + 1e-5).sqrt(), (0.25f32 + 1e-5).sqrt());
+        let f0 = |x: f32| 2.0 * (x - 1.0) / s0;
+        let f1 = |x: f32| (x + 1.0) / s1 + 0.5;
+        let want = [f0(1.0), f1(0.0), f0(0.0), f1(0.0), f0(2.0), f1(3.0), f0(1.0), f1(0.0)];
+        assert_close(&flat(&n.forward(&sample(), Mode::Eval).unwrap()), &want, 1e-5);
+    }
+
+    #[test]
     fn bn_matches_candle_nn_in_train_and_eval() {
         let mut params = vec![];
         let ours = Norm::new(NormKind::Bn, 2, &dev(), &mut params).unwrap();
