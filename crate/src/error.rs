@@ -12,6 +12,9 @@ pub enum Error {
     /// A data set could not be loaded or generated.
     #[error("data: {0}")]
     Data(String),
+    /// The loss stopped being a finite number.
+    #[error("training diverged at step {step}: the loss became {loss}; lower the learning rate or add a norm")]
+    Diverged { step: usize, loss: f32 },
     #[error("tensor: {0}")]
     Tensor(#[from] candle_core::Error),
 }

@@ -57,7 +57,7 @@ impl Synapse {
         let linear = Linear::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone()));
         params.push(weight.clone());
         params.push(bias);
-        let pre = cfg.norm_placement() == Some(Placement::PreWeight);
+        let pre = cfg.norm.placement() == Some(Placement::PreWeight);
         let features = if pre { fan_in } else { fan_out };
         let kind = if pre && !input_is_spikes { crate::config::NormKind::None } else { cfg.norm };
         let norm = Norm::new(kind, features, device, params)?;
@@ -204,18 +204,6 @@ impl Network {
     /// The weight of every hidden layer, in order (for gradient norms).
     pub fn hidden_weights(&self) -> impl Iterator<Item = &Var> {
         self.layers.iter().map(|l| &l.weight)
-    }
-}
-
-impl ExperimentConfig {
-    /// Where this config's norm sits in a layer.
-    pub fn norm_placement(&self) -> Option<Placement> {
-        use crate::config::NormKind;
-        match self.norm {
-            NormKind::None => None,
-            NormKind::Psp => Some(Placement::PreWeight),
-            NormKind::Bn => Some(Placement::PostWeight),
-        }
     }
 }
 

@@ -42,6 +42,17 @@ pub enum Placement {
     PostWeight,
 }
 
+impl NormKind {
+    /// Where a norm of this kind acts; `None` for no norm.
+    pub fn placement(self) -> Option<Placement> {
+        match self {
+            NormKind::None => None,
+            NormKind::Psp => Some(Placement::PreWeight),
+            NormKind::Bn => Some(Placement::PostWeight),
+        }
+    }
+}
+
 /// A normalization layer of one kind with its parameters and running statistics.
 pub enum Norm {
     None,
@@ -156,12 +167,16 @@ impl Norm {
         }
     }
 
-    pub fn placement(&self) -> Option<Placement> {
+    pub fn kind(&self) -> NormKind {
         match self {
-            Norm::None => None,
-            Norm::Psp(_) => Some(Placement::PreWeight),
-            Norm::Bn(_) => Some(Placement::PostWeight),
+            Norm::None => NormKind::None,
+            Norm::Psp(_) => NormKind::Psp,
+            Norm::Bn(_) => NormKind::Bn,
         }
+    }
+
+    pub fn placement(&self) -> Option<Placement> {
+        self.kind().placement()
     }
 
     /// Shapes: `xs`: `[T, B, F]` -> `[T, B, F]`.

@@ -141,7 +141,7 @@ impl Trainer {
         let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
         let value = loss.to_scalar::<f32>()?;
         if !value.is_finite() {
-            return Err(Error::Data(format!("loss became {value} at step {}; lower lr or add a norm", self.step + 1)));
+            return Err(Error::Diverged { step: self.step + 1, loss: value });
         }
         let grads = loss.backward()?;
         let lr = self.learning_rate();

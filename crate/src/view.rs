@@ -110,7 +110,7 @@ pub fn layout(trainer: &Trainer) -> Layout {
 }
 
 fn placement_name(cfg: &ExperimentConfig) -> &'static str {
-    match cfg.norm_placement() {
+    match cfg.norm.placement() {
         None => "none",
         Some(Placement::PreWeight) => "pre_weight",
         Some(Placement::PostWeight) => "post_weight",
