@@ -11,11 +11,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 step "native tests (release profile: candle is ~30x slower unoptimised)"
-cargo test --release --workspace
+cargo test --release --workspace 2>&1 | tee -a "$log"
 
 step "browser tests"
-scripts/test-web.sh
+scripts/test-web.sh 2>&1 | tee -a "$log"
 
+# One closing line over every runner, from their own summaries: cargo's "test result: ok.
+# N passed; M failed" (native and wasm-bindgen-test) and node's "# pass N" / "# fail M".
+totals=$(awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+  /^# pass / { p += $3 } /^# fail / { f += $3 }
+  END { printf "%d passed, %d failed", p, f }' "$log")
 step "all tests passed"
+echo "$totals"
