@@ -189,6 +189,13 @@ pub mod limits {
     pub const MAX_PROBE: usize = 1024;
     /// JavaScript numbers hold integers exactly up to 2^53.
     pub const MAX_SEED: u64 = (1 << 53) - 1;
+    /// Hidden weights, `depth x width^2` (2^23 = 8.4M floats, 32 MiB): with gradients and
+    /// Adam's two moments that is ~130 MiB, within a browser tab's 4 GiB wasm memory, and a
+    /// step stays in seconds, not minutes.
+    pub const MAX_WEIGHTS: u128 = 1 << 23;
+    /// Activations one step keeps for backprop, `(depth + 2) x timesteps x batch x width`
+    /// (2^24 = 16.8M cells); autograd holds about ten f32 tensors of this size, ~670 MiB.
+    pub const MAX_ACTIVATIONS: u128 = 1 << 24;
 }
 
 fn check(ok: bool, field: &'static str, bound: impl Into<String>) -> Result<()> {
@@ -222,9 +229,11 @@ impl ExperimentConfig {
         check((1..=MAX_EPOCHS).contains(&c.epochs), "epochs", format!("must be in 1..={MAX_EPOCHS}, got {}", c.epochs))?;
         check((1..=MAX_PROBE).contains(&c.probe_samples), "probe_samples", format!("must be in 1..={MAX_PROBE}, got {}", c.probe_samples))?;
         check(c.seed <= MAX_SEED, "seed", format!("must be at most 2^53 - 1, got {}", c.seed))?;
-        // Activations of one step are held for backprop: depth x T x batch x width floats.
+        // Checked before anything is allocated, so a too-big net is a message, not a crash.
+        let weights = c.depth as u128 * c.width as u128 * c.width as u128;
+        check(weights <= MAX_WEIGHTS, "width", format!("depth x width^2 = {weights} weights exceeds {MAX_WEIGHTS}; lower width or depth"))?;
         let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.batch as u128 * c.width as u128;
-        check(cells <= 200_000_000, "depth", format!("depth x timesteps x batch x width = {cells} exceeds 2e8 activations; lower one of them"))?;
+        check(cells <= MAX_ACTIVATIONS, "batch", format!("(depth + 2) x timesteps x batch x width = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, timesteps, width or depth"))?;
         Ok(())
     }
 
@@ -263,6 +272,17 @@ mod tests {
             let err = c.validate().expect_err(field).to_string();
             assert!(err.contains(field), "error {err:?} should name {field}");
         }
+    }
+
+    #[test]
+    fn networks_too_big_for_memory_are_rejected_before_allocation() {
+        let wide = ExperimentConfig { depth: 4, width: 4096, ..Default::default() };
+        assert!(wide.validate().expect_err("67M weights").to_string().contains("width: depth x width^2"));
+        let long = ExperimentConfig { depth: 64, width: 256, timesteps: 64, batch: 256, ..Default::default() };
+        assert!(long.validate().expect_err("275M activations").to_string().contains("batch:"));
+        // The largest nets the tests and the paper's story need still pass.
+        ExperimentConfig { depth: 128, width: 256, timesteps: 4, batch: 64, ..Default::default() }.validate().unwrap();
+        ExperimentConfig { depth: 4, width: 1024, timesteps: 8, batch: 256, ..Default::default() }.validate().unwrap();
     }
 
     #[test]
