@@ -125,6 +125,10 @@ pub struct ExperimentConfig {
     /// Surrogate width `w`: each surrogate peaks at `1/w` and integrates to one.
     pub surrogate_width: f32,
     pub norm: NormKind,
+    /// `eps` of the PSP norm, `a / sqrt(mean(a^2) + eps)`. For spikes `mean(a^2)` is the
+    /// firing rate; BN's customary 1e-5 let silent neurons amplify gradients 316x and broke
+    /// plain nets from depth 8 on (docs/METHOD.md).
+    pub psp_eps: f64,
     pub readout: Readout,
     /// Scale of the initial weights: uniform with variance `init_scale^2 / fan_in`.
     pub init_scale: f32,
@@ -164,6 +168,7 @@ impl Default for ExperimentConfig {
             surrogate: SurrogateKind::Atan,
             surrogate_width: 1.0,
             norm: NormKind::Psp,
+            psp_eps: 1e-2,
             readout: Readout::Rate,
             init_scale: 1.0,
             optimizer: OptimizerKind::Adam,
@@ -222,6 +227,7 @@ impl ExperimentConfig {
         check(c.theta.is_finite() && c.theta > 0.0 && c.theta <= 100.0, "theta", format!("must be in (0, 100], got {}", c.theta))?;
         check(c.psp_lambda.is_finite() && (0.0..1.0).contains(&c.psp_lambda), "psp_lambda", format!("must be in [0, 1), got {}", c.psp_lambda))?;
         check(c.surrogate_width.is_finite() && c.surrogate_width >= 0.01 && c.surrogate_width <= 100.0, "surrogate_width", format!("must be in [0.01, 100], got {}", c.surrogate_width))?;
+        check(c.psp_eps.is_finite() && c.psp_eps >= 1e-8 && c.psp_eps <= 1.0, "psp_eps", format!("must be in [1e-8, 1], got {}", c.psp_eps))?;
         check(c.init_scale.is_finite() && c.init_scale > 0.0 && c.init_scale <= 100.0, "init_scale", format!("must be in (0, 100], got {}", c.init_scale))?;
         check(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 10.0, "lr", format!("must be in (0, 10], got {}", c.lr))?;
         check(c.weight_decay.is_finite() && (0.0..=1.0).contains(&c.weight_decay), "weight_decay", format!("must be in [0, 1], got {}", c.weight_decay))?;

@@ -60,7 +60,7 @@ impl Synapse {
         let pre = cfg.norm.placement() == Some(Placement::PreWeight);
         let features = if pre { fan_in } else { fan_out };
         let kind = if pre && !input_is_spikes { crate::config::NormKind::None } else { cfg.norm };
-        let norm = Norm::new(kind, features, device, params)?;
+        let norm = Norm::new(kind, features, cfg.psp_eps, device, params)?;
         Ok(Self { weight, linear, norm })
     }
 

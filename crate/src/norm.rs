@@ -82,6 +82,10 @@ pub struct PspNorm {
     pub beta: Option<Var>,
     /// Running `mean(a^2)` per feature, for [`Mode::Eval`].
     pub running_sq: Var,
+    /// Added to `mean(a^2)`. For spikes `mean(a^2)` is the firing rate, so `eps` is the
+    /// rate below which a synapse stops being amplified; it bounds the backward gain of a
+    /// silent one at `gamma / sqrt(eps)` (316x at BN's customary 1e-5).
+    pub eps: f64,
 }
 
 impl PspNorm {
@@ -94,7 +98,7 @@ impl PspNorm {
         if mode == Mode::Train {
             momentum_update(&self.running_sq, &sq)?;
         }
-        let ys = xs.broadcast_div(&(sq + EPS)?.sqrt()?)?.broadcast_mul(self.gamma.as_tensor())?;
+        let ys = xs.broadcast_div(&(sq + self.eps)?.sqrt()?)?.broadcast_mul(self.gamma.as_tensor())?;
         match &self.beta {
             Some(b) => ys.broadcast_add(b.as_tensor()),
             None => Ok(ys),
@@ -140,7 +144,7 @@ impl BatchNorm {
 impl Norm {
     /// A norm of `kind` for `features` features; trainable parameters are appended to
     /// `params`, running statistics are not.
-    pub fn new(kind: NormKind, features: usize, device: &Device, params: &mut Vec<Var>) -> Result<Self> {
+    pub fn new(kind: NormKind, features: usize, psp_eps: f64, device: &Device, params: &mut Vec<Var>) -> Result<Self> {
         let stat = |v: f32| -> Result<Var> { Var::from_tensor(&Tensor::full(v, features, device)?) };
         Ok(match kind {
             NormKind::None => Norm::None,
@@ -148,6 +152,7 @@ impl Norm {
                 gamma: param(1.0, features, device, params)?,
                 beta: None,
                 running_sq: stat(1.0)?,
+                eps: psp_eps,
             }),
             NormKind::Bn => Norm::Bn(BatchNorm {
                 gamma: param(1.0, features, device, params)?,
@@ -220,7 +225,7 @@ mod tests {
     #[test]
     fn psp_forward_by_hand() {
         let mut params = vec![];
-        let n = Norm::new(NormKind::Psp, 2, &dev(), &mut params).unwrap();
+        let n = Norm::new(NormKind::Psp, 2, EPS, &dev(), &mut params).unwrap();
         let ys = n.forward(&sample(), Mode::Train).unwrap();
         // mean(a^2): f0 = (1 + 0 + 4 + 1) / 4 = 1.5, f1 = 9 / 4 = 2.25.
         let (r0, r1) = ((1.5f32 + 1e-5).sqrt(), (2.25f32 + 1e-5).sqrt());
@@ -236,7 +241,7 @@ mod tests {
     #[test]
     fn psp_eval_uses_running_moment_and_probe_leaves_it() {
         let mut params = vec![];
-        let n = Norm::new(NormKind::Psp, 2, &dev(), &mut params).unwrap();
+        let n = Norm::new(NormKind::Psp, 2, EPS, &dev(), &mut params).unwrap();
         n.forward(&sample(), Mode::Probe).unwrap();
         let Norm::Psp(p) = &n else { unreachable!() };
         assert_close(&flat(p.running_sq.as_tensor()), &[1.0, 1.0], 1e-9);
@@ -251,7 +256,7 @@ mod tests {
         // y_i = a_i / r, r = sqrt(m + eps), m = mean(a^2) over n values of one feature.
         // d(sum_i c_i y_i)/da_j = c_j / r - a_j * (sum_i c_i a_i) / (n r^3).
         let mut params = vec![];
-        let n = Norm::new(NormKind::Psp, 1, &dev(), &mut params).unwrap();
+        let n = Norm::new(NormKind::Psp, 1, EPS, &dev(), &mut params).unwrap();
         let a = [1f32, 2.0, 0.0, 3.0];
         let c = [0.5f32, -1.0, 2.0, 1.0];
         let x = Var::from_tensor(&Tensor::from_vec(a.to_vec(), (2, 2, 1), &dev()).unwrap()).unwrap();
@@ -268,7 +273,7 @@ mod tests {
     #[test]
     fn bn_forward_by_hand_and_running_stats() {
         let mut params = vec![];
-        let n = Norm::new(NormKind::Bn, 2, &dev(), &mut params).unwrap();
+        let n = Norm::new(NormKind::Bn, 2, EPS, &dev(), &mut params).unwrap();
         let ys = n.forward(&sample(), Mode::Train).unwrap();
         // f0: 1, 0, 2, 1 -> mu 1, var 0.5; f1: 0, 0, 3, 0 -> mu 0.75, var 1.6875.
         let (s0, s1) = ((0.5f32 + 1e-5).sqrt(), (1.6875f32 + 1e-5).sqrt());
@@ -284,7 +289,7 @@ mod tests {
     #[test]
     fn bn_eval_by_hand_uses_running_stats_and_probe_leaves_them() {
         let mut params = vec![];
-        let n = Norm::new(NormKind::Bn, 2, &dev(), &mut params).unwrap();
+        let n = Norm::new(NormKind::Bn, 2, EPS, &dev(), &mut params).unwrap();
         n.forward(&sample(), Mode::Probe).unwrap();
         let Norm::Bn(b) = &n else { unreachable!() };
         assert_close(&flat(b.running_mean.as_tensor()), &[0.0, 0.0], 1e-9);
@@ -304,7 +309,7 @@ mod tests {
     #[test]
     fn bn_matches_candle_nn_in_train_and_eval() {
         let mut params = vec![];
-        let ours = Norm::new(NormKind::Bn, 2, &dev(), &mut params).unwrap();
+        let ours = Norm::new(NormKind::Bn, 2, EPS, &dev(), &mut params).unwrap();
         let (t, b) = (2, 2);
         let reference = candle_nn::BatchNorm::new(
             2,
@@ -328,7 +333,7 @@ mod tests {
         // With gamma = 1, d/dx of sum(c * bn(x)) is (c - mean c - y mean(c y)) / s: the
         // gradient of a mean-subtracting norm sums to zero over each feature.
         let mut params = vec![];
-        let n = Norm::new(NormKind::Bn, 1, &dev(), &mut params).unwrap();
+        let n = Norm::new(NormKind::Bn, 1, EPS, &dev(), &mut params).unwrap();
         let a = [1f32, 2.0, 0.0, 3.0];
         let c = [0.5f32, -1.0, 2.0, 1.0];
         let x = Var::from_tensor(&Tensor::from_vec(a.to_vec(), (2, 2, 1), &dev()).unwrap()).unwrap();

@@ -47,6 +47,20 @@ fn digits_plain_psp_depth_4_reaches_95_percent() {
     assert_healthy_rates(&r);
 }
 
+/// With BN's customary eps = 1e-5, the PSP norm amplified the gradient of a silent neuron
+/// 316x and this net sat at 12-17 % with the first layer's weight gradient ~1e4x the last
+/// one's (docs/METHOD.md). Guards `psp_eps` against going back.
+#[test]
+fn digits_plain_psp_depth_8_trains_without_gradient_explosion() {
+    let r = train(ExperimentConfig { dataset: DatasetKind::Digits, depth: 8, width: 64, epochs: 10, lr: 3e-3, norm: NormKind::Psp, ..Default::default() });
+    let grads: Vec<f32> = r.final_.layers.iter().map(|l| l.grad_norm).collect();
+    eprintln!("digits plain d8: test {:.3}, grad norms {grads:?}", r.final_.test_accuracy);
+    assert!(r.final_.test_accuracy >= 0.85, "plain depth-8 test accuracy {}", r.final_.test_accuracy);
+    let (first, last) = (grads[0], grads[grads.len() - 1]);
+    assert!(first.is_finite() && first < 100.0 * last, "gradient grows backward: first {first}, last {last}");
+    assert_healthy_rates(&r);
+}
+
 #[test]
 fn digits_residual_psp_depth_32_reaches_90_percent() {
     let r = train(ExperimentConfig { dataset: DatasetKind::Digits, depth: 32, width: 64, timesteps: 4, residual: true, norm: NormKind::Psp, epochs: 25, batch: 64, lr: 1e-3, seed: 0, ..Default::default() });

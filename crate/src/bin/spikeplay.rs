@@ -90,6 +90,8 @@ struct TrainArgs {
     /// none | psp | bn
     #[arg(long, value_parser = serde_name::<NormKind>)]
     norm: Option<NormKind>,
+    #[arg(long)]
+    psp_eps: Option<f64>,
     /// rate | membrane
     #[arg(long, value_parser = serde_name::<Readout>)]
     readout: Option<Readout>,
@@ -132,7 +134,7 @@ impl TrainArgs {
         };
         let a = self;
         overlay!(cfg, a; dataset, samples, noise, test_fraction, encoding, timesteps, depth, width, zero_init_residual,
-            beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, readout,
+            beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, psp_eps, readout,
             init_scale, optimizer, lr, lr_schedule, weight_decay, batch, epochs, probe_samples, seed);
         if a.residual {
             cfg.residual = true;
