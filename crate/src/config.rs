@@ -198,8 +198,10 @@ pub mod limits {
     /// Adam's two moments that is ~130 MiB, within a browser tab's 4 GiB wasm memory, and a
     /// step stays in seconds, not minutes.
     pub const MAX_WEIGHTS: u128 = 1 << 23;
-    /// Activations one step keeps for backprop, `(depth + 2) x timesteps x batch x width`
-    /// (2^24 = 16.8M cells); autograd holds about ten f32 tensors of this size, ~670 MiB.
+    /// Activations one forward pass keeps for backprop,
+    /// `(depth + 2) x timesteps x max(batch, probe_samples) x width` (2^24 = 16.8M cells;
+    /// evaluation runs in chunks of that many samples too); autograd holds about ten f32
+    /// tensors of this size, ~670 MiB.
     pub const MAX_ACTIVATIONS: u128 = 1 << 24;
 }
 
@@ -238,9 +240,16 @@ impl ExperimentConfig {
         // Checked before anything is allocated, so a too-big net is a message, not a crash.
         let weights = c.depth as u128 * c.width as u128 * c.width as u128;
         check(weights <= MAX_WEIGHTS, "width", format!("depth x width^2 = {weights} weights exceeds {MAX_WEIGHTS}; lower width or depth"))?;
-        let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.batch as u128 * c.width as u128;
-        check(cells <= MAX_ACTIVATIONS, "batch", format!("(depth + 2) x timesteps x batch x width = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, timesteps, width or depth"))?;
+        let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.forward_samples() as u128 * c.width as u128;
+        let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
+        check(cells <= MAX_ACTIVATIONS, field, format!("(depth + 2) x timesteps x max(batch, probe_samples) x width = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width or depth"))?;
         Ok(())
+    }
+
+    /// The most samples one forward pass sees: a training batch, the probe batch, or an
+    /// evaluation chunk (which is this size, so the activation bound covers it).
+    pub fn forward_samples(&self) -> usize {
+        self.batch.max(self.probe_samples)
     }
 
     /// Parses a JSON config, naming the unknown or mistyped field, then validates it.
@@ -286,8 +295,11 @@ mod tests {
         assert!(wide.validate().expect_err("67M weights").to_string().contains("width: depth x width^2"));
         let long = ExperimentConfig { depth: 64, width: 256, timesteps: 64, batch: 256, ..Default::default() };
         assert!(long.validate().expect_err("275M activations").to_string().contains("batch:"));
+        // The probe batch counts too: 258 x 8 x 1024 x 64 = 135M cells with batch 32.
+        let probed = ExperimentConfig { depth: 256, width: 64, probe_samples: 1024, ..Default::default() };
+        assert!(probed.validate().expect_err("probe batch").to_string().contains("probe_samples:"));
         // The largest nets the tests and the paper's story need still pass.
-        ExperimentConfig { depth: 128, width: 256, timesteps: 4, batch: 64, ..Default::default() }.validate().unwrap();
+        ExperimentConfig { depth: 128, width: 256, timesteps: 4, batch: 64, probe_samples: 64, ..Default::default() }.validate().unwrap();
         ExperimentConfig { depth: 4, width: 1024, timesteps: 8, batch: 256, ..Default::default() }.validate().unwrap();
     }
 

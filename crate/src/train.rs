@@ -22,8 +22,6 @@ const STREAM_INIT: u64 = 2;
 const STREAM_TRAIN: u64 = 3;
 const STREAM_PROBE: u64 = 4;
 const STREAM_EVAL: u64 = 5;
-/// Samples per forward pass when evaluating a whole split.
-const EVAL_CHUNK: usize = 256;
 
 /// candle's optimizers share a trait that cannot be a trait object (its constructor is
 /// generic), so the choice is an enum.
@@ -198,7 +196,8 @@ impl Trainer {
         let mut rng = Rng::new(self.cfg.seed).fork(STREAM_EVAL);
         let mut correct = 0usize;
         let idx: Vec<usize> = (0..split.len()).collect();
-        for chunk in idx.chunks(EVAL_CHUNK) {
+        // Chunks no larger than validate() budgeted for, so evaluating cannot run out of memory.
+        for chunk in idx.chunks(self.cfg.forward_samples()) {
             let (x, y) = split.gather(chunk, self.data.features);
             let input = encode(&x, (chunk.len(), self.data.features), self.cfg.timesteps, self.cfg.encoding, self.data.range, &mut rng, &self.device)?;
             let (logits, _) = self.net.forward(&input, Mode::Eval, false)?;
