@@ -1,80 +1,11 @@
-// End-to-end tests of the playground: Debian's Chromium (playwright-core, no downloaded
-// browsers) against the page served by scripts/serve.mjs, the run command's server.
+// End-to-end tests of the playground's basic loop: load, train, pause, reload a link, refuse
+// a bad value. Settings and views have their own files (e2e-settings, e2e-views).
 // Run: node --test tests/   (needs pkg/ built: scripts/build-wasm.sh)
-// Screenshots go to tests/artifacts/.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from '../scripts/serve.mjs';
+import { ARTIFACTS, WAIT, pause, play, ready, step, useBrowser, version } from './browser.mjs';
 
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-// Cold V8 needs a while for the first wasm steps on a busy 2-core machine.
-const WAIT = { timeout: 90_000 };
-
-let server, context, base, profile;
-
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  server = await startServer(0);
-  base = `http://127.0.0.1:${server.address().port}/`;
-  profile = mkdtempSync(join(tmpdir(), 'spikeplay-e2e-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1366, height: 768 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  await context?.close();
-  server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-});
-
-/** Opens the page and collects console errors, page errors and long tasks. */
-async function open(hash = '') {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.addInitScript(() => {
-    window.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
-  await page.goto(base + hash);
-  await ready(page);
-  return { page, problems };
-}
-
-/** Waits until a run exists and its step-0 probe has arrived. */
-async function ready(page) {
-  await page.waitForSelector('#step-count[data-gen]', WAIT);
-  await page.waitForFunction(() => {
-    const gen = document.getElementById('step-count').dataset.gen;
-    return document.getElementById('mean-rate').dataset.gen === gen;
-  }, null, WAIT);
-}
-
-const step = (page) => page.$eval('#step-count', (e) => Number(e.dataset.step));
-const version = (page, id) => page.$eval(`#${id}`, (e) => Number(e.dataset.version ?? 0));
-
-async function play(page) {
-  await page.click('#play');
-  await page.waitForSelector('body[data-running="true"]', WAIT);
-}
-
-async function pause(page) {
-  await page.click('#play');
-  await page.waitForSelector('body[data-running="false"]', WAIT);
-}
+const open = useBrowser();
 
 test('the page loads with a clean console and shows the untrained network', async () => {
   const { page, problems } = await open();

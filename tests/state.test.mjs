@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CONTROLS, PAGE_DEFAULTS, crossCheck, defaults, fromHash, parseValue, toHash } from '../web/state.js';
+import {
+  CONTROLS, MAX_ACTIVATIONS, MAX_WEIGHTS, PAGE_DEFAULTS, crossCheck, defaults, fromHash, isUnused, parseValue, toHash,
+} from '../web/state.js';
 
 const source = readFileSync(new URL('../crate/src/config.rs', import.meta.url), 'utf8');
 const snake = (name) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
@@ -82,3 +84,72 @@ test('bad values get a message naming the bound, and bad hash entries fall back'
   assert.ok(errors.beta);
   assert.equal(crossCheck({ ...defaults(), residual: true, depth: 1 }).key, 'depth');
 });
+
+/** `pub const NAME: u128 = 1 << N;` in the `limits` module, as a number. */
+function rustLimit(name) {
+  const m = new RegExp(`pub const ${name}: u128 = 1 << (\\d+);`).exec(source);
+  assert.ok(m, `${name} found in config.rs`);
+  return 2 ** Number(m[1]);
+}
+
+test('the size limits are the Rust ones, on the fields Rust names, with its messages', () => {
+  assert.equal(MAX_WEIGHTS, rustLimit('MAX_WEIGHTS'));
+  assert.equal(MAX_ACTIVATIONS, rustLimit('MAX_ACTIVATIONS'));
+  const base = { ...defaults(), depth: 4, width: 64, timesteps: 8, batch: 32 };
+  assert.equal(crossCheck(base), null);
+  // Weights: depth x width^2, at the bound and one past it (2 x 2048^2 = 2^23).
+  assert.equal(crossCheck({ ...base, depth: 2, width: 2048, batch: 1 }), null);
+  const wide = crossCheck({ ...base, depth: 3, width: 2048, batch: 1 });
+  assert.equal(wide.key, 'width');
+  assert.deepEqual(wide.keys.sort(), ['depth', 'width']);
+  assert.equal(wide.error, 'depth x width^2 = 12582912 weights exceeds 8388608; lower width or depth');
+  // Activations: (depth + 2) x timesteps x batch x width. (2 + 2) x 256 x 256 x 64 = 2^24
+  // sits exactly on the bound and passes; batch 257 is 65536 cells over.
+  assert.equal(crossCheck({ ...base, depth: 2, timesteps: 256, batch: 256, width: 64 }), null);
+  const long = crossCheck({ ...base, depth: 2, timesteps: 256, batch: 257, width: 64 });
+  assert.equal(long.key, 'batch');
+  assert.deepEqual(long.keys.sort(), ['batch', 'depth', 'probe_samples', 'timesteps', 'width']);
+  assert.equal(long.error, '(depth + 2) x timesteps x max(batch, probe_samples) x width = 16842752 activations ' +
+    'exceeds 16777216; lower batch, probe_samples, timesteps, width or depth');
+  // The probe batch counts too (it and evaluation chunks run max(batch, probe_samples)).
+  const probed = crossCheck({ ...base, depth: 256, width: 64, probe_samples: 1024 });
+  assert.equal(probed.key, 'probe_samples');
+  // The messages are the ones config.rs formats (checked on their fixed parts).
+  assert.ok(source.includes('weights exceeds {MAX_WEIGHTS}; lower width or depth'));
+  assert.ok(source.includes('activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width or depth'));
+  // The old depth rule is gone: a deep, narrow net passes (Rust's own test case).
+  assert.equal(crossCheck({ ...base, depth: 128, width: 256, timesteps: 4, batch: 64, probe_samples: 64 }), null);
+  assert.equal(crossCheck({ ...base, depth: 4, width: 1024, timesteps: 8, batch: 256 }), null);
+  assert.equal(crossCheck({ ...base, depth: 64, width: 256, timesteps: 64, batch: 256 }).key, 'batch');
+});
+
+test('a link breaking a cross-field rule keeps its other fields and falls back field by field', () => {
+  const big = fromHash('#depth=200&width=4096&seed=9&norm=bn');
+  assert.equal(big.config.depth, 200, 'falling back width alone is enough');
+  assert.equal(big.config.width, 64);
+  assert.equal(big.config.seed, 9);
+  assert.equal(big.config.norm, 'bn');
+  assert.deepEqual(Object.keys(big.errors), ['width']);
+  assert.match(big.errors.width, /^link value '4096' ignored \(depth x width\^2 = 3355443200 weights exceeds 8388608; lower width or depth\); using 64$/);
+  const res = fromHash('#residual=true&depth=1');
+  assert.equal(res.config.residual, true);
+  assert.equal(res.config.depth, 4);
+  assert.match(res.errors.depth, /^link value '1' ignored \(a residual net needs depth >= 2/);
+  // Two rules broken: the weights rule drops width; the activation rule then drops batch.
+  const both = fromHash('#width=4096&batch=4096&timesteps=64');
+  assert.equal(crossCheck(both.config), null);
+  assert.equal(both.config.width, 64);
+  assert.equal(both.config.timesteps, 64);
+  assert.equal(both.config.batch, 32);
+  assert.deepEqual(Object.keys(both.errors).sort(), ['batch', 'width']);
+  const bad = fromHash('#depth=abc');
+  assert.equal(bad.errors.depth, "link value 'abc' ignored (must be a number); using 4");
+});
+
+test('only the generated 2-D sets use samples and noise', () => {
+  for (const key of ['samples', 'noise']) {
+    assert.equal(isUnused(key, { ...defaults(), dataset: 'digits' }), true, key);
+    assert.equal(isUnused(key, { ...defaults(), dataset: 'spiral' }), false, key);
+  }
+  assert.equal(isUnused('test_fraction', { ...defaults(), dataset: 'digits' }), false);
+}); 

@@ -1,6 +1,6 @@
 // Renders the control table (state.js) as form fields, grouped, and reports edits. It keeps
 // no config of its own: the page owns the config and tells the panel what to show.
-import { CONTROLS, camel } from './state.js';
+import { CONTROLS, camel, isUnused } from './state.js';
 
 export class ControlPanel {
   /** `onEdit(key, text)` fires on every committed edit (change, not each keystroke). */
@@ -8,6 +8,7 @@ export class ControlPanel {
     this.root = root;
     this.inputs = {};
     this.messages = {};
+    this.notes = {};
     this.rows = {};
     let group = null;
     let box = null;
@@ -48,33 +49,58 @@ export class ControlPanel {
     input.id = id;
     input.name = c.key;
     const read = () => (c.kind === 'bool' ? String(input.checked) : input.value);
-    input.addEventListener('change', () => onEdit(c.key, read()));
-    input.addEventListener('keydown', (e) => e.key === 'Enter' && onEdit(c.key, read()));
+    // Enter commits a text field, and Chrome then fires `change` for the same edit: report
+    // each committed text once (typing resets the memo, so re-entering a value still counts).
+    let committed = null;
+    const commit = () => {
+      const text = read();
+      if (text === committed) return;
+      committed = text;
+      onEdit(c.key, text);
+    };
+    input.addEventListener('input', () => (committed = null));
+    input.addEventListener('change', commit);
+    if (input.type === 'text') input.addEventListener('keydown', (e) => e.key === 'Enter' && commit());
     const msg = document.createElement('div');
     msg.className = 'message';
     msg.setAttribute('role', 'alert');
     msg.id = `msg-${camel(c.key)}`;
-    row.append(lab, input, msg);
+    const note = document.createElement('div');
+    note.className = 'note';
+    note.id = `note-${camel(c.key)}`;
+    input.setAttribute('aria-describedby', `${msg.id} ${note.id}`);
+    row.append(lab, input, msg, note);
     this.inputs[c.key] = input;
     this.messages[c.key] = msg;
+    this.notes[c.key] = note;
     this.rows[c.key] = row;
     return row;
   }
 
-  /** Shows `config` in the fields (leaving fields with a pending error as typed). */
-  show(config) {
+  /**
+   * Shows `config` in every field but those in `keep` (a refused edit stays as typed, next
+   * to its message, so it can be fixed), and disables the fields `config` does not use.
+   */
+  show(config, keep = []) {
     for (const c of CONTROLS) {
-      if (this.messages[c.key].textContent) continue;
       const input = this.inputs[c.key];
-      if (c.kind === 'bool') input.checked = !!config[c.key];
-      else input.value = String(config[c.key]);
+      if (!keep.includes(c.key)) {
+        if (c.kind === 'bool') input.checked = !!config[c.key];
+        else input.value = String(config[c.key]);
+      }
+      const unused = isUnused(c.key, config);
+      input.disabled = unused;
+      this.rows[c.key].classList.toggle('unused', unused);
+      this.notes[c.key].textContent = unused ? c.unusedNote : '';
     }
   }
 
-  setError(key, text) {
+  /** `kind` 'error': the value was refused; 'notice': a link value was replaced (the one in use is fine). */
+  setError(key, text, kind = 'error') {
     if (!this.messages[key]) return;
     this.messages[key].textContent = text ?? '';
-    this.rows[key].classList.toggle('invalid', !!text);
+    this.rows[key].classList.toggle('invalid', !!text && kind === 'error');
+    this.rows[key].classList.toggle('noticed', !!text && kind === 'notice');
   }
 
   clearErrors() {

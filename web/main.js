@@ -6,15 +6,27 @@ import { NetworkView } from './charts/network.js';
 import { MembraneTraces, SpikeRaster } from './charts/raster.js';
 import { RateHeatmap, RateProfile } from './charts/rates.js';
 import { ControlPanel } from './controls.js';
-import { FromWorker, ToWorker } from './protocol.js';
-import { BY_KEY, crossCheck, fromHash, parseValue, toHash } from './state.js';
+import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
+import { BY_KEY, crossCheck, defaults, fromHash, parseValue, toHash } from './state.js';
 
 const $ = (id) => document.getElementById(id);
+// `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
+const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
+const CRASHED = 'The network crashed the WebAssembly module, probably out of memory; the previous settings are restored.';
+
 const page = {
   config: null, // the config of the run the charts show (always valid)
+  requested: null, // the latest config sent to the worker: edits build on it, not on `config`
+  good: null, // the last config that trained a step: what a crash during training falls back to
+  sent: new Map(), // gen -> config of each INIT the worker has not answered yet
   hidden: [],
-  gen: 0, // generation whose reports are drawn
+  gen: 0, // generation whose reports are drawn (0: no run yet)
   nextGen: 0,
+  lastEdit: null, // { key, text, gen } of the edit that produced the latest request
+  refused: null, // { key, at }: a refused edit, kept as typed in `key`, its message at `at`
+  restore: null, // the config to start once a replacement worker has loaded
+  crashes: 0, // worker replacements since the last run that came up
+  notice: null, // a status message that outlives the next READY (a crash)
   running: false,
   layout: null,
   view: { layer: 0, sample: 0 },
@@ -38,6 +50,7 @@ function redraw(...names) {
       charts[n].draw();
       const c = charts[n].canvas;
       c.dataset.version = String(Number(c.dataset.version ?? 0) + 1);
+      c.setAttribute('aria-label', charts[n].describe());
     }
     dirty.clear();
   });
@@ -45,42 +58,96 @@ function redraw(...names) {
 }
 
 const panel = new ControlPanel($('controls'), onEdit);
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let worker = null;
+
+/** (Re)creates the worker; a trapped one is thrown away, with anything it still had queued. */
+function spawn() {
+  if (worker) {
+    worker.onmessage = worker.onerror = null;
+    worker.terminate();
+  }
+  worker = new Worker(new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url), { type: 'module' });
+  worker.onmessage = onMessage;
+  worker.onerror = (e) => showStatus(`worker failed: ${e.message ?? 'see the console'}`, true);
+}
 
 function send(type, extra = {}) {
   worker.postMessage({ type, ...extra });
 }
 
+/** The current selection, clamped to what a run of `config` has. */
+const viewFor = (config) => ({
+  layer: Math.min(page.view.layer, config.depth - 1),
+  sample: Math.min(page.view.sample, config.probe_samples - 1),
+});
+
 /** Starts a run of `config`; the current run keeps going until the worker accepts it. */
 function start(config) {
+  page.requested = config;
   page.nextGen += 1;
-  send(ToWorker.INIT, { gen: page.nextGen, config });
+  page.sent.set(page.nextGen, config);
+  document.body.dataset.requestedGen = String(page.nextGen);
+  send(ToWorker.INIT, { gen: page.nextGen, config, view: viewFor(config) });
+  setBusy(true);
 }
 
+const kept = () => (page.refused ? [page.refused.key] : []);
+
 function onEdit(key, text) {
-  const parsed = parseValue(key, text);
-  if (parsed.error) return panel.setError(key, parsed.error);
+  // A new edit replaces the previous refused one (that control goes back to the value in use)
+  // and clears this control's own message, such as a note about the link.
+  if (page.refused) panel.setError(page.refused.at, '');
+  page.refused = null;
+  page.notice = null;
   panel.setError(key, '');
-  const candidate = { ...page.config, [key]: parsed.value };
-  const cross = crossCheck(candidate);
-  if (cross) return panel.setError(cross.key, cross.error);
-  start(candidate);
+  const parsed = parseValue(key, text);
+  let refusal = parsed.error ? { at: key, error: parsed.error } : null;
+  const candidate = { ...page.requested, [key]: parsed.value };
+  if (!refusal) {
+    const cross = crossCheck(candidate);
+    if (cross) refusal = { at: cross.keys.includes(key) ? key : cross.key, error: cross.error };
+  }
+  if (refusal) {
+    page.refused = { key, at: refusal.at };
+    panel.setError(refusal.at, refusal.error);
+  } else if (candidate[key] !== page.requested[key]) {
+    page.lastEdit = { key, text, gen: page.nextGen + 1 };
+    start(candidate);
+  }
+  panel.show(page.requested, kept());
 }
 
 function selectView(change) {
   page.view = { ...page.view, ...change };
+  showView();
+  send(ToWorker.VIEW, page.view);
+}
+
+function showView() {
   charts.network.selected = charts.profile.selected = page.view.layer;
   $('raster-title').textContent = `layer ${page.view.layer + 1}, sample ${page.view.sample + 1}`;
-  send(ToWorker.VIEW, page.view);
   redraw('network', 'profile');
 }
 
+/** Transport buttons reflect whether a run exists, is being built, or is training. */
 function setRunning(running) {
   page.running = running;
   document.body.dataset.running = String(running);
-  $('play').textContent = running ? '❚❚ Pause' : '▶ Train';
+  // The accessible name stays "Train"; aria-pressed says whether it is on.
+  $('play-icon').textContent = running ? '❚❚' : '▶';
+  $('play-label').textContent = running ? 'Pause' : 'Train';
   $('play').setAttribute('aria-pressed', String(running));
-  $('step').disabled = running;
+  if (!running) $('speed').textContent = '–';
+  setBusy(document.body.dataset.busy === 'true');
+}
+
+function setBusy(busy) {
+  document.body.dataset.busy = String(busy);
+  const noRun = page.gen === 0;
+  $('play').disabled = noRun;
+  $('step').disabled = noRun || busy || page.running;
+  $('reset').disabled = noRun || busy;
+  if (busy) showStatus(page.notice ?? 'building the network…', !!page.notice);
 }
 
 function showStatus(text, isError = false) {
@@ -106,30 +173,33 @@ function tidy(config) {
 
 function onReady({ gen, config, layout }) {
   if (gen !== page.nextGen) return;
+  for (const g of page.sent.keys()) if (g <= gen) page.sent.delete(g);
   page.gen = gen;
-  page.config = tidy(config);
+  page.config = page.requested = tidy(config);
   config = page.config;
   page.layout = layout;
-  // Messages about bad values in the link stay up for the run they fell back from.
-  if (!page.keepErrors) panel.clearErrors();
-  page.keepErrors = false;
-  panel.show(config);
+  page.crashes = 0;
+  panel.show(config, kept());
   history.replaceState(null, '', toHash(config, page.hidden));
-  charts.accuracy.setClasses(layout.classes);
+  clearCharts();
+  charts.accuracy.setClasses(layout.classes); // after clear(), which forgets the classes
   charts.network.setLayout(layout);
   charts.boundary.setLayout(layout);
   $('boundary-card').hidden = layout.features !== 2;
   $('views').classList.toggle('no-boundary', layout.features !== 2);
-  page.view.layer = Math.min(page.view.layer, layout.depth - 1);
-  charts.network.selected = charts.profile.selected = page.view.layer;
-  clearCharts();
+  page.view = viewFor(config); // the worker got the same clamped view with the config
+  showView();
   $('step-count').dataset.gen = String(gen);
-  showStatus(`${config.dataset}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${layout.steps_per_epoch} steps per epoch`);
+  $('speed').textContent = '–';
+  $('acc-train').textContent = $('acc-test').textContent = '–';
+  setBusy(false);
+  showStatus(page.notice ?? `${config.dataset}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${layout.steps_per_epoch} steps per epoch`, !!page.notice);
 }
 
 function onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
   if (gen !== page.gen) return; // a report of an older config or run: drop it
   if (train) {
+    if (train.step >= 1) page.good = page.config;
     charts.loss.push(train.losses);
     if (page.firstLosses.length < 5) {
       page.firstLosses.push(...train.losses.slice(0, 5 - page.firstLosses.length));
@@ -138,12 +208,14 @@ function onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
     $('step-count').textContent = String(train.step);
     $('step-count').dataset.step = String(train.step);
     $('epoch-count').textContent = String(train.epoch);
-    if (stepsPerSecond) $('speed').textContent = stepsPerSecond.toFixed(0);
+    if (stepsPerSecond && page.running) $('speed').textContent = stepsPerSecond.toFixed(0);
     redraw('loss');
   }
   if (probe) onProbe(probe);
   if (ev) {
     charts.accuracy.push(train?.step ?? probe?.step ?? 0, ev.train_accuracy, ev.test_accuracy);
+    $('acc-train').textContent = `${(ev.train_accuracy * 100).toFixed(1)}%`;
+    $('acc-test').textContent = `${(ev.test_accuracy * 100).toFixed(1)}%`;
     redraw('accuracy');
   }
 }
@@ -154,6 +226,8 @@ function onProbe(p) {
   charts.heatmap.push(p.step, p.rates);
   charts.raster.set(p.raster, page.layout?.width ?? p.raster.neurons);
   charts.membrane.set(p.raster);
+  // 1-based, like the title: tests check that the data shown is the layer the title names.
+  charts.raster.canvas.dataset.layer = charts.membrane.canvas.dataset.layer = String(p.raster.layer + 1);
   if (p.grid_size) charts.boundary.set(p.grid, p.grid_size);
   const mean = p.rates.reduce((a, b) => a + b, 0) / Math.max(1, p.rates.length);
   $('mean-rate').textContent = mean.toFixed(3);
@@ -162,36 +236,84 @@ function onProbe(p) {
   redraw('profile', 'network', 'heatmap', 'raster', 'membrane', 'boundary');
 }
 
-function onError({ gen, message, field, rejected }) {
-  if (rejected) {
-    // A config the core refused: say so next to its control; the old run keeps going.
-    if (field) panel.setError(field, message.replace(/^invalid config: [a-z_]+: /, ''));
-    else showStatus(message, true);
-    return;
+function onError({ gen, message, field, rejected, trap, current }) {
+  if (trap || TRAP_PATTERN.test(message)) {
+    console.warn(`spikeplay: the WebAssembly module trapped (${message}); replacing the worker`);
+    return recover(gen);
   }
+  if (rejected) return onRejected(gen, message, field, current);
   if (gen !== undefined && gen !== page.gen) return;
   setRunning(false);
   showStatus(message, true);
 }
 
-worker.onmessage = ({ data }) => {
+/** The core refused a config the page's checks let through: say so next to its control. */
+function onRejected(gen, message, field, current) {
+  page.sent.delete(gen);
+  if (gen !== page.nextGen) return; // a later request supersedes it
+  const text = message.replace(/^invalid config: [a-z_]+: /, '');
+  if (!field) showStatus(message, true);
+  else if (page.lastEdit?.gen === gen) {
+    page.refused = { key: page.lastEdit.key, at: field };
+    panel.setError(field, text);
+  } else panel.setError(field, text);
+  // The worker kept its current run; if its READY was dropped as stale, ask for it again.
+  if (current !== page.gen && page.sent.has(current)) return start(page.sent.get(current));
+  page.requested = page.config;
+  setBusy(false);
+  panel.show(page.requested, kept());
+  showStatus(`${page.config.dataset}: kept the previous settings`);
+}
+
+/**
+ * The WebAssembly module trapped (almost always a failed allocation): its memory can no longer
+ * be trusted, so replace the worker and start the last settings known to work.
+ */
+function recover(gen) {
+  const crashedRun = gen === page.gen; // the running config itself failed while training
+  page.crashes += 1;
+  let restore = crashedRun ? page.good : page.config;
+  if (!restore || page.crashes > 1) restore = defaults();
+  if (page.crashes > 2) return showStatus('The WebAssembly module keeps crashing; please reload the page.', true);
+  page.notice = CRASHED;
+  page.refused = null;
+  page.sent.clear();
+  page.restore = restore;
+  panel.clearErrors();
+  panel.show(restore);
+  setRunning(false);
+  spawn();
+  setBusy(true);
+}
+
+function onMessage({ data }) {
   switch (data.type) {
-    case FromWorker.LOADED: return page.nextGen === 0 && start(page.config);
+    case FromWorker.LOADED: {
+      const config = page.restore ?? (page.nextGen === 0 ? page.config : null);
+      page.restore = null;
+      return config && start(config);
+    }
     case FromWorker.READY: return onReady(data);
     case FromWorker.REPORT: return onReport(data);
     case FromWorker.STATE: return setRunning(data.running);
     case FromWorker.ERROR: return onError(data);
   }
-};
-worker.onerror = (e) => showStatus(`worker failed: ${e.message ?? 'see the console'}`, true);
+}
 
-$('play').addEventListener('click', () => send(page.running ? ToWorker.PAUSE : ToWorker.PLAY));
-$('step').addEventListener('click', () => send(ToWorker.STEP));
-$('reset').addEventListener('click', () => {
+// A mouse click leaves focus on the button, where Space would press it again; the page's
+// Space shortcut (play/pause) should act instead. Keyboard presses keep focus (detail 0).
+const click = (id, fn) => $(id).addEventListener('click', (e) => {
+  if (e.detail > 0) e.currentTarget.blur();
+  fn();
+});
+click('play', () => send(page.running ? ToWorker.PAUSE : ToWorker.PLAY));
+click('step', () => send(ToWorker.STEP));
+click('reset', () => {
   page.nextGen += 1;
+  document.body.dataset.requestedGen = String(page.nextGen);
   send(ToWorker.RESET, { gen: page.nextGen });
 });
-$('sample-next').addEventListener('click', () => {
+click('sample-next', () => {
   const n = page.layout?.probe_samples ?? 1;
   selectView({ sample: (page.view.sample + 1) % n });
 });
@@ -208,27 +330,33 @@ $('copy-link').addEventListener('click', async () => {
   }
 });
 
-// Space plays or pauses, unless the user is typing in a control.
+// Space plays or pauses, unless focus is on something Space already operates.
 document.addEventListener('keydown', (e) => {
-  if (e.key !== ' ' || e.target.closest('input, select, button, textarea')) return;
+  if (e.key !== ' ' || e.target.closest('input, select, button, textarea, summary')) return;
   e.preventDefault();
-  $('play').click();
+  if (!$('play').disabled) $('play').click();
 });
 
+/** Reads the hash; fields the link got wrong show the value used instead, and why. */
 function applyHash() {
   const { config, hidden, errors } = fromHash(location.hash);
   page.hidden = hidden;
+  page.refused = null;
   panel.hide(hidden);
   panel.clearErrors();
-  for (const [key, err] of Object.entries(errors)) panel.setError(key, `link value ignored: ${err}`);
-  page.keepErrors = Object.keys(errors).length > 0;
-  const cross = crossCheck(config);
-  return cross ? fromHash('').config : config;
+  for (const [key, err] of Object.entries(errors)) panel.setError(key, err, 'notice');
+  panel.show(config);
+  return config;
 }
-window.addEventListener('hashchange', () => start(applyHash()));
+window.addEventListener('hashchange', () => {
+  // replaceState (after each READY) fires no hashchange: this is a hand edit or a new link.
+  page.notice = null;
+  start(applyHash());
+});
 window.addEventListener('resize', () => redraw(...Object.keys(charts)));
 
-page.config = applyHash();
-panel.show(page.config);
+if (DEBUG) window.spikeplayDebug = { trap: (at) => send(ToWorker.DEBUG_TRAP, { at }) };
+page.config = page.requested = applyHash();
+spawn();
 setRunning(false);
 redraw(...Object.keys(charts));

@@ -4,12 +4,15 @@
 
 /** Page -> worker. */
 export const ToWorker = Object.freeze({
-  INIT: 'init', // { gen, config }: build a run; on failure the previous run keeps going
+  INIT: 'init', // { gen, config, view }: build a run; on failure the previous run keeps going
   PLAY: 'play', // { }: train in time-budgeted ticks until PAUSE
   PAUSE: 'pause', // { }
   STEP: 'step', // { }: one optimizer step, then a report
   RESET: 'reset', // { gen }: same config from step 0
   VIEW: 'view', // { layer, sample }: what the detailed views show
+  // Test only, ignored unless the worker was created with ?debug=1: the next INIT or
+  // training tick executes a WebAssembly trap, as an out-of-memory allocation would.
+  DEBUG_TRAP: 'debugTrap', // { at: 'init' | 'step' }
 });
 
 /** Worker -> page. */
@@ -18,8 +21,14 @@ export const FromWorker = Object.freeze({
   READY: 'ready', // { gen, config, layout }: a run exists (after INIT or RESET)
   REPORT: 'report', // { gen, train, probe?, eval?, stepsPerSecond }
   STATE: 'state', // { running }: acknowledges PLAY / PAUSE
-  ERROR: 'error', // { gen?, message, field? }: a rejected config or a failed step
+  // { gen?, message, field?, trap, rejected?, current? }: a rejected config (`rejected`, with
+  // the gen of the run that keeps going) or a failed step. `trap`: the WebAssembly module
+  // crashed; the worker is unusable and must be replaced.
+  ERROR: 'error',
 });
+
+/** How a WebAssembly trap reads when it arrives as text rather than a RuntimeError. */
+export const TRAP_PATTERN = /unreachable|RuntimeError|memory access out of bounds|out of memory|Maximum memory size/i;
 
 /** Ticks last about this long, then the worker yields so PAUSE and RESET get through. */
 export const TICK_MS = 40;

@@ -9,14 +9,21 @@
 
 const MAX_SEED = 2 ** 53 - 1;
 
-/** kind: 'enum' | 'int' | 'float' | 'bool'. `group` orders the control panel. */
+/**
+ * kind: 'enum' | 'int' | 'float' | 'bool'. `group` orders the control panel. `unusedWhen(cfg)`
+ * marks a field the core ignores for that config (the data module reads samples and noise only
+ * for the generated 2-D sets).
+ */
 export const CONTROLS = [
   { key: 'dataset', label: 'Data set', group: 'Data', kind: 'enum', default: 'moons',
     options: ['spiral', 'circles', 'xor', 'gaussians', 'moons', 'digits'],
     help: 'The 2-D sets are points in a plane; digits are 8x8 handwritten digits (10 classes).' },
   { key: 'samples', label: 'Samples', group: 'Data', kind: 'int', default: 1000, min: 8, max: 100000,
-    help: 'Points generated for the 2-D sets (digits always has 1797).' },
-  { key: 'noise', label: 'Noise', group: 'Data', kind: 'float', default: 0.05, min: 0, max: 1, step: 0.01 },
+    help: 'Points generated for the 2-D sets (digits always has 1797).',
+    unusedWhen: (cfg) => cfg.dataset === 'digits', unusedNote: 'digits always has its 1797 samples' },
+  { key: 'noise', label: 'Noise', group: 'Data', kind: 'float', default: 0.05, min: 0, max: 1, step: 0.01,
+    help: 'Standard deviation of the noise added to the 2-D points.',
+    unusedWhen: (cfg) => cfg.dataset === 'digits', unusedNote: 'digits are scans; no noise is added' },
   { key: 'test_fraction', label: 'Test fraction', group: 'Data', kind: 'float', default: 0.2, min: 0.05, max: 0.9, step: 0.05 },
   { key: 'encoding', label: 'Input encoding', group: 'Data', kind: 'enum', default: 'direct',
     options: ['direct', 'poisson'], help: 'direct: the value is a constant current; poisson: random spikes at a rate set by the value.' },
@@ -30,6 +37,9 @@ export const CONTROLS = [
     help: 'Start each residual block as the identity (its last gain or weight at zero).' },
   { key: 'norm', label: 'Normalization', group: 'Network', kind: 'enum', default: 'psp', options: ['none', 'psp', 'bn'],
     help: 'psp: the paper\'s PSP normalization before each weight; bn: batch norm after it.' },
+  { key: 'psp_eps', label: 'PSP eps', group: 'Network', kind: 'float', default: 0.01, min: 1e-8, max: 1, step: 0.001,
+    help: 'eps in a / sqrt(mean(a^2) + eps): the firing rate below which the PSP norm stops amplifying a synapse.',
+    unusedWhen: (cfg) => cfg.norm !== 'psp', unusedNote: 'only PSP normalization uses it' },
   { key: 'readout', label: 'Readout', group: 'Network', kind: 'enum', default: 'rate', options: ['rate', 'membrane'] },
   { key: 'init_scale', label: 'Init scale', group: 'Network', kind: 'float', default: 1.0, min: 0.001, max: 100, step: 0.1, exclusiveMin: 0 },
   { key: 'beta', label: 'Leak beta', group: 'Neuron', kind: 'float', default: 0.9, min: 0, max: 1, step: 0.05,
@@ -91,18 +101,52 @@ export function parseValue(key, text) {
   return { value: v };
 }
 
-/** Checks the rules that span fields (the same ones `validate()` applies in Rust). */
+/** `limits::MAX_WEIGHTS` and `limits::MAX_ACTIVATIONS` in crate/src/config.rs. */
+export const MAX_WEIGHTS = 2 ** 23;
+export const MAX_ACTIVATIONS = 2 ** 24;
+
+/**
+ * The rules that span fields, in the order `validate()` applies them in Rust, with the same
+ * messages. Returns null or { key, keys, error }: `key` is the field Rust names, `keys` every
+ * field the rule reads (so the page can put the message on the one the user just changed).
+ */
 export function crossCheck(cfg) {
-  if (cfg.residual && cfg.depth < 2) return { key: 'depth', error: 'a residual net needs depth >= 2' };
-  const cells = (cfg.depth + 2) * cfg.timesteps * cfg.batch * cfg.width;
-  if (cells > 2e8) return { key: 'depth', error: 'depth x T x batch x width is too large for a browser tab' };
+  if (cfg.residual && cfg.depth < 2) {
+    return { key: 'depth', keys: ['depth', 'residual'], error: 'a residual net needs depth >= 2 (a stem and at least one block layer)' };
+  }
+  const weights = cfg.depth * cfg.width * cfg.width;
+  if (weights > MAX_WEIGHTS) {
+    return { key: 'width', keys: ['width', 'depth'], error: `depth x width^2 = ${weights} weights exceeds ${MAX_WEIGHTS}; lower width or depth` };
+  }
+  // Training batches, the probe batch and evaluation chunks (`forward_samples()` in Rust).
+  const cells = (cfg.depth + 2) * cfg.timesteps * Math.max(cfg.batch, cfg.probe_samples) * cfg.width;
+  if (cells > MAX_ACTIVATIONS) {
+    return {
+      key: cfg.probe_samples > cfg.batch ? 'probe_samples' : 'batch',
+      keys: ['batch', 'probe_samples', 'timesteps', 'width', 'depth'],
+      error: `(depth + 2) x timesteps x max(batch, probe_samples) x width = ${cells} activations exceeds ${MAX_ACTIVATIONS}; ` +
+        'lower batch, probe_samples, timesteps, width or depth',
+    };
+  }
   return null;
 }
 
-/** Reads the hash into { config, hidden, errors }; unknown or bad entries fall back. */
+/** True when `key` has no effect on a run of `cfg` (its control is then disabled). */
+export const isUnused = (key, cfg) => !!BY_KEY[key].unusedWhen?.(cfg);
+
+const linkMessage = (text, why, used) =>
+  `link value '${text.length > 24 ? text.slice(0, 24) + '…' : text}' ignored (${why}); using ${used}`;
+
+/**
+ * Reads the hash into { config, hidden, errors }. A bad entry falls back to its default; so
+ * does an entry that breaks a cross-field rule (the field Rust names first, then the rule's
+ * other fields from the link), one field at a time, so every other valid entry is kept.
+ * `errors[key]` is a message for the control: what the link said and what is used instead.
+ */
 export function fromHash(hash) {
   const config = defaults();
   const errors = {};
+  const given = {};
   let hidden = [];
   for (const [k, v] of new URLSearchParams(hash.replace(/^#/, ''))) {
     if (k === 'hide') {
@@ -112,8 +156,19 @@ export function fromHash(hash) {
     const key = FROM_CAMEL[k] ?? (k in BY_KEY ? k : null);
     if (!key) continue;
     const r = parseValue(key, v);
-    if ('value' in r) config[key] = r.value;
-    else errors[key] = r.error;
+    if ('value' in r) {
+      config[key] = r.value;
+      given[key] = v;
+      delete errors[key];
+    } else errors[key] = linkMessage(v, r.error, BY_KEY[key].default);
+  }
+  for (let cross = crossCheck(config); cross; cross = crossCheck(config)) {
+    // Every rule passes on the defaults, so some field of the rule came from the link.
+    const key = [cross.key, ...cross.keys].find((k) => k in given && config[k] !== BY_KEY[k].default);
+    if (!key) return { config: defaults(), hidden, errors };
+    config[key] = BY_KEY[key].default;
+    errors[key] = linkMessage(given[key], cross.error, config[key]);
+    delete given[key];
   }
   return { config, hidden, errors };
 }

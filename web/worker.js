@@ -3,7 +3,7 @@
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once.
 import init, { Playground } from '../pkg/spikeplay.js';
-import { EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, ToWorker, fieldOf } from './protocol.js';
+import { EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
 
 let handle = null;
 let gen = -1;
@@ -18,12 +18,30 @@ const recent = [];
 // Messages that arrive while the wasm module is still compiling wait here.
 const pending = [];
 let loaded = false;
+// Test-only fault injection, honoured only when the page created this worker with ?debug=1.
+const DEBUG = new URL(self.location.href).searchParams.get('debug') === '1';
+let armedTrap = null; // 'init' | 'step'
 
 const post = (msg) => self.postMessage(msg);
+/**
+ * A trap (a Rust panic or a failed allocation ends in `unreachable`) leaves the module's
+ * memory in an unknown state: the page must replace this worker, not keep calling it.
+ */
+const isTrap = (e) => e instanceof WebAssembly.RuntimeError || TRAP_PATTERN.test(String(e?.message ?? e));
 const fail = (e, extra = {}) => {
   const message = e instanceof Error ? e.message : String(e);
-  post({ type: FromWorker.ERROR, message, field: fieldOf(message), ...extra });
+  post({ type: FromWorker.ERROR, message, field: fieldOf(message), trap: isTrap(e), ...extra });
 };
+
+/** Executes a real WebAssembly `unreachable`, the trap a failed allocation ends in. */
+function trapIfArmed(at) {
+  if (armedTrap !== at) return;
+  armedTrap = null;
+  // (module (func (export "t") unreachable))
+  const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
+    7, 5, 1, 1, 116, 0, 0, 10, 5, 1, 3, 0, 0, 11]);
+  new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.t();
+}
 
 const yieldChannel = new MessageChannel();
 yieldChannel.port1.onmessage = () => {
@@ -47,6 +65,7 @@ function stepsPerSecond(step) {
 
 /** Trains for about TICK_MS (at least one step) and posts what changed. */
 function runSteps(budgetMs) {
+  trapIfArmed('step');
   const start = performance.now();
   const losses = [];
   let report;
@@ -98,18 +117,22 @@ function ready() {
 }
 
 const handlers = {
-  [ToWorker.INIT]({ gen: g, config }) {
+  [ToWorker.INIT]({ gen: g, config, view: v }) {
     let next;
     try {
+      trapIfArmed('init');
       next = new Playground(config);
     } catch (e) {
-      // The previous run keeps going: only a valid config replaces it.
-      return fail(e, { gen: g, rejected: true });
+      // The previous run keeps going: only a valid config replaces it. `current` tells the
+      // page which run that is (its READY may have been dropped as stale).
+      return fail(e, { gen: g, rejected: true, current: gen });
     }
     handle?.free();
     handle = next;
     gen = g;
-    view = { layer: 0, sample: view.sample };
+    // The page clamps its selection to the new depth and sends it along, so the first probe
+    // already shows the layer the page's title and highlight name.
+    view = v ?? { layer: 0, sample: view.sample };
     ready();
     schedule();
   },
@@ -121,10 +144,13 @@ const handlers = {
     schedule();
   },
   [ToWorker.PLAY]() {
-    running = true;
+    running = !!handle; // nothing to train until a run exists
     recent.length = 0;
     post({ type: FromWorker.STATE, running });
     schedule();
+  },
+  [ToWorker.DEBUG_TRAP]({ at }) {
+    if (DEBUG) armedTrap = at;
   },
   [ToWorker.PAUSE]() {
     running = false;

@@ -50,4 +50,12 @@ export class DecisionBoundary {
     ctx.strokeRect(ox, oy, side, side);
     if (!this.grid) label(ctx, 'boundary appears after the first probe', w / 2, oy + 14, { align: 'center' });
   }
+
+  describe() {
+    const L = this.layout;
+    if (!L || L.features !== 2) return 'Decision boundary: only for the 2-D data sets';
+    if (!this.grid) return `Decision boundary: ${L.labels.length} data points, no prediction yet`;
+    const ones = this.grid.filter((p) => p >= 0.5).length;
+    return `Decision boundary: ${Math.round((100 * ones) / this.grid.length)}% of the plane predicted as class 1, ${L.labels.length} data points`;
+  }
 }

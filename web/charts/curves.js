@@ -39,7 +39,7 @@ export class LossCurves {
 
   draw() {
     const { ctx, w, h } = fit(this.canvas);
-    if (!this.losses.length) return empty(ctx, w, h, 'press Play: the loss of each step appears here');
+    if (!this.losses.length) return empty(ctx, w, h, 'press Train: the loss shows here');
     const f = frame(w, h);
     const hi = Math.max(0.1, ...this.smooth.slice(0, 50), ...this.smooth.slice(-50)) * 1.15;
     const n = this.losses.length;
@@ -49,6 +49,11 @@ export class LossCurves {
     polyline(ctx, thin(this.smooth, MAX_POINTS).map(px), COLORS.train, 2);
     stepAxis(ctx, f, n);
     label(ctx, `loss ${this.smooth[n - 1].toFixed(3)}`, f.x1, f.y0 + 10, { align: 'right', color: COLORS.ink });
+  }
+
+  describe() {
+    const n = this.losses.length;
+    return n ? `Loss curve over ${n} steps; smoothed loss now ${this.smooth[n - 1].toFixed(3)}` : 'Loss curve: no steps yet';
   }
 }
 
@@ -60,11 +65,17 @@ export class AccuracyCurves {
 
   clear() {
     this.points = []; // [step, train, test]
-    this.chance = 0.5;
+    this.setChance(0.5);
   }
 
   setClasses(classes) {
-    this.chance = 1 / Math.max(1, classes);
+    this.setChance(1 / Math.max(1, classes));
+  }
+
+  /** The dashed line's level, also on the canvas (data-chance) for tests and tools. */
+  setChance(p) {
+    this.chance = p;
+    this.canvas.dataset.chance = String(p);
   }
 
   push(step, train, test) {
@@ -82,17 +93,21 @@ export class AccuracyCurves {
     ctx.setLineDash([3, 3]);
     polyline(ctx, [[f.x0, cy], [f.x1, cy]], COLORS.muted, 1);
     ctx.setLineDash([]);
-    label(ctx, 'chance', f.x0 + 3, cy - 3);
+    // Bottom right of the line: curves start near chance on the left and rise from there.
+    label(ctx, `chance ${Math.round(this.chance * 100)}%`, f.x1 - 3, cy + 12, { align: 'right' });
     const last = Math.max(1, this.points[this.points.length - 1][0]);
     const pts = (k) => this.points.map((p) => [f.sx(p[0], 0, last), f.sy(p[k], 0, 1)]);
     polyline(ctx, pts(1), COLORS.train, 2);
     polyline(ctx, pts(2), COLORS.test, 2);
     stepAxis(ctx, f, last);
-    const [, tr, te] = this.points[this.points.length - 1];
-    const text = [`train ${(tr * 100).toFixed(1)}%`, `test ${(te * 100).toFixed(1)}%`];
-    ctx.fillStyle = 'rgba(255,255,255,0.85)';
-    ctx.fillRect(f.x1 - 170, f.y1 - 20, 168, 16);
-    label(ctx, text[0], f.x1 - 90, f.y1 - 8, { align: 'right', color: COLORS.train });
-    label(ctx, text[1], f.x1 - 4, f.y1 - 8, { align: 'right', color: COLORS.test });
+    // The latest numbers are in the card's title, outside the plot, so no curve is hidden.
+  }
+
+  describe() {
+    const pct = (v) => `${(v * 100).toFixed(1)}%`;
+    const chance = `chance ${pct(this.chance)}`;
+    if (!this.points.length) return `Accuracy curves: none yet (${chance})`;
+    const [step, tr, te] = this.points[this.points.length - 1];
+    return `Accuracy at step ${step}: train ${pct(tr)}, test ${pct(te)} (${chance})`;
   }
 }

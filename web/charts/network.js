@@ -1,8 +1,22 @@
 // A compact picture of the network: input, one box per hidden layer (filled by its current
 // firing rate), the readout, where the normalization sits, and the residual skips.
-// Clicking a layer selects it for the raster and membrane views.
+// Clicking a layer, or the arrow keys while the canvas has focus (it is a slider for
+// assistive tech), selects it for the raster and membrane views.
 import { COLORS, fit, label, ramp } from './canvas.js';
 import { layerFlag } from './rates.js';
+
+const NORM_NAME = { none: '', pre_weight: 'PSP', post_weight: 'BN' };
+
+/** Splits `text` at its ' · ' joints into lines no wider than `max` (a part may overflow). */
+function wrap(ctx, text, max) {
+  const lines = [];
+  for (const part of text.split(' · ')) {
+    const last = lines.length ? `${lines[lines.length - 1]} · ${part}` : null;
+    if (last && ctx.measureText(last).width <= max) lines[lines.length - 1] = last;
+    else lines.push(part);
+  }
+  return lines;
+}
 
 export class NetworkView {
   constructor(canvas, onSelect) {
@@ -17,6 +31,14 @@ export class NetworkView {
       const x = e.clientX - r.left;
       const hit = this.boxes.findIndex(([x0, x1]) => x >= x0 - 2 && x <= x1 + 2);
       if (hit >= 0) onSelect(hit);
+    });
+    canvas.addEventListener('keydown', (e) => {
+      const n = this.layout?.depth ?? 0;
+      const to = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1 }[e.key];
+      const next = to ? this.selected + to : e.key === 'Home' ? 0 : e.key === 'End' ? n - 1 : null;
+      if (next === null || !n) return;
+      e.preventDefault();
+      if (next >= 0 && next < n && next !== this.selected) onSelect(next);
     });
     canvas.addEventListener('mousemove', (e) => {
       const x = e.clientX - canvas.getBoundingClientRect().left;
@@ -39,16 +61,23 @@ export class NetworkView {
     const L = this.layout;
     if (!L) return;
     const n = L.depth;
+    const sel = this.rates?.[this.selected];
+    this.canvas.dataset.selected = String(this.selected + 1);
+    this.canvas.setAttribute('aria-valuemax', String(n));
+    this.canvas.setAttribute('aria-valuenow', String(this.selected + 1));
+    this.canvas.setAttribute('aria-valuetext', `layer ${this.selected + 1} of ${n}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`);
+    // The caption wraps at its ' · ' joints, so a narrow window shows all of it.
+    const lines = wrap(ctx, this.caption(), w - 8);
     const io = 46;
     const x0 = io + 14, x1 = w - io - 14;
     const slot = (x1 - x0) / n;
     const bw = Math.max(2, Math.min(56, slot * 0.6));
-    const top = 18, bottom = h - 32;
+    const top = 18, bottom = h - 19 - 13 * lines.length;
     this.geom = { top, bottom };
     this.boxes = [];
     this.ioBox(ctx, 4, top, io, bottom - top, `input\n${L.features}`);
     this.ioBox(ctx, w - io - 4, top, io, bottom - top, `readout\n${L.classes}`);
-    const norm = { none: '', pre_weight: 'PSP', post_weight: 'BN' }[L.norm_placement] ?? '';
+    const norm = NORM_NAME[L.norm_placement] ?? '';
     for (let i = 0; i < n; i++) {
       const cx = x0 + (i + 0.5) * slot;
       const bx = cx - bw / 2;
@@ -73,12 +102,22 @@ export class NetworkView {
     if (L.residual) this.skips(ctx, n, x0, slot, top);
     const every = Math.ceil(n / Math.max(1, Math.floor((x1 - x0) / 26)));
     for (let i = 0; i < n; i += every) label(ctx, `L${i + 1}`, x0 + (i + 0.5) * slot, bottom + 12, { align: 'center' });
+    lines.forEach((t, i) => label(ctx, t, w / 2, h - 4 - 13 * (lines.length - 1 - i), { align: 'center', color: COLORS.ink }));
+  }
+
+  caption() {
+    const L = this.layout;
+    const norm = NORM_NAME[L.norm_placement] ?? '';
     const sel = this.rates?.[this.selected];
     const where = L.norm_placement === 'pre_weight' ? 'before' : 'after';
     const except = L.normalized[0] ? '' : ' but the first (its input is a current, not spikes)';
-    const info = `${n} layers × ${L.width} neurons · ${norm ? `${norm} normalization (green) ${where} each weight${except}` : 'no normalization'}` +
-      `${L.residual ? ' · residual blocks (purple skips)' : ''} · inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`;
-    label(ctx, info, w / 2, h - 4, { align: 'center', color: COLORS.ink });
+    return [`${L.depth} layers × ${L.width} neurons`, norm ? `${norm} normalization (green) ${where} each weight${except}` : 'no normalization',
+      L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`]
+      .filter(Boolean).join(' · ');
+  }
+
+  describe() {
+    return this.layout ? `Layer to inspect; the network: ${this.caption()}` : 'The network: loading';
   }
 
   ioBox(ctx, x, y, bw, bh, text) {

@@ -42,6 +42,13 @@ export class SpikeRaster {
     const shown = r.neurons < this.width ? ` (first ${r.neurons} of ${this.width} neurons)` : '';
     label(ctx, `${count} spike${count === 1 ? "" : "s"}${shown}`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
   }
+
+  describe() {
+    const r = this.r;
+    if (!r) return 'Spike raster: no probe yet';
+    const count = r.spikes.reduce((a, s) => a + (s > 0), 0);
+    return `Spike raster of layer ${r.layer + 1}, sample ${r.sample + 1}: ${count} spikes from ${r.neurons} neurons over ${r.steps} time steps`;
+  }
 }
 
 export class MembraneTraces {
@@ -59,7 +66,8 @@ export class MembraneTraces {
     const r = this.r;
     if (!r || !r.traced.length) return empty(ctx, w, h, 'membrane potentials appear here');
     const k = r.traced.length;
-    const f = frame(w, h, { left: 34, bottom: 18, top: 6 });
+    // A wider left margin holds the threshold's label, off the traces.
+    const f = frame(w, h, { left: 46, bottom: 18, top: 6 });
     let lo = Math.min(0, ...r.membrane), hi = Math.max(r.theta * 1.3, ...r.membrane);
     hi += (hi - lo) * 0.05;
     const x = (t) => (r.steps === 1 ? (f.x0 + f.x1) / 2 : f.sx(t, 0, r.steps - 1));
@@ -96,14 +104,20 @@ export class MembraneTraces {
     ctx.lineTo(f.x1, ty);
     ctx.stroke();
     ctx.setLineDash([]);
-    const tag = `threshold θ = ${r.theta}`;
-    ctx.fillStyle = 'rgba(255,255,255,0.85)';
-    ctx.fillRect(f.x0 + 2, ty - 15, ctx.measureText(tag).width + 6, 13);
-    label(ctx, tag, f.x0 + 5, ty - 5, { color: COLORS.saturated });
-    label(ctx, lo.toFixed(1), f.x0 - 4, f.y1, { align: 'right' });
-    label(ctx, hi.toFixed(1), f.x0 - 4, f.y0 + 8, { align: 'right' });
+    label(ctx, `θ=${Number(r.theta.toPrecision(3))}`, f.x0 - 4, ty + 4, { align: 'right', color: COLORS.saturated });
+    // The range labels give way to the threshold's when they would overlap it.
+    if (f.y1 - ty > 14) label(ctx, lo.toFixed(1), f.x0 - 4, f.y1, { align: 'right' });
+    if (ty - f.y0 > 14) label(ctx, hi.toFixed(1), f.x0 - 4, f.y0 + 8, { align: 'right' });
     label(ctx, 't=1', f.x0, h - 4);
     label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
     if (w > 330) label(ctx, `${k} neurons: quiet (grey) → busy (dark)`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
+  }
+
+  describe() {
+    const r = this.r;
+    if (!r || !r.traced.length) return 'Membrane potentials: no probe yet';
+    const crossings = r.membrane.filter((v) => v >= r.theta).length;
+    return `Membrane potentials of ${r.traced.length} neurons of layer ${r.layer + 1} over ${r.steps} steps; ` +
+      `threshold ${Number(r.theta.toPrecision(3))} reached ${crossings} times`;
   }
 }

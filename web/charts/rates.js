@@ -50,6 +50,15 @@ export class RateProfile {
       .filter(Boolean).join(', ');
     if (note) label(ctx, note, f.x1, f.y0 + 10, { align: 'right', color: COLORS.saturated });
   }
+
+  describe() {
+    if (!this.data) return 'Firing rate per layer: no probe yet';
+    const { rates, silent, saturated } = this.data;
+    const flags = rates.map((r, i) => layerFlag(r, silent[i], saturated[i]));
+    const count = (f) => flags.filter((x) => x === f).length;
+    const shown = rates.slice(0, 8).map((r, i) => `L${i + 1} ${r.toFixed(2)}`).join(', ');
+    return `Firing rate per layer: ${shown}${rates.length > 8 ? ', …' : ''}; ${count('silent')} silent, ${count('saturated')} saturated`;
+  }
 }
 
 const MAX_COLUMNS = 240;
@@ -81,18 +90,39 @@ export class RateHeatmap {
       f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
     label(ctx, 'L1', f.x0 - 4, f.y0 + rh / 2 + 4, { align: 'right' });
     label(ctx, `L${layers}`, f.x0 - 4, f.y1 - rh / 2 + 4, { align: 'right' });
-    this.legend(ctx, (f.x0 + f.x1) / 2 - 60, h - 12);
-    label(ctx, `step ${this.columns[0][0]}`, f.x0, h - 4);
-    label(ctx, `step ${this.columns[this.columns.length - 1][0]}`, f.x1, h - 4, { align: 'right' });
+    const first = `step ${this.columns[0][0]}`, last = `step ${this.columns[cols - 1][0]}`;
+    label(ctx, first, f.x0, h - 4);
+    label(ctx, last, f.x1, h - 4, { align: 'right' });
+    // The legend goes between the step labels, in its short form where space is tight.
+    const free = [f.x0 + ctx.measureText(first).width + 10, f.x1 - ctx.measureText(last).width - 10];
+    for (const long of [true, false]) {
+      const width = legendWidth(ctx, long);
+      if (free[1] - free[0] >= width) {
+        this.legend(ctx, (free[0] + free[1] - width) / 2, h - 12, long);
+        break;
+      }
+    }
   }
 
-  /** Rate 0 to 1 on the same (square-root) scale as the cells. */
-  legend(ctx, x, y) {
-    for (let i = 0; i < 60; i++) {
-      ctx.fillStyle = ramp(Math.sqrt(i / 59));
-      ctx.fillRect(x + 20 + i * 1.3, y, 1.5, 8);
+  describe() {
+    if (!this.columns.length) return 'Firing-rate history: no probe yet';
+    const [s0, r0] = this.columns[0], [s1, r1] = this.columns[this.columns.length - 1];
+    const mean = (r) => (r.reduce((a, b) => a + b, 0) / r.length).toFixed(3);
+    return `Firing-rate history of ${r0.length} layers from step ${s0} to ${s1}; mean rate ${mean(r0)} then ${mean(r1)}`;
+  }
+
+  /** Rate 0 to 1 on the same (square-root) scale as the cells, from `x`. */
+  legend(ctx, x, y, long) {
+    const n = long ? 60 : 30;
+    const lo = long ? 'rate 0' : '0';
+    const x0 = x + ctx.measureText(lo).width + 4;
+    label(ctx, lo, x, y + 8);
+    for (let i = 0; i < n; i++) {
+      ctx.fillStyle = ramp(Math.sqrt(i / (n - 1)));
+      ctx.fillRect(x0 + i * 1.3, y, 1.5, 8);
     }
-    label(ctx, 'rate 0', x + 16, y + 8, { align: 'right' });
-    label(ctx, '1', x + 104, y + 8);
+    label(ctx, '1', x0 + n * 1.3 + 4, y + 8);
   }
 }
+
+const legendWidth = (ctx, long) => ctx.measureText(long ? 'rate 0' : '0').width + 8 + (long ? 60 : 30) * 1.3 + ctx.measureText('1').width;

@@ -1,0 +1,188 @@
+// End-to-end tests of the settings: quick successive edits, Enter, links with bad values,
+// cross-field limits, controls a data set ignores, and recovery from a WebAssembly crash.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ARTIFACTS, WAIT, enter, gen, hashOf, message, play, readyAt, requestedGen, step, useBrowser,
+} from './browser.mjs';
+
+const open = useBrowser();
+
+test('two quick edits both survive, and one Enter starts one run', async () => {
+  const { page, problems } = await open();
+  const g = await gen(page);
+  // The second edit is made before the first run has come up (same task, no waiting).
+  await page.evaluate(() => {
+    const depth = document.getElementById('ctl-depth');
+    depth.value = '6';
+    depth.dispatchEvent(new Event('change'));
+    const norm = document.getElementById('ctl-norm');
+    norm.value = 'bn';
+    norm.dispatchEvent(new Event('change'));
+  });
+  await readyAt(page, g + 2);
+  assert.equal(await page.inputValue('#ctl-depth'), '6');
+  assert.equal(await page.inputValue('#ctl-norm'), 'bn');
+  assert.equal(hashOf(page).get('depth'), '6');
+  assert.equal(hashOf(page).get('norm'), 'bn');
+  // Enter commits; the `change` Chrome fires for the same edit, and the one on blur, must not
+  // start the run a second time.
+  await enter(page, 'width', '48');
+  assert.equal(await requestedGen(page), g + 3, 'Enter requested exactly one run');
+  await page.click('#ctl-seed');
+  assert.equal(await requestedGen(page), g + 3, 'leaving the field requested nothing more');
+  await readyAt(page, g + 3);
+  assert.equal(hashOf(page).get('width'), '48');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a bad link value shows the value in use and why; a hand-edited hash updates every control', async () => {
+  const { page, problems } = await open('#depth=abc&norm=zzz&width=32');
+  assert.equal(await page.inputValue('#ctl-depth'), '4');
+  assert.equal(await page.inputValue('#ctl-norm'), 'psp');
+  assert.equal(await page.inputValue('#ctl-width'), '32', 'valid entries are kept');
+  assert.match(await message(page, 'depth'), /link value 'abc' ignored \(must be a number\); using 4/);
+  assert.match(await message(page, 'norm'), /link value 'zzz' ignored .*; using psp/);
+  // Leave a refused edit in Depth, then change the hash by hand: the field follows the link.
+  await enter(page, 'depth', '6.5');
+  await page.waitForSelector('#msg-depth:has-text("whole number")', WAIT);
+  const g = await gen(page);
+  await page.evaluate(() => (location.hash = '#depth=3&norm=bn'));
+  await readyAt(page, g + 1);
+  assert.equal(await page.inputValue('#ctl-depth'), '3');
+  assert.equal(await page.inputValue('#ctl-norm'), 'bn');
+  assert.equal(await page.inputValue('#ctl-width'), '64', 'fields the new link omits take their defaults');
+  assert.equal(await message(page, 'depth'), '');
+  assert.equal(await message(page, 'norm'), '');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a link that breaks a cross-field rule falls back only the fields involved', async () => {
+  const { page, problems } = await open('#depth=16&width=4096&seed=7');
+  assert.equal(await page.inputValue('#ctl-depth'), '16', 'depth alone is fine and kept');
+  assert.equal(await page.inputValue('#ctl-width'), '64');
+  assert.equal(await page.inputValue('#ctl-seed'), '7');
+  assert.match(await message(page, 'width'), /link value '4096' ignored \(depth x width\^2 = 268435456 weights exceeds 8388608.*\); using 64/);
+  assert.equal(await message(page, 'depth'), '');
+  const g = await gen(page);
+  await page.evaluate(() => (location.hash = '#residual=true&depth=1&dataset=xor'));
+  await readyAt(page, g + 1);
+  assert.equal(await page.isChecked('#ctl-residual'), true);
+  assert.equal(await page.inputValue('#ctl-depth'), '4');
+  assert.equal(await page.inputValue('#ctl-dataset'), 'xor');
+  assert.match(await message(page, 'depth'), /link value '1' ignored \(a residual net needs depth >= 2.*\); using 4/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a too-large edit is refused under the control that was edited, which keeps the typed text', async () => {
+  const { page, problems } = await open();
+  const g = await gen(page);
+  await enter(page, 'width', '2048');
+  assert.match(await message(page, 'width'), /weights exceeds 8388608/);
+  assert.equal(await page.inputValue('#ctl-width'), '2048', 'the typed value stays to be fixed');
+  await enter(page, 'width', '512');
+  await readyAt(page, g + 1);
+  assert.equal(await message(page, 'width'), '');
+  // 256 x 512^2 weights: Rust names width, but the user changed depth, so it is said there.
+  await enter(page, 'depth', '256');
+  assert.match(await message(page, 'depth'), /depth x width\^2 = 67108864 weights exceeds 8388608/);
+  assert.equal(await message(page, 'width'), '');
+  assert.equal(await page.inputValue('#ctl-depth'), '256');
+  assert.equal(await page.inputValue('#ctl-width'), '512', 'other controls show the running config');
+  // An activation limit: Rust names batch; the edited timesteps gets the message.
+  await enter(page, 'timesteps', '256');
+  assert.match(await message(page, 'timesteps'), /activations exceeds 16777216/);
+  assert.equal(await message(page, 'depth'), '', 'the newer refusal replaces the older one');
+  assert.equal(await page.inputValue('#ctl-depth'), '4');
+  assert.equal(await gen(page), g + 1, 'no refused edit started a run');
+  await page.screenshot({ path: ARTIFACTS + 'too-large.png' });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('digits disables Samples and Noise, which it ignores, with a note', async () => {
+  const { page, problems } = await open();
+  assert.equal(await page.isEnabled('#ctl-samples'), true);
+  const g = await gen(page);
+  await page.selectOption('#ctl-dataset', 'digits');
+  assert.equal(await page.isDisabled('#ctl-samples'), true);
+  assert.equal(await page.isDisabled('#ctl-noise'), true);
+  assert.match(await page.textContent('#note-samples'), /1797/);
+  assert.notEqual(await page.textContent('#note-noise'), '');
+  await readyAt(page, g + 1);
+  assert.equal(await page.isDisabled('#ctl-noise'), true, 'still disabled once digits runs');
+  await page.selectOption('#ctl-dataset', 'spiral');
+  assert.equal(await page.isEnabled('#ctl-noise'), true);
+  assert.equal(await page.textContent('#note-noise'), '');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('building a run shows a busy state; Train is unavailable with no run', async () => {
+  const { page, problems } = await open();
+  // Read in the same task as the edit: the busy state must be up before any worker reply.
+  const during = await page.evaluate(() => {
+    const depth = document.getElementById('ctl-depth');
+    depth.value = '12';
+    depth.dispatchEvent(new Event('change'));
+    return { busy: document.body.dataset.busy, status: document.getElementById('status').textContent,
+      reset: document.getElementById('reset').disabled };
+  });
+  assert.deepEqual(during, { busy: 'true', status: 'building the network…', reset: true });
+  await page.waitForSelector('body[data-busy="false"]', WAIT);
+  assert.match(await page.textContent('#status'), /training \/ .* test samples/);
+  assert.equal(await page.isEnabled('#reset'), true);
+  // Before the first run exists there is nothing to train.
+  const fresh = await page.context().newPage();
+  await fresh.route('**/web/worker.js*', (route) => route.abort()); // no worker: no run can exist
+  await fresh.goto(page.url());
+  await fresh.waitForSelector('body[data-busy]', WAIT); // main.js has run
+  assert.equal(await fresh.isDisabled('#play'), true);
+  assert.equal(await fresh.isDisabled('#step'), true);
+  await fresh.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a WebAssembly crash is explained, the worker replaced and the last good settings restored', async () => {
+  const { page, problems } = await open('#depth=3&debug=1');
+  const g = await gen(page);
+  // A crash while building the new config: the running config (depth 3) comes back.
+  await page.evaluate(() => window.spikeplayDebug.trap('init'));
+  await enter(page, 'depth', '7');
+  await page.waitForSelector('#status:has-text("crashed the WebAssembly module")', WAIT);
+  await page.waitForFunction((old) => Number(document.getElementById('step-count').dataset.gen) > old, g, WAIT);
+  await readyAt(page, await requestedGen(page));
+  assert.match(await page.textContent('#status'), /probably out of memory; the previous settings are restored/);
+  assert.equal(await page.inputValue('#ctl-depth'), '3');
+  assert.equal(hashOf(page).get('depth'), '3');
+  // The replacement worker trains.
+  await play(page);
+  await page.waitForFunction(() => Number(document.getElementById('step-count').dataset.step) >= 3, null, WAIT);
+  // A crash while training: the last config that trained a step is restarted, paused.
+  const before = await requestedGen(page);
+  await page.evaluate(() => window.spikeplayDebug.trap('step'));
+  await page.waitForSelector('body[data-running="false"]', WAIT);
+  await page.waitForFunction((b) => Number(document.body.dataset.requestedGen) > b, before, WAIT);
+  await readyAt(page, await requestedGen(page));
+  assert.equal(await step(page), 0);
+  assert.equal(await page.inputValue('#ctl-depth'), '3');
+  assert.match(await page.textContent('#status'), /crashed the WebAssembly module/);
+  await page.screenshot({ path: ARTIFACTS + 'crash.png' });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the trap hook does nothing without debug=1', async () => {
+  const { page, problems } = await open('#depth=3');
+  assert.equal(await page.evaluate(() => typeof window.spikeplayDebug), 'undefined');
+  const g = await gen(page);
+  await enter(page, 'depth', '5');
+  await readyAt(page, g + 1);
+  assert.equal(hashOf(page).get('depth'), '5');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
