@@ -52,16 +52,48 @@ pub enum SurrogateKind {
     Rectangular,
 }
 
-/// Where the normalization sits and what statistics it uses (METHOD.md, table).
-/// More kinds (tdbn, tebn, bntt, mpbn, layer, rms) join this enum in a later issue.
+/// Which normalization every layer uses (METHOD.md, table; `norm.rs` has the equations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NormKind {
     None,
-    /// The paper's PSP normalization, on the PSP trace before the weight.
+    /// The paper's PSP normalization: the PSP trace divided by the root of its second raw
+    /// moment, before the weight (switches: `psp_stats`, `psp_shift`, `psp_placement`).
     Psp,
     /// Batch normalization of the synaptic current after the weight.
     Bn,
+    /// Threshold-dependent BN (Zheng et al. 2021): BN scaled by `alpha * theta`.
+    Tdbn,
+    /// Temporal effective BN (Duan et al. 2022): BN, then a learnable scale per time step.
+    Tebn,
+    /// BN through time (Kim & Panda 2021): one BN per time step, no shift.
+    Bntt,
+    /// Membrane-potential BN (Guo et al. 2023): BN of the membrane before it fires.
+    Mpbn,
+    /// Layer normalization of the current, per sample and time step.
+    Layer,
+    /// RMS normalization of the current, per sample and time step.
+    Rms,
+}
+
+/// Over what the PSP norm takes its second moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PspStats {
+    /// One moment per feature over time and batch (our reading of the paper).
+    Shared,
+    /// One moment per feature and time step, over the batch.
+    PerStep,
+}
+
+/// What the PSP norm divides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PspPlacement {
+    /// The PSP trace `a`, before the weight (the paper's placement).
+    Trace,
+    /// The synaptic current `I = W a + b`, after the weight.
+    Current,
 }
 
 /// How the readout layer turns into logits for the cross-entropy.
@@ -129,6 +161,12 @@ pub struct ExperimentConfig {
     /// firing rate; BN's customary 1e-5 let silent neurons amplify gradients 316x and broke
     /// plain nets from depth 8 on (docs/METHOD.md).
     pub psp_eps: f64,
+    /// PSP norm: moment shared over time steps or taken per step.
+    pub psp_stats: PspStats,
+    /// PSP norm: add a learnable shift (the paper's beta; off by default).
+    pub psp_shift: bool,
+    /// PSP norm: on the trace (before the weight) or on the current (after it).
+    pub psp_placement: PspPlacement,
     pub readout: Readout,
     /// Scale of the initial weights: uniform with variance `init_scale^2 / fan_in`.
     pub init_scale: f32,
@@ -169,6 +207,9 @@ impl Default for ExperimentConfig {
             surrogate_width: 1.0,
             norm: NormKind::Psp,
             psp_eps: 1e-2,
+            psp_stats: PspStats::Shared,
+            psp_shift: false,
+            psp_placement: PspPlacement::Trace,
             readout: Readout::Rate,
             init_scale: 1.0,
             optimizer: OptimizerKind::Adam,

@@ -8,6 +8,19 @@ use serde::{Deserialize, Serialize};
 use crate::model::Taps;
 
 pub const SATURATED: f32 = 0.9;
+/// A layer counts as silent when its mean rate is below this (about one spike per
+/// thousand neuron-steps): it passes almost nothing on.
+pub const SILENT_LAYER: f32 = 1e-3;
+
+/// Hidden layers whose mean rate is below [`SILENT_LAYER`].
+pub fn silent_layers(layers: &[LayerStats]) -> usize {
+    layers.iter().filter(|l| l.rate < SILENT_LAYER).count()
+}
+
+/// Hidden layers whose mean rate is at least [`SATURATED`].
+pub fn saturated_layers(layers: &[LayerStats]) -> usize {
+    layers.iter().filter(|l| l.rate >= SATURATED).count()
+}
 
 /// What the probe reports for one hidden layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use candle_nn::{Linear, Module};
 
 use crate::config::{ExperimentConfig, Readout};
 use crate::neuron::{leaky_mean, psp_trace, Lif};
-use crate::norm::{Mode, Norm, Placement};
+use crate::norm::{norm, Mode, Norm, NormConfig, Placement};
 use crate::rng::Rng;
 use crate::surrogate::Surrogate;
 
@@ -43,10 +43,12 @@ pub struct SynapseOut {
 
 impl Synapse {
     /// Uniform weights with variance `scale^2 / fan_in` from `rng`, zero bias.
+    /// `skip_scale` is tdBN's `alpha` (1/sqrt(2) when the output is summed with a skip).
     pub fn new(
         (fan_in, fan_out): (usize, usize),
         input_is_spikes: bool,
         cfg: &ExperimentConfig,
+        skip_scale: f64,
         rng: &mut Rng,
         device: &Device,
         params: &mut Vec<Var>,
@@ -57,17 +59,19 @@ impl Synapse {
         let linear = Linear::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone()));
         params.push(weight.clone());
         params.push(bias);
-        let pre = cfg.norm.placement() == Some(Placement::PreWeight);
+        let norm_cfg = NormConfig::from_experiment(cfg);
+        let pre = norm_cfg.placement() == Some(Placement::PreWeight);
         let features = if pre { fan_in } else { fan_out };
-        let kind = if pre && !input_is_spikes { crate::config::NormKind::None } else { cfg.norm };
-        let norm = Norm::new(kind, features, cfg.psp_eps, device, params)?;
+        let norm = if pre && !input_is_spikes { Norm::identity() } else { norm(&norm_cfg, features, skip_scale, device, params)? };
         Ok(Self { weight, linear, norm })
     }
 
     /// Makes the synapse output zero (up to its bias) by zeroing the norm's gain, or the
     /// weight when there is no norm; gradients still reach the zeroed tensor.
+    /// A membrane norm is not on the synapse's output path, so it zeroes the weight.
     fn zero_output(&self) -> Result<()> {
-        let v = self.norm.gain().unwrap_or(&self.weight);
+        let in_path = matches!(self.norm.placement(), Some(Placement::PreWeight | Placement::PostWeight));
+        let v = if in_path { self.norm.gain().unwrap_or(&self.weight) } else { &self.weight };
         v.set(&v.as_tensor().zeros_like()?)
     }
 
@@ -82,7 +86,8 @@ impl Synapse {
                 let current = self.norm.forward(&self.linear.forward(a)?, mode)?;
                 Ok(SynapseOut { normalized: current.clone(), current })
             }
-            None => {
+            // A membrane norm acts in the neuron (`Network::fire`).
+            Some(Placement::Membrane) | None => {
                 let current = self.linear.forward(a)?;
                 Ok(SynapseOut { normalized: current.clone(), current })
             }
@@ -120,9 +125,12 @@ impl Network {
         for l in 0..cfg.depth {
             let fan_in = if l == 0 { features } else { cfg.width };
             let spikes_in = l > 0 || crate::encode::is_spiking(cfg.encoding);
-            layers.push(Synapse::new((fan_in, cfg.width), spikes_in, cfg, rng, device, &mut params)?);
+            // The last layer of each block (pairs from layer 1 on) is summed with the skip.
+            let summed = cfg.residual && l >= 1 && ((l - 1) % 2 == 1 || l + 1 == cfg.depth);
+            let skip_scale = if summed { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 };
+            layers.push(Synapse::new((fan_in, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
         }
-        let head = Synapse::new((cfg.width, classes), true, cfg, rng, device, &mut params)?;
+        let head = Synapse::new((cfg.width, classes), true, cfg, 1.0, rng, device, &mut params)?;
         if cfg.residual && cfg.zero_init_residual {
             for block in layers[1..].chunks(2) {
                 if let Some(last) = block.last() {
@@ -157,7 +165,7 @@ impl Network {
         let a0 = if self.input_spiking { psp_trace(input, self.psp_lambda)? } else { input.clone() };
         let first = self.layers[0].forward(&a0, mode)?;
         let mut x = first.current;
-        let mut s = self.fire(&x, first.normalized, record, &mut taps)?;
+        let mut s = self.fire(&x, first.normalized, &self.layers[0].norm, mode, record, &mut taps)?;
         if self.residual {
             let block_layers: Vec<&Synapse> = self.layers[1..].iter().collect();
             for block in block_layers.chunks(2) {
@@ -170,30 +178,41 @@ impl Network {
                     } else {
                         out.current
                     };
-                    h = self.fire(&pre, out.normalized, record, &mut taps)?;
+                    h = self.fire(&pre, out.normalized, &syn.norm, mode, record, &mut taps)?;
                 }
                 s = h;
             }
         } else {
             for syn in &self.layers[1..] {
                 let out = syn.forward(&psp_trace(&s, self.psp_lambda)?, mode)?;
-                s = self.fire(&out.current, out.normalized, record, &mut taps)?;
+                s = self.fire(&out.current, out.normalized, &syn.norm, mode, record, &mut taps)?;
             }
         }
         let out = self.head.forward(&psp_trace(&s, self.psp_lambda)?, mode)?;
         let logits = match self.readout {
-            Readout::Rate => self.lif.forward(&out.current, false)?.spikes.sum(0)?,
+            Readout::Rate => self.lif_forward(&out.current, &self.head.norm, mode, false)?.spikes.sum(0)?,
             Readout::Membrane => leaky_mean(&out.current, self.lif.beta)?,
         };
         Ok((logits, record.then_some(taps)))
     }
 
-    /// Fires a hidden LIF population on `current`, recording what the probe needs.
-    fn fire(&self, current: &Tensor, normalized: Tensor, record: bool, taps: &mut Taps) -> Result<Tensor> {
-        let out = self.lif.forward(current, record)?;
+    /// Runs the LIF population, through `norm` at every step if it is a membrane norm.
+    fn lif_forward(&self, current: &Tensor, norm: &Norm, mode: Mode, record: bool) -> Result<crate::neuron::LifOutput> {
+        if norm.placement() == Some(Placement::Membrane) {
+            let f = |u: &Tensor| norm.forward_step(u, mode);
+            self.lif.forward_normed(current, record, Some(&f))
+        } else {
+            self.lif.forward(current, record)
+        }
+    }
+
+    /// Fires a hidden LIF population on `current`, recording what the probe needs (the
+    /// normalized membrane replaces `normalized` under a membrane norm).
+    fn fire(&self, current: &Tensor, normalized: Tensor, norm: &Norm, mode: Mode, record: bool, taps: &mut Taps) -> Result<Tensor> {
+        let out = self.lif_forward(current, norm, mode, record)?;
         if record {
             taps.spikes.push(out.spikes.detach());
-            taps.normalized.push(normalized.detach());
+            taps.normalized.push(out.normalized.unwrap_or(normalized).detach());
             if let Some(m) = out.membrane {
                 taps.membrane.push(m);
             }
@@ -213,7 +232,7 @@ mod tests {
     use crate::config::NormKind;
 
     fn build(residual: bool, depth: usize, norm: NormKind) -> (Network, Vec<Var>) {
-        let cfg = ExperimentConfig { residual, depth, width: 8, norm, ..Default::default() };
+        let cfg = ExperimentConfig { residual, depth, width: 8, norm, timesteps: 4, ..Default::default() };
         Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap()
     }
 
@@ -243,17 +262,17 @@ mod tests {
     #[test]
     fn psp_norm_skips_a_direct_input_but_not_a_poisson_one() {
         let (direct, _) = build(false, 2, NormKind::Psp);
-        assert!(matches!(direct.layers[0].norm, Norm::None));
+        assert_eq!(direct.layers[0].norm.kind(), NormKind::None);
         let cfg = ExperimentConfig { depth: 2, width: 8, encoding: crate::config::Encoding::Poisson, ..Default::default() };
         let (poisson, _) = Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap();
-        assert!(matches!(poisson.layers[0].norm, Norm::Psp(_)));
+        assert_eq!(poisson.layers[0].norm.kind(), NormKind::Psp);
     }
 
     #[test]
     fn zero_init_residual_blocks_start_as_the_identity() {
         // With every branch at zero, x stays the stem's output, so the LIF after each
         // block's sum (layers 3 and 5 of depth 5) fires exactly like the stem's LIF.
-        for norm in [NormKind::Psp, NormKind::Bn, NormKind::None] {
+        for norm in ALL {
             let (net, _) = build(true, 5, norm);
             let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin()).collect(), (4, 5, 2), &Device::Cpu).unwrap();
             let taps = net.forward(&x, Mode::Train, true).unwrap().1.unwrap();
@@ -269,11 +288,73 @@ mod tests {
     fn psp_norm_sits_before_the_weight_bn_after() {
         let (psp, _) = build(false, 2, NormKind::Psp);
         let (bn, _) = build(false, 2, NormKind::Bn);
-        let Norm::Psp(p) = &psp.layers[1].norm else { panic!("psp expected") };
-        assert_eq!(p.gamma.dims(), &[8], "on the fan-in");
-        let Norm::Psp(h) = &psp.head.norm else { panic!() };
-        assert_eq!(h.gamma.dims(), &[8], "head normalizes its 8 inputs");
-        let Norm::Bn(b) = &bn.head.norm else { panic!("bn expected") };
-        assert_eq!(b.gamma.dims(), &[3], "on the fan-out");
+        assert_eq!(psp.layers[1].norm.gain().unwrap().dims(), &[8], "on the fan-in");
+        assert_eq!(psp.head.norm.gain().unwrap().dims(), &[8], "head normalizes its 8 inputs");
+        assert_eq!(bn.head.norm.gain().unwrap().dims(), &[3], "on the fan-out");
+        let cfg = ExperimentConfig { depth: 2, width: 8, psp_placement: crate::config::PspPlacement::Current, ..Default::default() };
+        let (current, _) = Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap();
+        assert_eq!(current.layers[0].norm.gain().unwrap().dims(), &[8], "on the current, so the direct input layer too");
+        assert_eq!(current.head.norm.gain().unwrap().dims(), &[3]);
+    }
+
+    const ALL: [NormKind; 9] = [
+        NormKind::None,
+        NormKind::Psp,
+        NormKind::Bn,
+        NormKind::Tdbn,
+        NormKind::Tebn,
+        NormKind::Bntt,
+        NormKind::Mpbn,
+        NormKind::Layer,
+        NormKind::Rms,
+    ];
+
+    #[test]
+    fn every_norm_gives_gradients_to_every_parameter_plain_and_residual() {
+        let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin() * 2.0).collect(), (4, 5, 2), &Device::Cpu).unwrap();
+        for norm in ALL {
+            for residual in [false, true] {
+                let cfg = ExperimentConfig { residual, depth: 3, width: 8, timesteps: 4, norm, zero_init_residual: false, ..Default::default() };
+                let (net, params) = Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap();
+                let (logits, taps) = net.forward(&x, Mode::Train, true).unwrap();
+                assert_eq!(taps.unwrap().normalized.len(), 3);
+                let grads = logits.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                let reached = params.iter().filter(|p| grads.get(p).is_some()).count();
+                assert_eq!(reached, params.len(), "{norm:?} residual={residual}: every parameter is in the graph");
+            }
+        }
+    }
+
+    #[test]
+    fn tdbn_scales_only_the_layers_summed_with_a_skip() {
+        // Depth 6 residual: stem 0, blocks (1, 2), (3, 4), (5): layers 2, 4, 5 meet the skip.
+        let cfg = ExperimentConfig { residual: true, depth: 6, width: 8, norm: NormKind::Tdbn, zero_init_residual: false, ..Default::default() };
+        let (net, _) = Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap();
+        let x = Tensor::ones((2, 4, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let x = (x.cumsum(1).unwrap() * 0.5).unwrap();
+        for (l, layer) in net.layers.iter().enumerate() {
+            let y: Vec<f32> = layer.norm.forward(&x, Mode::Probe).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let peak = y.iter().fold(0f32, |m, v| m.max(v.abs()));
+            // BN of 1, 1.5, 2, 2.5 (per feature over 2 steps): the largest is 1.342.
+            let want = if [2, 4, 5].contains(&l) { 1.342 / 2f32.sqrt() } else { 1.342 };
+            assert!((peak - want).abs() < 1e-3, "layer {l}: {peak} vs {want}");
+        }
+    }
+
+    #[test]
+    fn mpbn_fires_on_the_normalized_membrane() {
+        // A constant current of 10 charges every neuron the same: BN of the membrane is 0
+        // at every step, below theta, so an MPBN layer never fires while a plain one does.
+        let cfg = ExperimentConfig { depth: 1, width: 4, timesteps: 3, norm: NormKind::Mpbn, ..Default::default() };
+        let (net, _) = Network::new(&cfg, 2, 3, &mut Rng::new(0), &Device::Cpu).unwrap();
+        let current = Tensor::full(10f32, (3, 5, 4), &Device::Cpu).unwrap();
+        let norm = &net.layers[0].norm;
+        let mut taps = Taps { spikes: vec![], normalized: vec![], membrane: vec![] };
+        let s = net.fire(&current, current.clone(), norm, Mode::Train, true, &mut taps).unwrap();
+        assert_eq!(s.sum_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
+        let normed: Vec<f32> = taps.normalized[0].flatten_all().unwrap().to_vec1().unwrap();
+        assert!(normed.iter().all(|v| v.abs() < 1e-3), "the tap holds the normalized membrane");
+        let plain = net.fire(&current, current.clone(), &Norm::identity(), Mode::Train, false, &mut taps).unwrap();
+        assert_eq!(plain.sum_all().unwrap().to_scalar::<f32>().unwrap(), 60.0);
     }
 }

@@ -36,41 +36,67 @@ pub struct LifOutput {
     /// `[T, B, F]`, the potential after charging and before the reset (what is compared
     /// with `theta`); recorded only when asked.
     pub membrane: Option<Tensor>,
+    /// `[T, B, F]`, the normalized membrane a membrane norm compared with `theta`;
+    /// recorded only when asked and a norm was given.
+    pub normalized: Option<Tensor>,
 }
+
+/// A per-step membrane normalization, `[B, F]` -> `[B, F]`.
+pub type MembraneNorm<'a> = dyn Fn(&Tensor) -> Result<Tensor> + 'a;
 
 impl Lif {
     /// One time step: charge, fire, reset. Returns `(s[t], u[t] after reset, u[t] charged)`.
     ///
     /// Shapes: `u`, `i`: `[B, F]` -> three `[B, F]`.
     pub fn step(&self, u: &Tensor, i: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        let (s, next, charged, _) = self.step_normed(u, i, None)?;
+        Ok((s, next, charged))
+    }
+
+    /// [`Lif::step`] firing on `norm(u)` instead of `u` when a membrane norm is given
+    /// (MPBN: `s = H(norm(u) - theta)`); the reset acts on the raw membrane. Also returns
+    /// what was compared with `theta`.
+    pub fn step_normed(&self, u: &Tensor, i: &Tensor, norm: Option<&MembraneNorm>) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
         let charged = ((u * self.beta as f64)? + i)?;
-        let s = spike(&(&charged - self.theta as f64)?, self.surrogate)?;
+        let compared = match norm {
+            Some(f) => f(&charged)?,
+            None => charged.clone(),
+        };
+        let s = spike(&(&compared - self.theta as f64)?, self.surrogate)?;
         let s_reset = if self.detach_reset { s.detach() } else { s.clone() };
         let next = match self.reset {
             Reset::Hard => charged.mul(&(1.0 - &s_reset)?)?,
             Reset::Soft => (&charged - (s_reset * self.theta as f64)?)?,
         };
-        Ok((s, next, charged))
+        Ok((s, next, charged, compared))
     }
 
     /// Runs the population over all time steps from a resting membrane (`u = 0`).
     ///
     /// Shapes: `current`: `[T, B, F]` -> spikes `[T, B, F]` (and membrane `[T, B, F]`).
     pub fn forward(&self, current: &Tensor, record_membrane: bool) -> Result<LifOutput> {
+        self.forward_normed(current, record_membrane, None)
+    }
+
+    /// [`Lif::forward`] with an optional membrane norm applied at every step.
+    pub fn forward_normed(&self, current: &Tensor, record: bool, norm: Option<&MembraneNorm>) -> Result<LifOutput> {
         let steps = current.dim(0)?;
         let mut u = current.get(0)?.zeros_like()?;
         let mut spikes = Vec::with_capacity(steps);
-        let mut membrane = Vec::with_capacity(if record_membrane { steps } else { 0 });
+        let (mut membrane, mut normalized) = (vec![], vec![]);
         for t in 0..steps {
-            let (s, next, charged) = self.step(&u, &current.get(t)?)?;
+            let (s, next, charged, compared) = self.step_normed(&u, &current.get(t)?, norm)?;
             spikes.push(s);
-            if record_membrane {
+            if record {
                 membrane.push(charged.detach());
+                if norm.is_some() {
+                    normalized.push(compared.detach());
+                }
             }
             u = next;
         }
-        let membrane = if record_membrane { Some(Tensor::stack(&membrane, 0)?) } else { None };
-        Ok(LifOutput { spikes: Tensor::stack(&spikes, 0)?, membrane })
+        let stack = |v: Vec<Tensor>| if v.is_empty() { Ok(None) } else { Tensor::stack(&v, 0).map(Some) };
+        Ok(LifOutput { spikes: Tensor::stack(&spikes, 0)?, membrane: stack(membrane)?, normalized: stack(normalized)? })
     }
 }
 

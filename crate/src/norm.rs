@@ -1,24 +1,33 @@
-//! Normalizations of METHOD.md, one enum that grows.
+//! The normalizations of METHOD.md behind one [`Norm`] type: what each computes lives in
+//! its submodule ([`psp`], [`batch`], [`layer`]), with its equation and source.
 //!
-//! Statistics are per feature over time and batch (`[T, B, F]` reduced over dims 0 and 1).
-//! Running statistics are [`Var`]s that no optimizer sees (HOUSE_STYLE R6) and are updated
-//! with momentum 0.1 only in [`Mode::Train`].
+//! Every norm takes time-major tensors with the feature (or conv channel) axis at 2:
+//! `[T, B, F]`, or `[T, B, C, H, W]` for conv layers. Batch-type statistics reduce every
+//! axis but the channel axis (and time, for per-step kinds), so the same code gives per
+//! channel statistics for conv maps. Running statistics are [`Var`]s that no optimizer
+//! sees (HOUSE_STYLE R6), updated with momentum 0.1 only in [`Mode::Train`].
 //!
-//! - `psp` (Ikegawa et al., Sensors 2022): on the PSP trace `a`, before the weight,
-//!   `a_hat = gamma * a / sqrt(mean(a^2) + eps)` (+ beta, off by default). No mean is
-//!   subtracted: `a >= 0`, so silent synapses stay at zero and the drive keeps its sign.
-//! - `bn` (Ioffe & Szegedy 2015): on the current `I`, after the weight,
-//!   `gamma * (I - mu) / sqrt(var + eps) + beta`, biased `var` in the forward, unbiased in
-//!   the running estimate (as PyTorch and candle-nn do).
-//!
-//! BN is written here rather than taken from `candle_nn::BatchNorm` because the probe
-//! needs batch statistics without moving the running ones, which candle-nn's
-//! `forward_train` always does; the tests hold ours to candle-nn's output.
+//! | kind | placement | statistics over |
+//! |---|---|---|
+//! | psp | trace `a` (or current) | T, B (or B per step) |
+//! | bn, tdbn, tebn | current `I` | T, B |
+//! | bntt | current `I` | B, per step |
+//! | mpbn | membrane `u` before firing | B, per step (running: shared) |
+//! | layer, rms | current `I` | F, per sample and step |
+
+pub mod batch;
+pub mod layer;
+pub mod psp;
 
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 
-use crate::config::NormKind;
+pub use batch::BatchNorm;
+pub use layer::LayerNorm;
+pub use psp::PspNorm;
 
+use crate::config::{ExperimentConfig, NormKind, PspPlacement, PspStats};
+
+/// BN's customary `eps`, for every norm but PSP (which has `psp_eps`).
 pub const EPS: f64 = 1e-5;
 pub const MOMENTUM: f64 = 0.1;
 
@@ -40,158 +49,192 @@ pub enum Placement {
     PreWeight,
     /// On the synaptic current, after the weight.
     PostWeight,
+    /// On the charged membrane, just before the threshold (MPBN).
+    Membrane,
 }
 
-impl NormKind {
-    /// Where a norm of this kind acts; `None` for no norm.
-    pub fn placement(self) -> Option<Placement> {
-        match self {
+/// What building a norm needs from the experiment config.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NormConfig {
+    pub kind: NormKind,
+    pub timesteps: usize,
+    pub theta: f32,
+    pub psp_eps: f64,
+    pub psp_stats: PspStats,
+    pub psp_shift: bool,
+    pub psp_placement: PspPlacement,
+}
+
+impl NormConfig {
+    pub fn from_experiment(cfg: &ExperimentConfig) -> Self {
+        Self {
+            kind: cfg.norm,
+            timesteps: cfg.timesteps,
+            theta: cfg.theta,
+            psp_eps: cfg.psp_eps,
+            psp_stats: cfg.psp_stats,
+            psp_shift: cfg.psp_shift,
+            psp_placement: cfg.psp_placement,
+        }
+    }
+
+    /// Where a norm of this config acts; `None` for no norm.
+    pub fn placement(&self) -> Option<Placement> {
+        match self.kind {
             NormKind::None => None,
-            NormKind::Psp => Some(Placement::PreWeight),
-            NormKind::Bn => Some(Placement::PostWeight),
+            NormKind::Psp => Some(match self.psp_placement {
+                PspPlacement::Trace => Placement::PreWeight,
+                PspPlacement::Current => Placement::PostWeight,
+            }),
+            NormKind::Bn | NormKind::Tdbn | NormKind::Tebn | NormKind::Bntt | NormKind::Layer | NormKind::Rms => {
+                Some(Placement::PostWeight)
+            }
+            NormKind::Mpbn => Some(Placement::Membrane),
         }
     }
 }
 
-/// A normalization layer of one kind with its parameters and running statistics.
-pub enum Norm {
-    None,
+enum Body {
+    Identity,
     Psp(PspNorm),
-    Bn(BatchNorm),
+    Batch(BatchNorm),
+    Layer(LayerNorm),
 }
 
-/// Mean over time and batch, keeping `[1, 1, F]`.
-fn mean_tb(xs: &Tensor) -> Result<Tensor> {
-    xs.mean_keepdim(0)?.mean_keepdim(1)
+/// A normalization layer of one kind with its parameters and running statistics.
+pub struct Norm {
+    kind: NormKind,
+    placement: Option<Placement>,
+    body: Body,
 }
 
-fn momentum_update(running: &Var, batch: &Tensor) -> Result<()> {
+/// A norm for `features` features (or channels). `skip_scale` is tdBN's `alpha`: 1, or
+/// `1/sqrt(2)` for a layer whose output is summed with a skip connection; other kinds
+/// ignore it. Trainable parameters are appended to `params`, running statistics are not.
+pub fn norm(cfg: &NormConfig, features: usize, skip_scale: f64, device: &Device, params: &mut Vec<Var>) -> Result<Norm> {
+    let t = cfg.timesteps;
+    let body = match cfg.kind {
+        NormKind::None => Body::Identity,
+        NormKind::Psp => Body::Psp(PspNorm::new(features, t, cfg.psp_stats == PspStats::PerStep, cfg.psp_shift, cfg.psp_eps, device, params)?),
+        NormKind::Bn => Body::Batch(BatchNorm::new(batch::Variant::Bn, features, t, device, params)?),
+        NormKind::Tdbn => Body::Batch(BatchNorm::new(batch::Variant::Tdbn { scale: skip_scale * cfg.theta as f64 }, features, t, device, params)?),
+        NormKind::Tebn => Body::Batch(BatchNorm::new(batch::Variant::Tebn, features, t, device, params)?),
+        NormKind::Bntt => Body::Batch(BatchNorm::new(batch::Variant::Bntt, features, t, device, params)?),
+        NormKind::Mpbn => Body::Batch(BatchNorm::new(batch::Variant::Bn, features, t, device, params)?),
+        NormKind::Layer => Body::Layer(LayerNorm::new(false, features, device, params)?),
+        NormKind::Rms => Body::Layer(LayerNorm::new(true, features, device, params)?),
+    };
+    Ok(Norm { kind: cfg.kind, placement: cfg.placement(), body })
+}
+
+impl Norm {
+    /// No normalization.
+    pub fn identity() -> Self {
+        Norm { kind: NormKind::None, placement: None, body: Body::Identity }
+    }
+
+    pub fn kind(&self) -> NormKind {
+        self.kind
+    }
+
+    pub fn placement(&self) -> Option<Placement> {
+        self.placement
+    }
+
+    /// The per-feature gain `gamma` (BNTT: per feature and step), if this norm has one:
+    /// zeroing it zeroes the norm's output up to its shift.
+    pub fn gain(&self) -> Option<&Var> {
+        match &self.body {
+            Body::Identity => None,
+            Body::Psp(n) => Some(&n.gamma),
+            Body::Batch(n) => Some(&n.gamma),
+            Body::Layer(n) => Some(&n.gamma),
+        }
+    }
+
+    pub fn as_psp(&self) -> Option<&PspNorm> {
+        match &self.body {
+            Body::Psp(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub fn as_batch(&self) -> Option<&BatchNorm> {
+        match &self.body {
+            Body::Batch(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Normalizes a whole sequence.
+    ///
+    /// Shapes: `xs`: `[T, B, F]` or `[T, B, C, H, W]` -> the same.
+    pub fn forward(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
+        match &self.body {
+            Body::Identity => Ok(xs.clone()),
+            Body::Psp(n) => n.forward(xs, mode),
+            Body::Batch(n) => n.forward(xs, mode),
+            Body::Layer(n) => n.forward(xs),
+        }
+    }
+
+    /// Normalizes one time step of a membrane (MPBN): batch statistics of this step,
+    /// running statistics shared over steps. Other kinds return `u` unchanged.
+    ///
+    /// Shapes: `u`: `[B, F]` or `[B, C, H, W]` -> the same.
+    pub fn forward_step(&self, u: &Tensor, mode: Mode) -> Result<Tensor> {
+        match &self.body {
+            Body::Batch(n) if self.placement == Some(Placement::Membrane) => n.forward(&u.unsqueeze(0)?, mode)?.squeeze(0),
+            _ => Ok(u.clone()),
+        }
+    }
+}
+
+/// The axes a batch-type statistic reduces: time (unless `per_step`), batch and any
+/// spatial axes; the channel axis 2 is kept.
+pub(crate) fn batch_axes(rank: usize, per_step: bool) -> Vec<usize> {
+    (0..rank).filter(|&d| d != 2 && !(per_step && d == 0)).collect()
+}
+
+/// Mean over `axes`, keeping them as size-1 dims.
+pub(crate) fn mean_over(xs: &Tensor, axes: &[usize]) -> Result<Tensor> {
+    let mut m = xs.clone();
+    for &d in axes.iter().rev() {
+        m = m.mean_keepdim(d)?;
+    }
+    Ok(m)
+}
+
+/// How many values each statistic averages.
+pub(crate) fn count_over(xs: &Tensor, axes: &[usize]) -> usize {
+    axes.iter().map(|&d| xs.dims()[d]).product()
+}
+
+/// Shape that broadcasts a `[steps, F]` table against a rank-`rank` input:
+/// `[steps, 1, F, 1, ...]`.
+pub(crate) fn table_shape(steps: usize, features: usize, rank: usize) -> Vec<usize> {
+    let mut shape = vec![1; rank];
+    shape[0] = steps;
+    shape[2] = features;
+    shape
+}
+
+/// `running <- (1 - m) running + m batch`, on detached values.
+pub(crate) fn momentum_update(running: &Var, batch: &Tensor) -> Result<()> {
     let next = ((running.as_tensor() * (1.0 - MOMENTUM))? + (batch.detach().flatten_all()? * MOMENTUM)?)?;
     running.set(&next)
 }
 
-fn param(value: f32, features: usize, device: &Device, params: &mut Vec<Var>) -> Result<Var> {
-    let v = Var::from_tensor(&Tensor::full(value, features, device)?)?;
+/// A trainable `[n]` tensor filled with `value`.
+pub(crate) fn param(value: f32, n: usize, device: &Device, params: &mut Vec<Var>) -> Result<Var> {
+    let v = Var::from_tensor(&Tensor::full(value, n, device)?)?;
     params.push(v.clone());
     Ok(v)
 }
 
-/// PSP normalization: divide by the root of the second raw moment.
-pub struct PspNorm {
-    pub gamma: Var,
-    pub beta: Option<Var>,
-    /// Running `mean(a^2)` per feature, for [`Mode::Eval`].
-    pub running_sq: Var,
-    /// Added to `mean(a^2)`. For spikes `mean(a^2)` is the firing rate, so `eps` is the
-    /// rate below which a synapse stops being amplified; it bounds the backward gain of a
-    /// silent one at `gamma / sqrt(eps)` (316x at BN's customary 1e-5).
-    pub eps: f64,
-}
-
-impl PspNorm {
-    /// Shapes: `xs`: `[T, B, F]` -> `[T, B, F]`.
-    pub fn forward(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
-        let sq = match mode {
-            Mode::Eval => self.running_sq.as_detached_tensor().reshape((1, 1, ()))?,
-            Mode::Train | Mode::Probe => mean_tb(&xs.sqr()?)?,
-        };
-        if mode == Mode::Train {
-            momentum_update(&self.running_sq, &sq)?;
-        }
-        let ys = xs.broadcast_div(&(sq + self.eps)?.sqrt()?)?.broadcast_mul(self.gamma.as_tensor())?;
-        match &self.beta {
-            Some(b) => ys.broadcast_add(b.as_tensor()),
-            None => Ok(ys),
-        }
-    }
-}
-
-/// Batch normalization over time and batch, per feature.
-pub struct BatchNorm {
-    pub gamma: Var,
-    pub beta: Var,
-    pub running_mean: Var,
-    pub running_var: Var,
-}
-
-impl BatchNorm {
-    /// Shapes: `xs`: `[T, B, F]` -> `[T, B, F]`.
-    pub fn forward(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
-        let (mu, var) = match mode {
-            Mode::Eval => (
-                self.running_mean.as_detached_tensor().reshape((1, 1, ()))?,
-                self.running_var.as_detached_tensor().reshape((1, 1, ()))?,
-            ),
-            Mode::Train | Mode::Probe => {
-                let mu = mean_tb(xs)?;
-                let var = mean_tb(&xs.broadcast_sub(&mu)?.sqr()?)?;
-                (mu, var)
-            }
-        };
-        if mode == Mode::Train {
-            let n = (xs.dim(0)? * xs.dim(1)?) as f64;
-            let unbiased = if n > 1.0 { (&var * (n / (n - 1.0)))? } else { var.clone() };
-            momentum_update(&self.running_mean, &mu)?;
-            momentum_update(&self.running_var, &unbiased)?;
-        }
-        xs.broadcast_sub(&mu)?
-            .broadcast_div(&(var + EPS)?.sqrt()?)?
-            .broadcast_mul(self.gamma.as_tensor())?
-            .broadcast_add(self.beta.as_tensor())
-    }
-}
-
-impl Norm {
-    /// A norm of `kind` for `features` features; trainable parameters are appended to
-    /// `params`, running statistics are not.
-    pub fn new(kind: NormKind, features: usize, psp_eps: f64, device: &Device, params: &mut Vec<Var>) -> Result<Self> {
-        let stat = |v: f32| -> Result<Var> { Var::from_tensor(&Tensor::full(v, features, device)?) };
-        Ok(match kind {
-            NormKind::None => Norm::None,
-            NormKind::Psp => Norm::Psp(PspNorm {
-                gamma: param(1.0, features, device, params)?,
-                beta: None,
-                running_sq: stat(1.0)?,
-                eps: psp_eps,
-            }),
-            NormKind::Bn => Norm::Bn(BatchNorm {
-                gamma: param(1.0, features, device, params)?,
-                beta: param(0.0, features, device, params)?,
-                running_mean: stat(0.0)?,
-                running_var: stat(1.0)?,
-            }),
-        })
-    }
-
-    /// The per-feature gain `gamma`, if this norm has one.
-    pub fn gain(&self) -> Option<&Var> {
-        match self {
-            Norm::None => None,
-            Norm::Psp(n) => Some(&n.gamma),
-            Norm::Bn(n) => Some(&n.gamma),
-        }
-    }
-
-    pub fn kind(&self) -> NormKind {
-        match self {
-            Norm::None => NormKind::None,
-            Norm::Psp(_) => NormKind::Psp,
-            Norm::Bn(_) => NormKind::Bn,
-        }
-    }
-
-    pub fn placement(&self) -> Option<Placement> {
-        self.kind().placement()
-    }
-
-    /// Shapes: `xs`: `[T, B, F]` -> `[T, B, F]`.
-    pub fn forward(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
-        match self {
-            Norm::None => Ok(xs.clone()),
-            Norm::Psp(n) => n.forward(xs, mode),
-            Norm::Bn(n) => n.forward(xs, mode),
-        }
-    }
+/// A running statistic (not trainable) of `n` values.
+pub(crate) fn stat(value: f32, n: usize, device: &Device) -> Result<Var> {
+    Var::from_tensor(&Tensor::full(value, n, device)?)
 }
 
 /// Shapes: `[T, B, F]` -> `[F]`: mean over time and batch, for tests and metrics.
@@ -200,154 +243,135 @@ pub fn feature_mean(xs: &Tensor) -> Result<Tensor> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
-    fn dev() -> Device {
+
+    pub fn dev() -> Device {
         Device::Cpu
     }
 
+    pub fn cfg(kind: NormKind) -> NormConfig {
+        NormConfig {
+            kind,
+            timesteps: 2,
+            theta: 1.0,
+            psp_eps: EPS,
+            psp_stats: PspStats::Shared,
+            psp_shift: false,
+            psp_placement: PspPlacement::Trace,
+        }
+    }
+
     // T = 2, B = 2, F = 2. Feature 0: 1, 0, 2, 1; feature 1: 0, 0, 3, 0 (a PSP trace is >= 0).
-    fn sample() -> Tensor {
+    pub fn sample() -> Tensor {
         Tensor::from_vec(vec![1f32, 0.0, 0.0, 0.0, 2.0, 3.0, 1.0, 0.0], (2, 2, 2), &dev()).unwrap()
     }
 
-    fn flat(t: &Tensor) -> Vec<f32> {
+    /// Deterministic non-negative values of `shape` (no unseeded RNG in tests).
+    pub fn wave(shape: &[usize]) -> Tensor {
+        let n: usize = shape.iter().product();
+        Tensor::from_vec((0..n).map(|i| (i as f32 * 0.7).sin().abs()).collect(), shape, &dev()).unwrap()
+    }
+
+    pub fn flat(t: &Tensor) -> Vec<f32> {
         t.flatten_all().unwrap().to_vec1().unwrap()
     }
 
-    fn assert_close(got: &[f32], want: &[f32], tol: f32) {
-        assert_eq!(got.len(), want.len());
+    pub fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+        assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < tol, "got {got:?}, want {want:?}");
         }
     }
 
+    /// Gradient of `sum(c * norm(x))` with respect to `x`, with `x` and `c` of `shape`.
+    pub fn grad(n: &Norm, x: &[f32], c: &[f32], shape: &[usize]) -> Vec<f32> {
+        let xv = Var::from_tensor(&Tensor::from_vec(x.to_vec(), shape, &dev()).unwrap()).unwrap();
+        let coef = Tensor::from_vec(c.to_vec(), shape, &dev()).unwrap();
+        let loss = n.forward(xv.as_tensor(), Mode::Train).unwrap().mul(&coef).unwrap().sum_all().unwrap();
+        flat(loss.backward().unwrap().get(&xv).unwrap())
+    }
+
+    /// Central finite differences of `sum(c * norm(x))` in f64 arithmetic on f32 tensors.
+    pub fn numeric_grad(n: &Norm, x: &[f32], c: &[f32], shape: &[usize]) -> Vec<f32> {
+        let h = 1e-2f32;
+        let f = |xs: &[f32]| -> f64 {
+            let t = Tensor::from_vec(xs.to_vec(), shape, &dev()).unwrap();
+            let y = flat(&n.forward(&t, Mode::Probe).unwrap());
+            y.iter().zip(c).map(|(a, b)| *a as f64 * *b as f64).sum()
+        };
+        (0..x.len())
+            .map(|i| {
+                let (mut up, mut down) = (x.to_vec(), x.to_vec());
+                up[i] += h;
+                down[i] -= h;
+                ((f(&up) - f(&down)) / (2.0 * h as f64)) as f32
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
     #[test]
-    fn psp_forward_by_hand() {
-        let mut params = vec![];
-        let n = Norm::new(NormKind::Psp, 2, EPS, &dev(), &mut params).unwrap();
-        let ys = n.forward(&sample(), Mode::Train).unwrap();
-        // mean(a^2): f0 = (1 + 0 + 4 + 1) / 4 = 1.5, f1 = 9 / 4 = 2.25.
-        let (r0, r1) = ((1.5f32 + 1e-5).sqrt(), (2.25f32 + 1e-5).sqrt());
-        assert_close(&flat(&ys), &[1.0 / r0, 0.0, 0.0, 0.0, 2.0 / r0, 3.0 / r1, 1.0 / r0, 0.0], 1e-6);
-        // Silent inputs stay silent: no mean was subtracted.
-        assert_eq!(flat(&ys)[1], 0.0);
-        // Running second moment: 0.9 * 1 + 0.1 * batch.
-        let Norm::Psp(p) = &n else { unreachable!() };
-        assert_close(&flat(p.running_sq.as_tensor()), &[0.9 + 0.15, 0.9 + 0.225], 1e-6);
-        assert_eq!(params.len(), 1, "psp has gamma only (beta off by default)");
+    fn every_kind_keeps_the_shape_for_mlp_and_conv_inputs() {
+        let kinds = [
+            NormKind::None,
+            NormKind::Psp,
+            NormKind::Bn,
+            NormKind::Tdbn,
+            NormKind::Tebn,
+            NormKind::Bntt,
+            NormKind::Mpbn,
+            NormKind::Layer,
+            NormKind::Rms,
+        ];
+        for kind in kinds {
+            let mut params = vec![];
+            let n = norm(&cfg(kind), 3, 1.0, &dev(), &mut params).unwrap();
+            let mlp = wave(&[2, 4, 3]);
+            let conv = wave(&[2, 4, 3, 5, 5]);
+            for xs in [mlp, conv] {
+                for mode in [Mode::Train, Mode::Probe, Mode::Eval] {
+                    let ys = n.forward(&xs, mode).unwrap();
+                    assert_eq!(ys.dims(), xs.dims(), "{kind:?} {mode:?}");
+                    let one = n.forward_step(&xs.get(0).unwrap(), mode).unwrap();
+                    assert_eq!(one.dims(), &xs.dims()[1..], "{kind:?} {mode:?} step");
+                }
+            }
+        }
     }
 
     #[test]
-    fn psp_eval_uses_running_moment_and_probe_leaves_it() {
-        let mut params = vec![];
-        let n = Norm::new(NormKind::Psp, 2, EPS, &dev(), &mut params).unwrap();
-        n.forward(&sample(), Mode::Probe).unwrap();
-        let Norm::Psp(p) = &n else { unreachable!() };
-        assert_close(&flat(p.running_sq.as_tensor()), &[1.0, 1.0], 1e-9);
-        p.running_sq.set(&Tensor::new(&[4f32, 0.25], &dev()).unwrap()).unwrap();
-        let ys = n.forward(&sample(), Mode::Eval).unwrap();
-        let (r0, r1) = ((4f32 + 1e-5).sqrt(), (0.25f32 + 1e-5).sqrt());
-        assert_close(&flat(&ys), &[1.0 / r0, 0.0, 0.0, 0.0, 2.0 / r0, 3.0 / r1, 1.0 / r0, 0.0], 1e-6);
+    fn placements_follow_the_table() {
+        let p = |kind| cfg(kind).placement();
+        assert_eq!(p(NormKind::None), None);
+        assert_eq!(p(NormKind::Psp), Some(Placement::PreWeight));
+        let current = NormConfig { psp_placement: PspPlacement::Current, ..cfg(NormKind::Psp) };
+        assert_eq!(current.placement(), Some(Placement::PostWeight));
+        for k in [NormKind::Bn, NormKind::Tdbn, NormKind::Tebn, NormKind::Bntt, NormKind::Layer, NormKind::Rms] {
+            assert_eq!(p(k), Some(Placement::PostWeight), "{k:?}");
+        }
+        assert_eq!(p(NormKind::Mpbn), Some(Placement::Membrane));
     }
 
     #[test]
-    fn psp_backward_by_hand() {
-        // y_i = a_i / r, r = sqrt(m + eps), m = mean(a^2) over n values of one feature.
-        // d(sum_i c_i y_i)/da_j = c_j / r - a_j * (sum_i c_i a_i) / (n r^3).
+    fn conv_statistics_are_per_channel() {
+        // Channel 0 is all 2s, channel 1 all 4s: BN maps both to zero, PSP norm to one.
+        let mut v = vec![2f32; 2 * 1 * 2 * 2 * 2];
+        for t in 0..2 {
+            for c in 0..4 {
+                v[t * 8 + 4 + c] = 4.0;
+            }
+        }
+        let xs = Tensor::from_vec(v, (2, 1, 2, 2, 2), &dev()).unwrap();
         let mut params = vec![];
-        let n = Norm::new(NormKind::Psp, 1, EPS, &dev(), &mut params).unwrap();
-        let a = [1f32, 2.0, 0.0, 3.0];
-        let c = [0.5f32, -1.0, 2.0, 1.0];
-        let x = Var::from_tensor(&Tensor::from_vec(a.to_vec(), (2, 2, 1), &dev()).unwrap()).unwrap();
-        let coef = Tensor::from_vec(c.to_vec(), (2, 2, 1), &dev()).unwrap();
-        let loss = n.forward(x.as_tensor(), Mode::Train).unwrap().mul(&coef).unwrap().sum_all().unwrap();
-        let g = flat(loss.backward().unwrap().get(&x).unwrap());
-        let m = a.iter().map(|v| v * v).sum::<f32>() / 4.0;
-        let r = (m + 1e-5).sqrt();
-        let ca: f32 = a.iter().zip(&c).map(|(x, y)| x * y).sum();
-        let want: Vec<f32> = a.iter().zip(&c).map(|(aj, cj)| cj / r - aj * ca / (4.0 * r.powi(3))).collect();
-        assert_close(&g, &want, 1e-5);
-    }
-
-    #[test]
-    fn bn_forward_by_hand_and_running_stats() {
-        let mut params = vec![];
-        let n = Norm::new(NormKind::Bn, 2, EPS, &dev(), &mut params).unwrap();
-        let ys = n.forward(&sample(), Mode::Train).unwrap();
-        // f0: 1, 0, 2, 1 -> mu 1, var 0.5; f1: 0, 0, 3, 0 -> mu 0.75, var 1.6875.
-        let (s0, s1) = ((0.5f32 + 1e-5).sqrt(), (1.6875f32 + 1e-5).sqrt());
-        let want = [0.0, -0.75 / s1, -1.0 / s0, -0.75 / s1, 1.0 / s0, 2.25 / s1, 0.0, -0.75 / s1];
-        assert_close(&flat(&ys), &want, 1e-5);
-        let Norm::Bn(b) = &n else { unreachable!() };
-        assert_close(&flat(b.running_mean.as_tensor()), &[0.1, 0.075], 1e-6);
-        // Unbiased: var * 4/3.
-        assert_close(&flat(b.running_var.as_tensor()), &[0.9 + 0.1 * 0.5 * 4.0 / 3.0, 0.9 + 0.1 * 1.6875 * 4.0 / 3.0], 1e-6);
-        assert_eq!(params.len(), 2);
-    }
-
-    #[test]
-    fn bn_eval_by_hand_uses_running_stats_and_probe_leaves_them() {
-        let mut params = vec![];
-        let n = Norm::new(NormKind::Bn, 2, EPS, &dev(), &mut params).unwrap();
-        n.forward(&sample(), Mode::Probe).unwrap();
-        let Norm::Bn(b) = &n else { unreachable!() };
-        assert_close(&flat(b.running_mean.as_tensor()), &[0.0, 0.0], 1e-9);
-        assert_close(&flat(b.running_var.as_tensor()), &[1.0, 1.0], 1e-9);
-        b.running_mean.set(&Tensor::new(&[1f32, -1.0], &dev()).unwrap()).unwrap();
-        b.running_var.set(&Tensor::new(&[4f32, 0.25], &dev()).unwrap()).unwrap();
-        params[0].set(&Tensor::new(&[2f32, 1.0], &dev()).unwrap()).unwrap(); // gamma
-        params[1].set(&Tensor::new(&[0f32, 0.5], &dev()).unwrap()).unwrap(); // beta
-        // y = gamma * (x - mu) / sqrt(var + eps) + beta, per feature; x from sample().
-        let (s0, s1) = ((4f32 + 1e-5).sqrt(), (0.25f32 + 1e-5).sqrt());
-        let f0 = |x: f32| 2.0 * (x - 1.0) / s0;
-        let f1 = |x: f32| (x + 1.0) / s1 + 0.5;
-        let want = [f0(1.0), f1(0.0), f0(0.0), f1(0.0), f0(2.0), f1(3.0), f0(1.0), f1(0.0)];
-        assert_close(&flat(&n.forward(&sample(), Mode::Eval).unwrap()), &want, 1e-5);
-    }
-
-    #[test]
-    fn bn_matches_candle_nn_in_train_and_eval() {
-        let mut params = vec![];
-        let ours = Norm::new(NormKind::Bn, 2, EPS, &dev(), &mut params).unwrap();
-        let (t, b) = (2, 2);
-        let reference = candle_nn::BatchNorm::new(
-            2,
-            Tensor::zeros(2, DType::F32, &dev()).unwrap(),
-            Tensor::ones(2, DType::F32, &dev()).unwrap(),
-            params[0].as_tensor().clone(),
-            params[1].as_tensor().clone(),
-            EPS,
-        )
-        .unwrap();
-        let xs = sample();
-        let flat_in = xs.reshape((t * b, 2)).unwrap();
-        let want = flat(&reference.forward_train(&flat_in).unwrap());
-        assert_close(&flat(&ours.forward(&xs, Mode::Train).unwrap()), &want, 1e-5);
-        let want_eval = flat(&candle_nn::ModuleT::forward_t(&reference, &flat_in, false).unwrap());
-        assert_close(&flat(&ours.forward(&xs, Mode::Eval).unwrap()), &want_eval, 1e-5);
-    }
-
-    #[test]
-    fn bn_backward_sums_to_zero_per_feature() {
-        // With gamma = 1, d/dx of sum(c * bn(x)) is (c - mean c - y mean(c y)) / s: the
-        // gradient of a mean-subtracting norm sums to zero over each feature.
-        let mut params = vec![];
-        let n = Norm::new(NormKind::Bn, 1, EPS, &dev(), &mut params).unwrap();
-        let a = [1f32, 2.0, 0.0, 3.0];
-        let c = [0.5f32, -1.0, 2.0, 1.0];
-        let x = Var::from_tensor(&Tensor::from_vec(a.to_vec(), (2, 2, 1), &dev()).unwrap()).unwrap();
-        let coef = Tensor::from_vec(c.to_vec(), (2, 2, 1), &dev()).unwrap();
-        let loss = n.forward(x.as_tensor(), Mode::Train).unwrap().mul(&coef).unwrap().sum_all().unwrap();
-        let g = flat(loss.backward().unwrap().get(&x).unwrap());
-        let mu = 1.5f32;
-        let var = a.iter().map(|v| (v - mu).powi(2)).sum::<f32>() / 4.0;
-        let s = (var + 1e-5).sqrt();
-        let y: Vec<f32> = a.iter().map(|v| (v - mu) / s).collect();
-        let mc = c.iter().sum::<f32>() / 4.0;
-        let mcy = c.iter().zip(&y).map(|(ci, yi)| ci * yi).sum::<f32>() / 4.0;
-        let want: Vec<f32> = c.iter().zip(&y).map(|(ci, yi)| (ci - mc - yi * mcy) / s).collect();
-        assert_close(&g, &want, 1e-4);
-        assert!(g.iter().sum::<f32>().abs() < 1e-4);
+        let psp = norm(&cfg(NormKind::Psp), 2, 1.0, &dev(), &mut params).unwrap();
+        assert_close(&flat(&psp.forward(&xs, Mode::Train).unwrap()), &[1.0; 16], 1e-4);
+        let bn = norm(&cfg(NormKind::Bn), 2, 1.0, &dev(), &mut params).unwrap();
+        assert_close(&flat(&bn.forward(&xs, Mode::Train).unwrap()), &[0.0; 16], 1e-4);
     }
 }

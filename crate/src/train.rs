@@ -66,6 +66,8 @@ pub struct FinalRecord {
 pub struct RunRecord {
     pub config: ExperimentConfig,
     pub history: Vec<EpochRecord>,
+    /// The training loss of every optimizer step, in order.
+    pub losses: Vec<f32>,
     #[serde(rename = "final")]
     pub final_: FinalRecord,
 }
@@ -278,8 +280,14 @@ pub enum Progress<'a> {
 pub fn run(cfg: ExperimentConfig, mut on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
     let mut trainer = Trainer::new(cfg)?;
     let mut history = Vec::with_capacity(trainer.cfg.epochs);
+    let mut losses = Vec::with_capacity(trainer.cfg.epochs * trainer.steps_per_epoch());
     for _ in 0..trainer.cfg.epochs {
-        let record = trainer.run_epoch(&mut on_progress)?;
+        let record = trainer.run_epoch(&mut |p: Progress| {
+            if let Progress::Step { loss, .. } = p {
+                losses.push(loss);
+            }
+            on_progress(p)
+        })?;
         on_progress(Progress::Epoch(&record));
         history.push(record);
     }
@@ -293,5 +301,5 @@ pub fn run(cfg: ExperimentConfig, mut on_progress: impl FnMut(Progress)) -> Resu
         synops: probe.synops,
         steps: trainer.step,
     };
-    Ok(RunRecord { config: trainer.cfg, history, final_ })
+    Ok(RunRecord { config: trainer.cfg, history, losses, final_ })
 }

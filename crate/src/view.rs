@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::config::ExperimentConfig;
 use crate::encode::encode;
 use crate::error::{Error, Result};
-use crate::norm::{Mode, Norm, Placement};
+use crate::config::NormKind;
+use crate::norm::{Mode, NormConfig, Placement};
 use crate::rng::Rng;
 use crate::model::Taps;
 use crate::Trainer;
@@ -51,7 +52,10 @@ pub struct Layout {
     pub depth: u32,
     pub width: u32,
     pub residual: bool,
-    /// "none", "pre_weight" (on the PSP trace) or "post_weight" (on the current).
+    /// The norm's serde name ("psp", "bn", ...).
+    pub norm: NormKind,
+    /// "none", "pre_weight" (on the PSP trace), "post_weight" (on the current) or
+    /// "membrane" (on the membrane before the threshold).
     pub norm_placement: String,
     /// Per hidden layer: whether it has a norm (a pre-weight norm is skipped on the first
     /// layer when the input is a direct current rather than spikes).
@@ -97,8 +101,9 @@ pub fn layout(trainer: &Trainer) -> Layout {
         depth: cfg.depth as u32,
         width: cfg.width as u32,
         residual: cfg.residual,
+        norm: cfg.norm,
         norm_placement: placement_name(cfg).into(),
-        normalized: trainer.net.layers.iter().map(|l| !matches!(l.norm, Norm::None)).collect(),
+        normalized: trainer.net.layers.iter().map(|l| l.norm.kind() != NormKind::None).collect(),
         steps_per_epoch: trainer.steps_per_epoch() as u32,
         train_samples: data.train.len() as u32,
         test_samples: data.test.len() as u32,
@@ -110,10 +115,11 @@ pub fn layout(trainer: &Trainer) -> Layout {
 }
 
 fn placement_name(cfg: &ExperimentConfig) -> &'static str {
-    match cfg.norm.placement() {
+    match NormConfig::from_experiment(cfg).placement() {
         None => "none",
         Some(Placement::PreWeight) => "pre_weight",
         Some(Placement::PostWeight) => "post_weight",
+        Some(Placement::Membrane) => "membrane",
     }
 }
 
@@ -180,7 +186,7 @@ pub fn decision_grid(trainer: &Trainer, n: usize) -> Result<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DatasetKind, NormKind};
+    use crate::config::DatasetKind;
 
     fn small(dataset: DatasetKind) -> Trainer {
         let cfg = ExperimentConfig { dataset, samples: 64, depth: 3, width: 10, timesteps: 4, probe_samples: 16, ..Default::default() };

@@ -56,3 +56,32 @@ fn a_run_writes_config_history_and_final() {
     assert_eq!(run["final"]["firing_rates"].as_array().unwrap().len(), 2);
     assert!(err.contains("epoch   3/3"), "progress is shown: {err}");
 }
+
+#[test]
+fn compare_writes_one_csv_row_per_run_and_a_markdown_table() {
+    let out = tmp("grid");
+    let (ok, err) = spikeplay(&[
+        "compare", "--dataset", "moons", "--samples", "120", "--width", "8", "--timesteps", "2", "--epochs", "1",
+        "--norms", "psp,tebn", "--depths", "2,3", "--archs", "plain,residual", "--seeds", "0,1", "--jobs", "2",
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(out.with_extension("csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 2 * 2 * 2, "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("tebn,3,residual,1,")), "{csv}");
+    let md = std::fs::read_to_string(out.with_extension("md")).unwrap();
+    assert!(md.contains("| arch | depth | psp | tebn |"), "{md}");
+    assert!(md.contains("| residual | 3 |"), "{md}");
+    assert!(err.contains("[16/16]"), "progress names each run: {err}");
+}
+
+#[test]
+fn compare_checks_every_cell_before_running() {
+    let out = tmp("bad-grid");
+    let (ok, err) = spikeplay(&["compare", "--depths", "1", "--archs", "residual", "--out", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("depth") && err.contains("residual"), "{err}");
+    assert!(!out.with_extension("csv").exists(), "nothing ran");
+    let (ok, err) = spikeplay(&["compare", "--archs", "deep"]);
+    assert!(!ok && err.contains("plain or residual"), "{err}");
+}

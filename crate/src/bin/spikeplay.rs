@@ -4,16 +4,21 @@
 //! spikeplay train --dataset digits --depth 4 --width 128 --timesteps 8 --norm psp \
 //!     [--residual] --epochs 30 --batch 64 --lr 1e-3 --seed 0 --out run.json
 //! spikeplay train --config FILE.json [flags override the file]
+//! spikeplay compare --dataset digits --norms none,psp,bn --depths 2,4,8 --archs plain,residual \
+//!     --seeds 0,1,2 --epochs 10 --jobs 2 --out results/digits   # writes .csv and .md
 //! ```
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use serde::de::DeserializeOwned;
-use spikeplay::config::{DatasetKind, Encoding, LrSchedule, NormKind, OptimizerKind, Readout, Reset, SurrogateKind};
+use spikeplay::compare::{self, Grid, RunSummary};
+use spikeplay::config::{DatasetKind, Encoding, LrSchedule, NormKind, OptimizerKind, PspPlacement, PspStats, Readout, Reset, SurrogateKind};
 use spikeplay::train::{run, Progress};
 use spikeplay::{Error, ExperimentConfig};
 
@@ -28,6 +33,8 @@ struct Cli {
 enum Command {
     /// Train one network and write its history and final figures as JSON.
     Train(TrainArgs),
+    /// Train a grid (norms x depths x architectures x seeds) and write CSV and markdown tables.
+    Compare(CompareArgs),
 }
 
 /// Parses an enum by its serde name, so the CLI, JSON configs and the page share names.
@@ -37,15 +44,57 @@ fn serde_name<T: DeserializeOwned>(s: &str) -> Result<T, String> {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// A JSON config (the fields of ExperimentConfig); flags given as well override it.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    fields: ConfigArgs,
     /// Where to write the run record.
     #[arg(long, default_value = "run.json")]
     out: PathBuf,
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    fields: ConfigArgs,
+    /// Norms to compare, comma-separated (none | psp | bn | tdbn | tebn | bntt | mpbn | layer | rms).
+    #[arg(long, value_delimiter = ',', value_parser = serde_name::<NormKind>, default_value = "none,psp,bn")]
+    norms: Vec<NormKind>,
+    /// Depths (hidden weight layers), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "4")]
+    depths: Vec<usize>,
+    /// Architectures, comma-separated: plain | residual.
+    #[arg(long, value_delimiter = ',', value_parser = parse_arch, default_value = "plain")]
+    archs: Vec<bool>,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    seeds: Vec<u64>,
+    /// Runs trained at once, each on one thread (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Output path without extension: writes OUT.csv (one row per run) and OUT.md.
+    #[arg(long, default_value = "compare")]
+    out: PathBuf,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_arch(s: &str) -> Result<bool, String> {
+    match s {
+        "plain" => Ok(false),
+        "residual" => Ok(true),
+        _ => Err(format!("expected plain or residual, got {s:?}")),
+    }
+}
+
+/// Every field of ExperimentConfig as a flag, over an optional JSON file.
+#[derive(Args)]
+struct ConfigArgs {
+    /// A JSON config (the fields of ExperimentConfig); flags given as well override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
 
     /// spiral | circles | xor | gaussians | moons | digits
     #[arg(long, value_parser = serde_name::<DatasetKind>)]
@@ -87,11 +136,19 @@ struct TrainArgs {
     surrogate: Option<SurrogateKind>,
     #[arg(long)]
     surrogate_width: Option<f32>,
-    /// none | psp | bn
+    /// none | psp | bn | tdbn | tebn | bntt | mpbn | layer | rms
     #[arg(long, value_parser = serde_name::<NormKind>)]
     norm: Option<NormKind>,
     #[arg(long)]
     psp_eps: Option<f64>,
+    /// shared | per_step
+    #[arg(long, value_parser = serde_name::<PspStats>)]
+    psp_stats: Option<PspStats>,
+    #[arg(long)]
+    psp_shift: Option<bool>,
+    /// trace | current
+    #[arg(long, value_parser = serde_name::<PspPlacement>)]
+    psp_placement: Option<PspPlacement>,
     /// rate | membrane
     #[arg(long, value_parser = serde_name::<Readout>)]
     readout: Option<Readout>,
@@ -123,7 +180,15 @@ macro_rules! overlay {
     };
 }
 
-impl TrainArgs {
+/// A config error with the flag that sets the field.
+fn flag_error(e: Error) -> String {
+    match e {
+        Error::Config { field, .. } => format!("{e} (flag --{})", field.replace('_', "-")),
+        other => other.to_string(),
+    }
+}
+
+impl ConfigArgs {
     fn config(&self) -> Result<ExperimentConfig, String> {
         let mut cfg = match &self.config {
             Some(path) => {
@@ -134,15 +199,13 @@ impl TrainArgs {
         };
         let a = self;
         overlay!(cfg, a; dataset, samples, noise, test_fraction, encoding, timesteps, depth, width, zero_init_residual,
-            beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, psp_eps, readout,
+            beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, psp_eps, psp_stats,
+            psp_shift, psp_placement, readout,
             init_scale, optimizer, lr, lr_schedule, weight_decay, batch, epochs, probe_samples, seed);
         if a.residual {
             cfg.residual = true;
         }
-        cfg.validate().map_err(|e| match e {
-            Error::Config { field, .. } => format!("{e} (flag --{})", field.replace('_', "-")),
-            other => other.to_string(),
-        })?;
+        cfg.validate().map_err(flag_error)?;
         Ok(cfg)
     }
 }
@@ -156,7 +219,7 @@ fn fmt_secs(s: f64) -> String {
 }
 
 fn train(args: TrainArgs) -> Result<(), String> {
-    let cfg = args.config()?;
+    let cfg = args.fields.config()?;
     let epochs = cfg.epochs;
     let start = Instant::now();
     let live = !args.quiet && std::io::stderr().is_terminal();
@@ -206,10 +269,80 @@ fn train(args: TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn compare_grid(args: CompareArgs) -> Result<(), String> {
+    let grid = Grid { base: args.fields.config()?, norms: args.norms, depths: args.depths, residual: args.archs, seeds: args.seeds };
+    let configs = grid.configs();
+    // Every cell is checked before the first run starts, naming the flag to change.
+    for cfg in &configs {
+        cfg.validate().map_err(|e| format!("{} (depth {}, {})", flag_error(e), cfg.depth, if cfg.residual { "residual" } else { "plain" }))?;
+    }
+    if args.jobs == 0 {
+        return Err("--jobs: must be at least 1".into());
+    }
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+    }
+    let (csv_path, md_path) = (args.out.with_extension("csv"), args.out.with_extension("md"));
+    let total = configs.len();
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<RunSummary>>> = Mutex::new(vec![None; total]);
+    let start = Instant::now();
+    let write_tables = |rows: &[Option<RunSummary>]| -> Result<(), String> {
+        let rows: Vec<RunSummary> = rows.iter().flatten().cloned().collect();
+        std::fs::write(&csv_path, compare::csv(&rows)).map_err(|e| format!("--out {}: {e}", csv_path.display()))?;
+        std::fs::write(&md_path, compare::markdown(&grid, &rows)).map_err(|e| format!("--out {}: {e}", md_path.display()))
+    };
+    let worker = || -> Result<(), String> {
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(cfg) = configs.get(i) else { return Ok(()) };
+            let t0 = Instant::now();
+            let summary = match run(cfg.clone(), |_| {}) {
+                Ok(record) => RunSummary::from_record(&record, t0.elapsed().as_secs_f64()),
+                Err(e) => RunSummary::failed(cfg, e.to_string(), t0.elapsed().as_secs_f64()),
+            };
+            let mut rows = done.lock().map_err(|_| "a run panicked".to_string())?;
+            if !args.quiet {
+                let finished = rows.iter().flatten().count() + 1;
+                let outcome = if summary.error.is_empty() {
+                    format!("test {:5.1}%  rates {:.3}..{:.3}", 100.0 * summary.test_accuracy, summary.min_rate, summary.max_rate)
+                } else {
+                    format!("failed: {}", summary.error)
+                };
+                eprintln!(
+                    "[{finished}/{total}] {:<5} depth {:>3} {:<8} seed {}  {outcome}  ({:.1}s, {} elapsed)",
+                    serde_json::to_value(cfg.norm).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    cfg.depth,
+                    if cfg.residual { "residual" } else { "plain" },
+                    cfg.seed,
+                    summary.seconds,
+                    fmt_secs(start.elapsed().as_secs_f64())
+                );
+            }
+            rows[i] = Some(summary);
+            write_tables(&rows)?;
+        }
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..args.jobs.min(total)).map(|_| s.spawn(worker)).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a run panicked".into()))).collect::<Result<Vec<()>, String>>()
+    })?;
+    if !args.quiet {
+        eprintln!("wrote {} and {} ({total} runs, {})", csv_path.display(), md_path.display(), fmt_secs(start.elapsed().as_secs_f64()));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    // One thread per run: a run's floating-point results then do not depend on how many
+    // cores the machine has or on --jobs (candle's matmul splits work by thread count).
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() && std::env::args().nth(1).as_deref() == Some("compare") {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train(args),
+        Command::Compare(args) => compare_grid(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
