@@ -63,7 +63,7 @@ export const CONTROLS = [
     help: 'How long a spike keeps acting on the next layer (0 = one step).' },
   { key: 'surrogate', label: 'Surrogate', group: 'Neuron', kind: 'enum', default: 'atan',
     options: ['sigmoid', 'fast_sigmoid', 'atan', 'triangle', 'rectangular'] },
-  { key: 'surrogate_width', label: 'Surrogate width', group: 'Neuron', kind: 'float', default: 1.0, min: 0.01, max: 100, step: 0.1 },
+  { key: 'surrogate_width', label: 'Surrogate width', group: 'Neuron', kind: 'float', default: 2.0, min: 0.01, max: 100, step: 0.1 },
   { key: 'optimizer', label: 'Optimizer', group: 'Training', kind: 'enum', default: 'adam', options: ['adam', 'sgd'] },
   { key: 'lr', label: 'Learning rate', group: 'Training', kind: 'float', default: 0.003, min: 1e-9, max: 10, step: 0.001, exclusiveMin: 0,
     help: 'How big each learning step is.' },

@@ -204,7 +204,7 @@ impl Default for ExperimentConfig {
             detach_reset: true,
             psp_lambda: 0.0,
             surrogate: SurrogateKind::Atan,
-            surrogate_width: 1.0,
+            surrogate_width: 2.0,
             norm: NormKind::Psp,
             psp_eps: 1e-2,
             psp_stats: PspStats::Shared,
