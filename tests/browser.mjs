@@ -36,8 +36,11 @@ export function useBrowser() {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  /** Opens the page and collects console errors, page errors and long tasks. */
-  return async function open(hash = '') {
+  /**
+   * Opens the page and collects console errors, page errors and long tasks. By default waits
+   * for the explore run; `{ wait: compareReady }` waits for a comparison instead.
+   */
+  return async function open(hash = '', { wait = ready } = {}) {
     const page = await context.newPage();
     const problems = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
@@ -49,7 +52,7 @@ export function useBrowser() {
       }).observe({ type: 'longtask', buffered: true });
     });
     await page.goto(base + hash);
-    await ready(page);
+    await wait(page);
     return { page, problems };
   };
 }
@@ -99,3 +102,34 @@ export async function enter(page, key, text) {
 
 export const message = (page, key) => page.textContent(`#msg-${key}`);
 export const hashOf = (page) => new URLSearchParams(new URL(page.url()).hash.slice(1));
+
+/** Compare mode: the summary table's rows, as their data attributes and text. */
+export const rows = (page) => page.$$eval('#compare-table tbody tr', (trs) => trs.map((tr) => ({
+  state: tr.dataset.state, step: Number(tr.dataset.step), loss: tr.dataset.loss,
+  firstLosses: JSON.parse(tr.dataset.firstLosses || '[]'), name: tr.querySelector('.name').textContent,
+  error: tr.querySelector('.error').hidden ? null : tr.querySelector('.error').textContent,
+})));
+
+/** Waits until every run of the comparison on screen is built (or failed) and has probed. */
+export async function compareReady(page) {
+  await page.waitForSelector('body[data-mode="compare"] #compare-table[data-runs]', WAIT);
+  await page.waitForFunction(() => {
+    const trs = [...document.querySelectorAll('#compare-table tbody tr')];
+    return trs.length > 0 && trs.every((tr) => tr.dataset.state === 'error' || (tr.dataset.state !== 'building' && tr.querySelector('.rate').textContent !== '–'));
+  }, null, WAIT);
+}
+
+/** Waits until every run that has not failed has done at least `n` steps. */
+export function stepsAtLeast(page, n) {
+  return page.waitForFunction((want) => [...document.querySelectorAll('#compare-table tbody tr')]
+    .every((tr) => tr.dataset.state === 'error' || Number(tr.dataset.step) >= want), n, WAIT);
+}
+
+/** Clicks `selector` and returns the download it starts: { name, bytes }. */
+export async function download(page, selector, menu = null) {
+  if (menu) await page.click(`${menu} summary`);
+  const [dl] = await Promise.all([page.waitForEvent('download', WAIT), page.click(selector)]);
+  const chunks = [];
+  for await (const c of await dl.createReadStream()) chunks.push(c);
+  return { name: dl.suggestedFilename(), bytes: Buffer.concat(chunks) };
+}

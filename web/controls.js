@@ -79,19 +79,20 @@ export class ControlPanel {
 
   /**
    * Shows `config` in every field but those in `keep` (a refused edit stays as typed, next
-   * to its message, so it can be fixed), and disables the fields `config` does not use.
+   * to its message, so it can be fixed), and disables the fields `config` does not use and
+   * those in `fixed` ({ key: note }: set elsewhere, such as the field a comparison varies).
    */
-  show(config, keep = []) {
+  show(config, keep = [], fixed = {}) {
     for (const c of CONTROLS) {
       const input = this.inputs[c.key];
       if (!keep.includes(c.key)) {
         if (c.kind === 'bool') input.checked = !!config[c.key];
         else input.value = String(config[c.key]);
       }
-      const unused = isUnused(c.key, config);
-      input.disabled = unused;
-      this.rows[c.key].classList.toggle('unused', unused);
-      this.notes[c.key].textContent = unused ? c.unusedNote : '';
+      const note = fixed[c.key] ?? (isUnused(c.key, config) ? c.unusedNote : '');
+      input.disabled = !!note;
+      this.rows[c.key].classList.toggle('unused', !!note);
+      this.notes[c.key].textContent = note;
     }
   }
 

@@ -1,13 +1,23 @@
 // Wiring: the URL hash and the controls produce a config, the worker trains it, and its
 // reports feed the charts. The main thread never trains; it only draws what arrives.
+// A hash with `compare=` switches to compare mode (compare.js), which owns its own workers;
+// explore mode's worker is ended meanwhile, so the two never compete for the cores.
 import { AccuracyCurves, LossCurves } from './charts/curves.js';
 import { DecisionBoundary } from './charts/boundary.js';
 import { NetworkView } from './charts/network.js';
 import { MembraneTraces, SpikeRaster } from './charts/raster.js';
 import { RateHeatmap, RateProfile } from './charts/rates.js';
+import { Compare } from './compare.js';
+import { compareHash, configStem, defaultSpec, readCompare, specParam } from './compare-spec.js';
 import { ControlPanel } from './controls.js';
+import { saveCsv, saveJson } from './download.js';
+import { initMenus, showMode } from './menus.js';
+import { presetBase, presetSpec } from './presets.js';
 import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
-import { BY_KEY, crossCheck, defaults, fromHash, parseValue, toHash } from './state.js';
+import { Recording, toCsv } from './recording.js';
+import { redrawer } from './redraw.js';
+import { COLORS } from './charts/canvas.js';
+import { crossCheck, defaults, fromHash, parseValue, tidyConfig, toHash } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 // `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
@@ -31,7 +41,9 @@ const page = {
   layout: null,
   view: { layer: 0, sample: 0 },
   firstLosses: [],
+  recording: null, // what the run on screen reported, for Download
 };
+let mode = 'explore';
 
 const charts = {
   loss: new LossCurves($('chart-loss')),
@@ -43,22 +55,14 @@ const charts = {
   boundary: new DecisionBoundary($('chart-boundary')),
   network: new NetworkView($('chart-network'), (layer) => selectView({ layer })),
 };
-const dirty = new Set();
-function redraw(...names) {
-  if (!dirty.size) requestAnimationFrame(() => {
-    for (const n of dirty) {
-      charts[n].draw();
-      const c = charts[n].canvas;
-      c.dataset.version = String(Number(c.dataset.version ?? 0) + 1);
-      c.setAttribute('aria-label', charts[n].describe());
-    }
-    dirty.clear();
-  });
-  names.forEach((n) => dirty.add(n));
-}
+const redraw = redrawer(charts);
 
-const panel = new ControlPanel($('controls'), onEdit);
+const panel = new ControlPanel($('controls'), (key, text) => (mode === 'compare' ? compare.onBaseEdit(key, text) : onEdit(key, text)));
 let worker = null;
+const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
+const compare = new Compare({
+  panel, workerUrl, paint: paintTransport, status: showStatus, hidden: () => page.hidden,
+});
 
 /** (Re)creates the worker; a trapped one is thrown away, with anything it still had queued. */
 function spawn() {
@@ -66,7 +70,7 @@ function spawn() {
     worker.onmessage = worker.onerror = null;
     worker.terminate();
   }
-  worker = new Worker(new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url), { type: 'module' });
+  worker = new Worker(workerUrl, { type: 'module' });
   worker.onmessage = onMessage;
   worker.onerror = (e) => showStatus(`worker failed: ${e.message ?? 'see the console'}`, true);
 }
@@ -129,24 +133,27 @@ function showView() {
   redraw('network', 'profile');
 }
 
-/** Transport buttons reflect whether a run exists, is being built, or is training. */
-function setRunning(running) {
-  page.running = running;
+/** Transport buttons reflect whether a run exists, is being built, or is training (both modes). */
+function paintTransport({ running, hasRun, busy }) {
   document.body.dataset.running = String(running);
+  document.body.dataset.busy = String(busy);
   // The accessible name stays "Train"; aria-pressed says whether it is on.
   $('play-icon').textContent = running ? '❚❚' : '▶';
   $('play-label').textContent = running ? 'Pause' : 'Train';
   $('play').setAttribute('aria-pressed', String(running));
+  $('play').disabled = !hasRun;
+  $('step').disabled = !hasRun || busy || running;
+  $('reset').disabled = !hasRun || busy;
+}
+
+function setRunning(running) {
+  page.running = running;
   if (!running) $('speed').textContent = '–';
   setBusy(document.body.dataset.busy === 'true');
 }
 
 function setBusy(busy) {
-  document.body.dataset.busy = String(busy);
-  const noRun = page.gen === 0;
-  $('play').disabled = noRun;
-  $('step').disabled = noRun || busy || page.running;
-  $('reset').disabled = noRun || busy;
+  paintTransport({ running: page.running, hasRun: page.gen !== 0, busy });
   if (busy) showStatus(page.notice ?? 'building the network…', !!page.notice);
 }
 
@@ -164,19 +171,13 @@ function clearCharts() {
   redraw(...Object.keys(charts));
 }
 
-/** f32 fields come back widened to f64 (0.05 -> 0.0500000007); show what was typed. */
-function tidy(config) {
-  const out = { ...config };
-  for (const [k, v] of Object.entries(out)) if (BY_KEY[k]?.kind === 'float') out[k] = Number(v.toPrecision(7));
-  return out;
-}
-
 function onReady({ gen, config, layout }) {
   if (gen !== page.nextGen) return;
   for (const g of page.sent.keys()) if (g <= gen) page.sent.delete(g);
   page.gen = gen;
-  page.config = page.requested = tidy(config);
+  page.config = page.requested = tidyConfig(config);
   config = page.config;
+  page.recording = new Recording(config);
   page.layout = layout;
   page.crashes = 0;
   panel.show(config, kept());
@@ -198,6 +199,10 @@ function onReady({ gen, config, layout }) {
 
 function onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
   if (gen !== page.gen) return; // a report of an older config or run: drop it
+  const rec = page.recording;
+  if (train) rec.addTrain(train);
+  if (probe) rec.addProbe(probe);
+  if (ev) rec.addEval(train?.step ?? probe?.step ?? 0, ev);
   if (train) {
     if (train.step >= 1) page.good = page.config;
     charts.loss.push(train.losses);
@@ -306,9 +311,10 @@ const click = (id, fn) => $(id).addEventListener('click', (e) => {
   if (e.detail > 0) e.currentTarget.blur();
   fn();
 });
-click('play', () => send(page.running ? ToWorker.PAUSE : ToWorker.PLAY));
-click('step', () => send(ToWorker.STEP));
+click('play', () => (mode === 'compare' ? compare.togglePlay() : send(page.running ? ToWorker.PAUSE : ToWorker.PLAY)));
+click('step', () => (mode === 'compare' ? compare.step() : send(ToWorker.STEP)));
 click('reset', () => {
+  if (mode === 'compare') return compare.reset();
   page.nextGen += 1;
   document.body.dataset.requestedGen = String(page.nextGen);
   send(ToWorker.RESET, { gen: page.nextGen });
@@ -317,19 +323,6 @@ click('sample-next', () => {
   const n = page.layout?.probe_samples ?? 1;
   selectView({ sample: (page.view.sample + 1) % n });
 });
-$('copy-link').addEventListener('click', async () => {
-  const done = (t) => {
-    $('copy-link').textContent = t;
-    setTimeout(() => ($('copy-link').textContent = 'Copy link'), 1500);
-  };
-  try {
-    await navigator.clipboard.writeText(location.href);
-    done('Copied ✓');
-  } catch {
-    window.prompt('Copy this link:', location.href);
-  }
-});
-
 // Space plays or pauses, unless focus is on something Space already operates.
 document.addEventListener('keydown', (e) => {
   if (e.key !== ' ' || e.target.closest('input, select, button, textarea, summary')) return;
@@ -351,12 +344,95 @@ function applyHash() {
 window.addEventListener('hashchange', () => {
   // replaceState (after each READY) fires no hashchange: this is a hand edit or a new link.
   page.notice = null;
-  start(applyHash());
+  route();
 });
-window.addEventListener('resize', () => redraw(...Object.keys(charts)));
+window.addEventListener('resize', () => {
+  redraw(...Object.keys(charts));
+  compare.resize();
+});
 
-if (DEBUG) window.spikeplayDebug = { trap: (at) => send(ToWorker.DEBUG_TRAP, { at }) };
-page.config = page.requested = applyHash();
-spawn();
-setRunning(false);
+/**
+ * Reads the hash and runs it in its mode. `autoplay`: a preset was chosen, which is a request
+ * to watch it train; a link or the mode switch only builds (press Train, as in explore).
+ */
+function route({ autoplay = false } = {}) {
+  const config = applyHash();
+  const wanted = readCompare(location.hash);
+  if (wanted) {
+    const spec = wanted.spec ?? defaultSpec();
+    const note = wanted.error ? `the link's comparison was ignored (${wanted.error}); comparing ${specParam(spec)}` : '';
+    if (mode === 'explore') stopExplore();
+    setMode('compare');
+    compare.open(config, spec, wanted.preset, { autoplay, note });
+  } else if (mode === 'compare') {
+    compare.close();
+    setMode('explore');
+    page.config = page.requested = page.restore = config;
+    spawn(); // its LOADED starts `page.restore`
+    setBusy(true);
+  } else start(config);
+}
+
+/** Ends explore mode's worker and forgets its run (compare mode needs the cores). */
+function stopExplore() {
+  if (worker) {
+    worker.onmessage = worker.onerror = null;
+    worker.terminate();
+    worker = null;
+  }
+  page.sent.clear();
+  page.gen = 0;
+  page.running = false;
+  page.restore = null;
+  page.refused = null;
+}
+
+function setMode(next) {
+  mode = next;
+  showMode(next);
+}
+
+/** Moves to `hash` as a new history entry (Back returns) and runs it. */
+function go(hash, options) {
+  history.pushState(null, '', hash);
+  page.notice = null;
+  route(options);
+}
+
+let lastSpec = null; // what compare mode last compared, offered again on the way back
+const exploreStem = () => `spikeplay-${configStem(page.config)}-seed${page.config.seed}`;
+initMenus({
+  onMode(next) {
+    if (next === mode) return;
+    if (next === 'compare') return go(compareHash(page.requested ?? page.config, page.hidden, lastSpec ?? defaultSpec()));
+    lastSpec = compare.spec;
+    go(toHash(compare.base, page.hidden));
+  },
+  onPreset: (p) => go(compareHash(presetBase(p), page.hidden, presetSpec(p), p.id), { autoplay: true }),
+  onDownload(kind) {
+    if (mode === 'compare') return kind === 'json' ? compare.downloadJson() : compare.downloadCsv();
+    if (!page.recording) return showStatus('nothing to download yet: no run has come up', true);
+    if (kind === 'json') saveJson(`${exploreStem()}.json`, page.recording.toJSON());
+    else saveCsv(`${exploreStem()}.csv`, toCsv([page.recording]));
+  },
+  pngContext(card, canvas) {
+    if (mode === 'compare') return compare.pngContext(canvas);
+    const legend = canvas.id === 'chart-accuracy' ? [{ label: 'train', color: COLORS.train }, { label: 'test', color: COLORS.test }] : [];
+    const caption = `spikeplay · ${configStem(page.config).replace(/-/g, ' ')} · seed ${page.config.seed} · step ${$('step-count').dataset.step}`;
+    return { name: `${exploreStem()}-${canvas.id.replace(/^chart-/, '')}.png`, legend, caption };
+  },
+});
+
+if (DEBUG) {
+  window.spikeplayDebug = {
+    trap: (at) => send(ToWorker.DEBUG_TRAP, { at }),
+    trapRun: (i, at) => compare.runs[i]?.send(ToWorker.DEBUG_TRAP, { at }),
+  };
+}
+if (readCompare(location.hash)) route();
+else {
+  page.config = page.requested = applyHash();
+  spawn();
+  setRunning(false);
+}
 redraw(...Object.keys(charts));

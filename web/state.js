@@ -192,3 +192,10 @@ export function toHash(config, hidden = []) {
   if (hidden.length) p.set('hide', hidden.map(camel).join(','));
   return '#' + p.toString().replace(/%2C/g, ',');
 }
+
+/** f32 fields come back from the core widened to f64 (0.05 -> 0.0500000007); show what was typed. */
+export function tidyConfig(config) {
+  const out = { ...config };
+  for (const [k, v] of Object.entries(out)) if (BY_KEY[k]?.kind === 'float') out[k] = Number(v.toPrecision(7));
+  return out;
+}

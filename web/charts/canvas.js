@@ -86,20 +86,34 @@ export function ramp(v) {
   return `rgb(${r},${g},${b})`;
 }
 
+let scratch = null; // one bitmap for every call: creating a canvas context each time costs more than the drawing
+
 /**
- * Draws a `cols x rows` grid of colours (`rgba(i)` -> [r, g, b, a]) scaled into a box,
- * through one small bitmap: thousands of cells cost one drawImage instead of thousands of
- * fillRects, which keeps the main thread's frames short while training.
+ * Draws a `cols x rows` bitmap scaled into a box: `write(data)` fills its RGBA bytes. Thousands
+ * of cells cost one drawImage instead of thousands of fillRects, which keeps the main
+ * thread's frames short while training.
  */
-export function drawCells(ctx, cols, rows, rgba, x, y, w, h) {
-  const bitmap = new OffscreenCanvas(cols, rows);
-  const bctx = bitmap.getContext('2d');
+export function drawPixels(ctx, cols, rows, write, x, y, w, h) {
+  scratch ??= new OffscreenCanvas(1, 1);
+  scratch.width = cols;
+  scratch.height = rows;
+  const bctx = scratch.getContext('2d');
   const img = bctx.createImageData(cols, rows);
-  for (let i = 0; i < cols * rows; i++) img.data.set(rgba(i), 4 * i);
+  write(img.data);
   bctx.putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(bitmap, x, y, w, h);
+  ctx.drawImage(scratch, x, y, w, h);
 }
+
+/** Draws a `cols x rows` grid of colours (`rgba(i)` -> [r, g, b, a]) scaled into a box. */
+export function drawCells(ctx, cols, rows, rgba, x, y, w, h) {
+  drawPixels(ctx, cols, rows, (data) => {
+    for (let i = 0; i < cols * rows; i++) data.set(rgba(i), 4 * i);
+  }, x, y, w, h);
+}
+
+/** The ramp at 0, 1/255, ..., 1 as a lookup table, for bitmaps of many cells. */
+export const RAMP_RGB = Array.from({ length: 256 }, (_, i) => rampRgb(i / 255));
 
 /** Thins a series to at most `max` points by taking evenly spaced entries (keeps the last). */
 export function thin(xs, max) {
@@ -111,4 +125,13 @@ export function thin(xs, max) {
     out.push([i, xs[i]]);
   }
   return out;
+}
+
+/**
+ * The runs to draw, the focused one (`all[focus]`, e.g. under the mouse in the legend) last so
+ * it is on top, each with its alpha: the others fade while one is in focus.
+ */
+export function focusOrder(shown, all, focus) {
+  const f = focus === null ? undefined : all[focus];
+  return [...shown.filter((r) => r !== f), ...shown.filter((r) => r === f)].map((r) => [r, !f || r === f ? 1 : 0.15]);
 }

@@ -1,0 +1,90 @@
+// Compare mode without a browser: the spec and its link, the runs it makes, the presets as
+// data, and the recording's JSON and CSV. (The browser tests are in e2e-compare.test.mjs.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BY_KEY, crossCheck, defaults, fromHash, parseValue } from '../web/state.js';
+import { MAX_RUNS, compareHash, compareStem, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';
+import { PRESETS, presetBase, presetSpec } from '../web/presets.js';
+import { Recording, toCsv } from '../web/recording.js';
+
+test('a spec needs a known field and 2 to 8 distinct values; a bad value is kept for its run', () => {
+  assert.deepEqual(parseSpec('norm', 'none, bn ,psp').spec, { field: 'norm', values: ['none', 'bn', 'psp'] });
+  assert.match(parseSpec('nrom', 'a,b').error, /unknown field 'nrom'/);
+  assert.match(parseSpec('norm', 'psp').error, /at least 2 values/);
+  assert.match(parseSpec('depth', '1,2,3,4,5,6,7,8,9').error, /at most 8 values \(9 given\)/);
+  assert.match(parseSpec('init_scale', '1, 1.0').error, /'1.0' repeats '1'/);
+  assert.deepEqual(parseSpec('beta', '0.5, 1.5').spec.values, ['0.5', '1.5'], 'a refused value is not the spec\'s problem');
+});
+
+test('runs take every field from the base but the compared one; refused values carry their message', () => {
+  const base = { ...defaults(), dataset: 'xor', depth: 3 };
+  const runs = runsOf(base, { field: 'beta', values: ['0.5', '1.5', '0.8'] });
+  assert.deepEqual(runs.map((r) => r.label), ['beta 0.5', 'beta 1.5', 'beta 0.8']);
+  assert.deepEqual(runs[0].config, { ...base, beta: 0.5 });
+  assert.equal(runs[1].config, undefined);
+  assert.match(runs[1].error, /beta '1.5' must be in \[0, 1\]/);
+  assert.equal(new Set(runs.map((r) => r.color)).size, 3, 'one colour per run');
+  const cross = runsOf({ ...base, residual: true }, { field: 'depth', values: ['1', '4'] });
+  assert.match(cross[0].error, /with depth 1: a residual net needs depth >= 2/);
+  assert.equal(cross[1].config.depth, 4);
+  assert.deepEqual(runsOf(base, { field: 'residual', values: ['true', 'false'] }).map((r) => r.label), ['residual on', 'residual off']);
+});
+
+test('a comparison round-trips through the hash, base settings and preset included', () => {
+  const base = { ...defaults(), dataset: 'digits', depth: 12, seed: 42, lr: 0.01 };
+  const spec = { field: 'init_scale', values: ['0.3', '1', '3'] };
+  const hash = compareHash(base, ['seed'], spec, 'init-scale');
+  assert.match(hash, /&compare=init_scale:0.3,1,3&preset=init-scale$/, 'readable in the address bar');
+  assert.deepEqual(fromHash(hash).config, base);
+  assert.deepEqual(fromHash(hash).hidden, ['seed']);
+  assert.deepEqual(readCompare(hash), { spec, preset: 'init-scale' });
+  assert.equal(readCompare('#depth=3'), null, 'no compare entry: explore mode');
+  assert.match(readCompare('#compare=norm').error, /not field:value,value/);
+  assert.equal(compareStem(base, spec, null), 'compare-digits-init_scale-0.3-1-3-seed42');
+  assert.equal(compareStem(base, spec, 'init-scale'), 'compare-init-scale-seed42');
+});
+
+test('presets are valid data: known fields, 2 to 8 values the page accepts, what to watch in 2-4 sentences', () => {
+  assert.deepEqual(PRESETS.map((p) => p.id), ['deep-plain', 'all-norms', 'residual-100', 'init-scale']);
+  for (const p of PRESETS) {
+    for (const [key, v] of Object.entries(p.base)) {
+      assert.ok(key in BY_KEY, `${p.id}: ${key}`);
+      assert.ok('value' in parseValue(key, String(v)), `${p.id}: ${key}=${v}`);
+    }
+    assert.ok(p.compare.field in BY_KEY, p.id);
+    assert.ok(p.compare.values.length >= 2 && p.compare.values.length <= MAX_RUNS, p.id);
+    for (const run of runsOf(presetBase(p), presetSpec(p))) assert.equal(run.error, undefined, `${p.id}: ${run.label}`);
+    assert.equal(crossCheck(presetBase(p)), null, p.id);
+    const sentences = p.what_to_watch.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length;
+    assert.ok(sentences >= 2 && sentences <= 5, `${p.id}: ${sentences} sentences`);
+  }
+  assert.match(PRESETS.find((p) => p.id === 'init-scale').what_to_watch, /Init scale/);
+});
+
+test('a recording gives each step its loss and learning rate, and the CSV one row per step', () => {
+  const rec = new Recording({ ...defaults(), lr: 0.01 }, 'psp');
+  rec.addTrain({ losses: [], step: 0, lr: 0.01 });
+  rec.addProbe({ step: 0, rates: [0.1, 0.2], silent: [0, 0], saturated: [0, 0], synops: 10 });
+  rec.addEval(0, { train_accuracy: 0.1, test_accuracy: 0.1 });
+  rec.addTrain({ losses: [2, 1.9], step: 2, lr: 0.006 });
+  rec.addProbe({ step: 2, rates: [0.0001, 0.95], silent: [1, 0], saturated: [0, 1], synops: 12 });
+  rec.addEval(2, { train_accuracy: 0.5, test_accuracy: 0.4 });
+  rec.addTrain({ losses: [1.8], step: 3, lr: 0.005 });
+  assert.deepEqual(rec.steps.map((s) => s.step), [1, 2, 3]);
+  assert.deepEqual(rec.steps.map((s) => Number(s.lr.toFixed(6))), [0.01, 0.008, 0.006]);
+  const json = rec.toJSON();
+  assert.equal(json.label, 'psp');
+  assert.deepEqual(json.summary, {
+    steps: 3, test_accuracy: 0.4, train_accuracy: 0.5, mean_rate: (0.0001 + 0.95) / 2,
+    silent_layers: 1, saturated_layers: 1, synops: 12, layers: 2,
+  });
+  const other = new Recording(defaults(), 'bn');
+  other.addTrain({ losses: [2.2], step: 1, lr: 0.003 });
+  const lines = toCsv([rec, other]).trim().split('\n');
+  assert.equal(lines[0], 'run,step,loss,lr,train_accuracy,test_accuracy,rate_l1,rate_l2');
+  assert.equal(lines.length, 1 + 3 + 1);
+  assert.equal(lines[2], 'psp,2,1.9,0.008,0.5,0.4,0.0001,0.95', 'the evaluation and probe made after step 2');
+  assert.equal(lines[1], 'psp,1,2,0.01,0.1,0.1,0.1,0.2', 'step 1 sees the step-0 probe');
+  assert.equal(lines[4], 'bn,1,2.2,0.003,,,,', 'nothing known yet stays empty');
+  assert.equal(toCsv([new Recording(defaults())]).split('\n')[0], 'step,loss,lr,train_accuracy,test_accuracy', 'explore: no run column');
+});

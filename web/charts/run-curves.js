@@ -1,0 +1,132 @@
+// Training curves of several runs against the optimizer step, one colour per run: the
+// smoothed loss (RunLosses) and the test (solid) and train (dashed) accuracy (RunAccuracies).
+// The x axis runs to the furthest run, so a slower run's line simply ends earlier.
+import { COLORS, empty, fit, focusOrder, frame, label, thin, yAxis } from './canvas.js';
+
+const MAX_POINTS = 500;
+
+function polyline(ctx, pts, color, width, dash = []) {
+  if (!pts.length) return;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
+  ctx.setLineDash(dash);
+  ctx.beginPath();
+  pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.lineWidth = 1;
+}
+
+function stepAxis(ctx, f, last) {
+  label(ctx, 'step 0', f.x0, f.y1 + 13);
+  label(ctx, `step ${last}`, f.x1, f.y1 + 13, { align: 'right' });
+}
+
+export class RunLosses {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.runs = [];
+    this.focus = null;
+  }
+
+  setRuns(runs) {
+    this.runs = runs.map((r) => ({ label: r.label, color: r.color, smooth: [] }));
+  }
+
+  clearRun(i) {
+    if (this.runs[i]) this.runs[i].smooth = [];
+  }
+
+  /** The losses of the next steps of run `i` (non-finite ones hold the smoothed line). */
+  push(i, losses) {
+    const s = this.runs[i]?.smooth;
+    if (!s) return;
+    for (const l of losses) {
+      const prev = s.length ? s[s.length - 1] : l;
+      s.push(Number.isFinite(l) ? (Number.isFinite(prev) ? 0.95 * prev + 0.05 * l : l) : prev);
+    }
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    const shown = this.runs.filter((r) => r.smooth.length);
+    if (!shown.length) return empty(ctx, w, h, 'press Train: each run’s loss shows here');
+    const f = frame(w, h);
+    const finite = shown.flatMap((r) => [...r.smooth.slice(0, 50), ...r.smooth.slice(-50)]).filter(Number.isFinite);
+    const hi = Math.max(0.1, ...finite) * 1.1;
+    const last = Math.max(1, ...shown.map((r) => r.smooth.length));
+    yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
+    for (const [r, alpha] of focusOrder(shown, this.runs, this.focus)) {
+      ctx.globalAlpha = alpha;
+      const pts = thin(r.smooth, MAX_POINTS).map(([i, v]) => [f.sx(i + 1, 0, last), f.sy(Math.min(v, hi), 0, hi)]);
+      polyline(ctx, pts, r.color, 2);
+    }
+    ctx.globalAlpha = 1;
+    stepAxis(ctx, f, last);
+  }
+
+  describe() {
+    const shown = this.runs.filter((r) => r.smooth.length);
+    if (!shown.length) return 'Loss of each run: no steps yet';
+    return `Smoothed loss of each run; ${shown.map((r) => `${r.label} ${r.smooth[r.smooth.length - 1].toFixed(3)} after ${r.smooth.length} steps`).join('; ')}`;
+  }
+}
+
+export class RunAccuracies {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.runs = [];
+    this.focus = null;
+    this.setChance(0.5);
+  }
+
+  setRuns(runs) {
+    this.runs = runs.map((r) => ({ label: r.label, color: r.color, points: [] }));
+  }
+
+  clearRun(i) {
+    if (this.runs[i]) this.runs[i].points = [];
+  }
+
+  setChance(p) {
+    this.chance = p;
+    this.canvas.dataset.chance = String(p);
+  }
+
+  push(i, step, train, test) {
+    const pts = this.runs[i]?.points;
+    if (!pts) return;
+    if (pts.length && pts[pts.length - 1][0] === step) pts.pop();
+    pts.push([step, train, test]);
+  }
+
+  draw() {
+    const { ctx, w, h } = fit(this.canvas);
+    const shown = this.runs.filter((r) => r.points.length);
+    if (!shown.length) return empty(ctx, w, h, 'each run’s accuracy shows here');
+    const f = frame(w, h);
+    yAxis(ctx, f, 0, 1, [0, 0.5, 1], (v) => `${v * 100}%`);
+    const cy = f.sy(this.chance, 0, 1);
+    polyline(ctx, [[f.x0, cy], [f.x1, cy]], COLORS.muted, 1, [3, 3]);
+    label(ctx, `chance ${Math.round(this.chance * 100)}%`, f.x1 - 3, cy + 12, { align: 'right' });
+    const last = Math.max(1, ...shown.map((r) => r.points[r.points.length - 1][0]));
+    for (const [r, alpha] of focusOrder(shown, this.runs, this.focus)) {
+      ctx.globalAlpha = alpha;
+      const pts = (k) => r.points.map((p) => [f.sx(p[0], 0, last), f.sy(p[k], 0, 1)]);
+      polyline(ctx, pts(1), r.color, 1, [4, 3]);
+      polyline(ctx, pts(2), r.color, 2);
+    }
+    ctx.globalAlpha = 1;
+    stepAxis(ctx, f, last);
+  }
+
+  describe() {
+    const shown = this.runs.filter((r) => r.points.length);
+    if (!shown.length) return 'Accuracy of each run: none yet';
+    const pct = (v) => `${(v * 100).toFixed(1)}%`;
+    return `Test accuracy of each run; ${shown.map((r) => {
+      const [step, , te] = r.points[r.points.length - 1];
+      return `${r.label} ${pct(te)} at step ${step}`;
+    }).join('; ')} (chance ${pct(this.chance)})`;
+  }
+}

@@ -1,0 +1,145 @@
+// One run of a comparison: its label and colour, its config, a worker of its own (web/worker.js,
+// unchanged) and what it reported. Like the explore page it drops any report whose `gen` is not
+// the one it last asked for, so a reused worker's late reports never land on a new run.
+// Failures stay here: a refused config, a failed step or a trap marks this run only.
+import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
+import { Recording, summarize } from './recording.js';
+import { tidyConfig } from './state.js';
+
+const CRASHED = 'crashed the WebAssembly module (probably out of memory)';
+
+export class CompareRun {
+  /**
+   * `def`: { index, label, color, value, config?, error? } from runsOf(); `worker` is null for
+   * a run the page refused. `hooks`: { report(run, msg), change(run) }.
+   */
+  constructor(def, worker, hooks) {
+    Object.assign(this, { index: def.index, label: def.label, color: def.color, value: def.value });
+    this.config = def.config ?? null;
+    this.hooks = hooks;
+    this.worker = worker;
+    this.gen = 0;
+    this.running = false;
+    this.layout = null;
+    this.recording = null;
+    this.latest = { probe: null, eval: null, step: 0, loss: null, speed: 0 };
+    this.firstLosses = [];
+    this.error = def.error ?? null;
+    this.state = this.error ? 'error' : 'building';
+    if (worker) {
+      worker.onmessage = ({ data }) => this.handle(data);
+      // The script itself failed (not the wasm inside it): this run cannot start.
+      worker.onerror = (e) => this.onError({ message: `worker failed: ${e.message ?? 'see the console'}`, rejected: true });
+    }
+  }
+
+  send(type, extra = {}) {
+    this.worker?.postMessage({ type, ...extra });
+  }
+
+  /** Builds this run in its worker (a reused worker drops its old run once this is accepted). */
+  init(gen) {
+    this.gen = gen;
+    this.send(ToWorker.INIT, { gen, config: this.config, view: { layer: 0, sample: 0 } });
+  }
+
+  get usable() {
+    return !!this.worker && !this.error && this.state !== 'building';
+  }
+
+  play() {
+    if (this.usable) this.send(ToWorker.PLAY);
+  }
+
+  pause() {
+    this.send(ToWorker.PAUSE);
+  }
+
+  step() {
+    if (this.usable && !this.running) this.send(ToWorker.STEP);
+  }
+
+  handle(data) {
+    switch (data.type) {
+      case FromWorker.READY: return this.onReady(data);
+      case FromWorker.REPORT: return this.onReport(data);
+      case FromWorker.STATE:
+        this.running = data.running && !this.error;
+        if (this.usable) this.state = this.running ? 'training' : 'paused';
+        return this.hooks.change(this);
+      case FromWorker.ERROR: return this.onError(data);
+    }
+  }
+
+  onReady({ gen, config, layout }) {
+    if (gen !== this.gen) return;
+    this.config = tidyConfig(config);
+    this.layout = layout;
+    this.recording = new Recording(this.config, this.label);
+    this.state = this.running ? 'training' : 'ready';
+    this.hooks.change(this);
+  }
+
+  onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
+    if (gen !== this.gen || !this.recording) return;
+    const rec = this.recording;
+    if (train) {
+      rec.addTrain(train);
+      this.latest.step = train.step;
+      if (train.losses.length) this.latest.loss = train.losses[train.losses.length - 1];
+      if (stepsPerSecond) this.latest.speed = stepsPerSecond;
+      if (this.firstLosses.length < 3) this.firstLosses.push(...train.losses.slice(0, 3 - this.firstLosses.length));
+    }
+    if (probe) {
+      rec.addProbe(probe);
+      this.latest.probe = probe;
+    }
+    if (ev) {
+      rec.addEval(train?.step ?? probe?.step ?? this.latest.step, ev);
+      this.latest.eval = ev;
+    }
+    this.hooks.report(this, { train, probe, eval: ev });
+  }
+
+  onError({ gen, message, trap, rejected }) {
+    const crashed = trap || TRAP_PATTERN.test(message);
+    // A late error of an older run in a reused worker is not this run's.
+    if (!crashed && gen !== undefined && gen !== this.gen) return;
+    this.error = crashed ? CRASHED : message.replace(/^invalid config: /, '');
+    this.state = 'error';
+    this.running = false;
+    if (this.recording) this.recording.error = this.error;
+    // A trapped module cannot be trusted; a refused INIT leaves the worker on its old run.
+    if (crashed || rejected) this.terminate();
+    this.hooks.change(this);
+  }
+
+  /** The numbers of the summary table. */
+  summary() {
+    return summarize(this.latest.probe, this.latest.eval, this.latest.step);
+  }
+
+  /** The run's part of a JSON download. */
+  toJSON() {
+    const base = { label: this.label, value: this.value, color: this.color };
+    if (!this.recording) return { ...base, config: this.config, error: this.error, steps: [], evals: [], probes: [], summary: this.summary() };
+    return { ...base, ...this.recording.toJSON() };
+  }
+
+  terminate() {
+    if (!this.worker) return;
+    this.worker.onmessage = this.worker.onerror = null;
+    this.worker.terminate();
+    this.worker = null;
+  }
+
+  /** Stops listening; returns the worker for reuse (paused), or null if it has none. */
+  release() {
+    const w = this.worker;
+    if (!w) return null;
+    w.onmessage = w.onerror = null;
+    w.postMessage({ type: ToWorker.PAUSE });
+    this.worker = null;
+    return w;
+  }
+}

@@ -1,0 +1,244 @@
+// Compare mode: 2 to 8 runs that differ in one field, each in a worker of its own (the
+// browser spreads them over the cores), with one transport for all. It builds the runs from
+// the base settings and the spec, routes each run's reports into the overlaid charts and the
+// summary table, keeps the link in the address bar, and exports what the runs recorded.
+import { RateHeatmaps } from './charts/rate-heatmaps.js';
+import { RateProfiles } from './charts/rate-profiles.js';
+import { RunAccuracies, RunLosses } from './charts/run-curves.js';
+import { CompareRun } from './compare-run.js';
+import { CompareView } from './compare-view.js';
+import { compareHash, compareStem, parseSpec, runsOf, specParam } from './compare-spec.js';
+import { saveCsv, saveJson } from './download.js';
+import { PRESET_BY_ID, presetSpec } from './presets.js';
+import { toCsv } from './recording.js';
+import { redrawer } from './redraw.js';
+import { BY_KEY, parseValue } from './state.js';
+
+const $ = (id) => document.getElementById(id);
+const CHARTS = ['profile', 'loss', 'accuracy', 'heatmaps'];
+/** Up to 8 workers report ~25 times a second each: charts and table refresh at most this often. */
+const REDRAW_GAP_MS = 100;
+
+export class Compare {
+  /**
+   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), workerUrl, hidden() }.
+   */
+  constructor(ui) {
+    this.ui = ui;
+    this.charts = {
+      profile: new RateProfiles($('cmp-profile')),
+      loss: new RunLosses($('cmp-loss')),
+      accuracy: new RunAccuracies($('cmp-accuracy')),
+      heatmaps: new RateHeatmaps($('cmp-heatmaps')),
+    };
+    this.redraw = redrawer(this.charts, REDRAW_GAP_MS);
+    this.view = new CompareView((field, text) => this.onSpecEdit(field, text), (i) => this.focus(i));
+    this.runs = [];
+    this.stale = new Set(); // runs whose table row waits for the next refresh
+    this.pool = []; // idle workers, paused, kept so a rebuild does not recompile the module
+    this.gen = 0;
+    this.playing = false;
+    this.base = null;
+    this.spec = null;
+    this.preset = null;
+    this.refused = null;
+    this.hooks = { report: (run, msg) => this.onReport(run, msg), change: (run) => this.onChange(run) };
+  }
+
+  /** Shows and builds a comparison; `autoplay` starts training as soon as each run is built. */
+  open(base, spec, presetId = null, { autoplay = false, note = '' } = {}) {
+    this.base = base;
+    this.spec = spec;
+    this.preset = PRESET_BY_ID[presetId] ?? null;
+    this.playing = autoplay;
+    this.refused = null;
+    this.view.showSpec(spec, this.preset);
+    if (note) this.view.message(note);
+    this.build();
+  }
+
+  /** Ends every run and worker (leaving compare mode). */
+  close() {
+    for (const run of this.runs) run.terminate();
+    for (const w of this.pool.splice(0)) w.terminate();
+    this.runs = [];
+    this.playing = false;
+  }
+
+  /** (Re)starts every run from step 0 with the current base and spec. */
+  build() {
+    for (const run of this.runs) {
+      const w = run.release();
+      if (w) this.pool.push(w);
+    }
+    const defs = runsOf(this.base, this.spec);
+    this.runs = defs.map((def) => new CompareRun(def, def.error ? null : this.take(), this.hooks));
+    for (const run of this.runs) if (!run.error) run.init(++this.gen);
+    // Workers a smaller comparison does not need are ended, not kept.
+    for (const w of this.pool.splice(0)) w.terminate();
+    for (const c of Object.values(this.charts)) {
+      c.setRuns(defs.map((d) => ({ ...d, note: d.error ?? 'building…' })));
+      c.focus = null;
+    }
+    this.view.showRuns(this.runs);
+    this.ui.panel.show(this.base, this.refused ? [this.refused] : [], { [this.spec.field]: 'set per run by the comparison' });
+    this.writeHash();
+    this.paint();
+    this.redraw(...CHARTS);
+  }
+
+  take() {
+    return this.pool.pop() ?? new Worker(this.ui.workerUrl, { type: 'module' });
+  }
+
+  writeHash() {
+    history.replaceState(null, '', compareHash(this.base, this.ui.hidden(), this.spec, this.preset?.id));
+  }
+
+  onChange(run) {
+    if (run.state === 'ready' && this.playing) run.play();
+    if (run.error) {
+      this.charts.heatmaps.setNote(run.index, run.error);
+      this.charts.profile.clearRun(run.index);
+      this.redraw('heatmaps', 'profile');
+    }
+    if (run.layout && run.index === this.runs.findIndex((r) => r.layout)) this.charts.accuracy.setChance(1 / Math.max(1, run.layout.classes));
+    this.view.updateRun(run);
+    this.paint();
+  }
+
+  onReport(run, { train, probe, eval: ev }) {
+    const i = run.index;
+    if (train?.losses.length) {
+      this.charts.loss.push(i, train.losses);
+      this.redraw('loss');
+    }
+    if (probe) {
+      this.charts.profile.set(i, probe.rates);
+      this.charts.heatmaps.push(i, probe.step, probe.rates);
+      this.redraw('profile', 'heatmaps');
+    }
+    if (ev) {
+      this.charts.accuracy.push(i, train?.step ?? probe?.step ?? 0, ev.train_accuracy, ev.test_accuracy);
+      this.redraw('accuracy');
+    }
+    this.refresh(run);
+  }
+
+  /** Updates `run`'s row (and the step range) with the next chart frame, not per report. */
+  refresh(run) {
+    if (!this.stale.size) {
+      setTimeout(() => requestAnimationFrame(() => {
+        for (const r of this.stale) if (this.runs[r.index] === r) this.view.updateRun(r);
+        this.stale.clear();
+        $('compare-steps').textContent = this.stepsText();
+      }), REDRAW_GAP_MS);
+    }
+    this.stale.add(run);
+  }
+
+  /** Brings run `i` forward in every chart (null: none). */
+  focus(i) {
+    for (const c of Object.values(this.charts)) c.focus = i;
+    this.redraw(...CHARTS);
+  }
+
+  stepsText() {
+    const steps = this.runs.filter((r) => !r.error).map((r) => r.latest.step);
+    if (!steps.length) return '–';
+    const lo = Math.min(...steps), hi = Math.max(...steps);
+    return lo === hi ? String(lo) : `${lo}–${hi}`;
+  }
+
+  /** The shared transport: Train means "all runs train"; runs still building join when ready. */
+  paint() {
+    const live = this.runs.filter((r) => !r.error);
+    const busy = live.some((r) => r.state === 'building');
+    const hasRun = live.some((r) => r.usable);
+    if (!live.length) this.playing = false;
+    this.ui.paint({ running: this.playing, hasRun: hasRun || (busy && this.playing), busy });
+    $('compare-steps').textContent = this.stepsText();
+    const failed = this.runs.length - live.length;
+    const what = `${BY_KEY[this.spec.field].label}: ${this.runs.map((r) => r.label).join(', ')}`;
+    const fail = failed ? ` · ${failed} of ${this.runs.length} runs failed (see the table)` : '';
+    const todo = busy ? 'building the networks…' : this.playing ? 'training all runs' : 'paused: press Train to run them side by side';
+    this.ui.status(`Comparing ${what} on ${this.base.dataset}, seed ${this.base.seed} · ${todo}${fail}`, false);
+  }
+
+  togglePlay() {
+    this.playing = !this.playing;
+    for (const run of this.runs) (this.playing ? run.play() : run.pause());
+    this.paint();
+  }
+
+  step() {
+    for (const run of this.runs) run.step();
+  }
+
+  reset() {
+    this.build();
+  }
+
+  /** A base setting changed: every run restarts with it, unless no run could use it. */
+  onBaseEdit(key, text) {
+    const { panel } = this.ui;
+    if (this.refused) panel.setError(this.refused, '');
+    this.refused = null;
+    panel.setError(key, '');
+    const parsed = parseValue(key, text);
+    const base = { ...this.base, [key]: parsed.value };
+    const error = parsed.error ?? (runsOf(base, this.spec).every((r) => r.error) ? runsOf(base, this.spec)[0].error : null);
+    if (error) {
+      this.refused = key;
+      panel.setError(key, error);
+      panel.show(this.base, [key], { [this.spec.field]: 'set per run by the comparison' });
+      return;
+    }
+    if (base[key] === this.base[key]) return;
+    this.base = base;
+    this.build();
+  }
+
+  /** The user changed what is compared (field or values). */
+  onSpecEdit(field, text) {
+    const parsed = parseSpec(field, text);
+    if (parsed.error) return this.view.message(parsed.error);
+    const spec = parsed.spec;
+    if (specParam(spec) === specParam(this.spec)) return this.view.message('');
+    // A preset's story still applies while its comparison is the one shown.
+    if (this.preset && specParam(presetSpec(this.preset)) !== specParam(spec)) this.preset = null;
+    this.spec = spec;
+    this.view.showSpec(spec, this.preset);
+    this.build();
+  }
+
+  /** The file-name stem of everything this comparison downloads. */
+  stem() {
+    return `spikeplay-${compareStem(this.base, this.spec, this.preset?.id ?? null)}`;
+  }
+
+  downloadJson() {
+    saveJson(`${this.stem()}.json`, {
+      preset: this.preset?.id ?? null, compare: this.spec, base: this.base, runs: this.runs.map((r) => r.toJSON()),
+    });
+  }
+
+  downloadCsv() {
+    saveCsv(`${this.stem()}.csv`, toCsv(this.runs.filter((r) => r.recording).map((r) => r.recording)));
+  }
+
+  /** What a chart's PNG is called, what it compares, and its run legend. */
+  pngContext(canvas) {
+    const shared = ['dataset', 'depth', 'width', 'timesteps', 'norm', 'residual'].filter((k) => k !== this.spec.field)
+      .map((k) => `${k} ${this.base[k]}`).join(', ');
+    return {
+      name: `${this.stem()}-${canvas.id.replace(/^cmp-/, '')}.png`,
+      legend: this.runs.map((r) => ({ label: r.label, color: r.color })),
+      caption: `spikeplay · runs differ in ${BY_KEY[this.spec.field].label} · ${shared} · seed ${this.base.seed}`,
+    };
+  }
+
+  resize() {
+    this.redraw(...CHARTS);
+  }
+}

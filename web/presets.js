@@ -1,0 +1,59 @@
+// The paper's story as ready-made comparisons. Each preset is data: the settings it fixes
+// (`base`, on top of the page defaults, never on top of what the user had, so a preset always
+// shows the same thing), the field it varies, and what to watch. The numbers are first
+// guesses meant to be tuned after measuring; change them here and nowhere else.
+// Choosing a preset is a request to watch it: it starts training at once (a link that
+// contains a comparison loads paused, like any link).
+import { defaults } from './state.js';
+
+export const PRESETS = [
+  {
+    id: 'deep-plain',
+    title: 'A deep plain net: no norm, BN and PSP norm',
+    what_to_watch: 'Twelve spiking layers in a plain stack, no shortcuts. Watch the rate history of the run ' +
+      'without normalization: at the start its deep layers are almost silent (pale rows), and its loss stays ' +
+      'flat until training wakes them up, layer by layer. BN and PSP norm start with every layer in the shaded ' +
+      'band; compare how fast each run\'s test accuracy rises.',
+    base: { dataset: 'digits', depth: 12, width: 64, timesteps: 8, residual: false, lr: 0.003, batch: 32 },
+    compare: { field: 'norm', values: ['none', 'bn', 'psp'] },
+  },
+  {
+    id: 'all-norms',
+    title: 'PSP norm against the others on a medium net',
+    what_to_watch: 'Six layers, one run per normalization, all from the same seed and data order. At this ' +
+      'depth most of them train, so watch where they differ: the rate profiles (PSP norm divides by the root ' +
+      'mean square without subtracting a mean, so it keeps silent inputs silent), the test accuracy, and ' +
+      'SynOps in the table: fewer spikes mean less work on neuromorphic hardware.',
+    base: { dataset: 'digits', depth: 6, width: 64, timesteps: 6 },
+    compare: { field: 'norm', values: ['psp', 'bn', 'tdbn', 'tebn', 'bntt', 'mpbn', 'layer'] },
+  },
+  {
+    id: 'residual-100',
+    title: '100+ layers: residual PSP net vs the same depth plain',
+    what_to_watch: '101 weight layers of 32 neurons with PSP norm, with and without pre-activation residual ' +
+      'blocks. Each heatmap has one row per layer: the plain net must pass the signal through all of them, ' +
+      'while the residual net also carries it around each block. Watch the loss and the test accuracy: the ' +
+      'paper\'s claim is that only the residual one trains. Steps are slow at this depth; the first takes a few seconds.',
+    base: { dataset: 'digits', depth: 101, width: 32, timesteps: 4, norm: 'psp', batch: 32, probe_samples: 64 },
+    compare: { field: 'residual', values: [true, false] },
+  },
+  {
+    id: 'init-scale',
+    title: 'Provoke over-firing and dying',
+    what_to_watch: 'Init scale multiplies the starting weights (uniform, variance scale² / fan-in; 1 is the ' +
+      'usual choice). Eight layers, no normalization: at 0.3 each layer passes on too little current, the rates ' +
+      'die out with depth (silent layers, counted in red in the table) and the net cannot learn. At 3 every layer ' +
+      'fires far more often: darker heatmap rows and more SynOps per sample. Then set Normalization on the left ' +
+      'to psp or bn and compare again.',
+    base: { dataset: 'digits', depth: 8, norm: 'none' },
+    compare: { field: 'init_scale', values: [0.3, 1, 3] },
+  },
+];
+
+export const PRESET_BY_ID = Object.fromEntries(PRESETS.map((p) => [p.id, p]));
+
+/** The full base config of a preset: the page defaults with the preset's fields on top. */
+export const presetBase = (preset) => ({ ...defaults(), ...preset.base });
+
+/** The comparison of a preset, values as the texts a link carries. */
+export const presetSpec = (preset) => ({ field: preset.compare.field, values: preset.compare.values.map(String) });

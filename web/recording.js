@@ -1,0 +1,111 @@
+// What a run reported, kept for download: every step's loss, every evaluation and every probe
+// (thinned when long, like the heatmap). It receives the worker's report objects and knows
+// nothing about the page, so node tests can check the JSON and CSV it produces.
+
+/** Probes kept per run; past this the older half is thinned to every second probe. */
+const MAX_PROBES = 2000;
+
+export class Recording {
+  constructor(config, label = null) {
+    this.config = config;
+    this.label = label;
+    this.steps = []; // { step, loss, lr }
+    this.evals = []; // { step, train_accuracy, test_accuracy }
+    this.probes = []; // { step, rates, silent, saturated, synops }
+    this.lr = config.lr; // the learning rate of the next step (each report says it)
+    this.error = null;
+  }
+
+  /**
+   * One report's losses are the steps (step - n, step]. The report gives the learning rate of
+   * the step after it, so the first of them used the previous report's; the rest are
+   * interpolated up to the new one (exact for a constant schedule, and within one tick of
+   * ~40 ms of steps for the cosine one).
+   */
+  addTrain({ losses, step, lr }) {
+    const n = losses.length;
+    losses.forEach((loss, i) => {
+      const s = step - n + 1 + i;
+      this.steps.push({ step: s, loss, lr: this.lr + (lr - this.lr) * (i / n) });
+    });
+    this.lr = lr;
+  }
+
+  addEval(step, ev) {
+    const last = this.evals[this.evals.length - 1];
+    if (last?.step === step) this.evals.pop();
+    this.evals.push({ step, train_accuracy: ev.train_accuracy, test_accuracy: ev.test_accuracy });
+  }
+
+  addProbe(p) {
+    const last = this.probes[this.probes.length - 1];
+    if (last?.step === p.step) this.probes.pop();
+    this.probes.push({ step: p.step, rates: [...p.rates], silent: [...p.silent], saturated: [...p.saturated], synops: p.synops });
+    if (this.probes.length > MAX_PROBES) {
+      const half = this.probes.length >> 1;
+      this.probes = [...this.probes.slice(0, half).filter((_, i) => i % 2 === 0), ...this.probes.slice(half)];
+    }
+  }
+
+  summary() {
+    return summarize(this.probes[this.probes.length - 1], this.evals[this.evals.length - 1], this.steps.length ? this.steps[this.steps.length - 1].step : 0);
+  }
+
+  toJSON() {
+    const out = { config: this.config, steps: this.steps, evals: this.evals, probes: this.probes, summary: this.summary() };
+    if (this.label !== null) out.label = this.label;
+    if (this.error) out.error = this.error;
+    return out;
+  }
+}
+
+/** `metrics::SILENT_LAYER` and `metrics::SATURATED` in crate/src/metrics.rs: the CLI's
+ * `compare` table counts layers by the same rule, so the two summaries agree. */
+export const SILENT_LAYER = 1e-3;
+export const SATURATED_LAYER = 0.9;
+
+/** The numbers of the summary table from the latest probe and evaluation. */
+export function summarize(probe, ev, steps) {
+  const out = { steps, test_accuracy: ev?.test_accuracy ?? null, train_accuracy: ev?.train_accuracy ?? null };
+  if (!probe) return { ...out, mean_rate: null, silent_layers: null, saturated_layers: null, synops: null, layers: null };
+  const { rates } = probe;
+  return {
+    ...out,
+    mean_rate: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
+    silent_layers: rates.filter((r) => r < SILENT_LAYER).length,
+    saturated_layers: rates.filter((r) => r >= SATURATED_LAYER).length,
+    synops: probe.synops,
+    layers: rates.length,
+  };
+}
+
+const cell = (v) => {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/**
+ * One CSV row per recorded step: its loss and learning rate, and the latest evaluation and
+ * probe made at or before that step (a probe at step s is taken after step s). With several
+ * recordings (a comparison) a first `run` column names each; rates go to `rate_l1..rate_lN`
+ * with N the deepest run (shallower runs leave the rest empty).
+ */
+export function toCsv(recordings) {
+  const many = recordings.length > 1 || recordings[0]?.label !== null;
+  const layers = Math.max(0, ...recordings.map((r) => r.probes[0]?.rates.length ?? 0));
+  const rateCols = Array.from({ length: layers }, (_, i) => `rate_l${i + 1}`);
+  const header = [...(many ? ['run'] : []), 'step', 'loss', 'lr', 'train_accuracy', 'test_accuracy', ...rateCols];
+  const lines = [header.join(',')];
+  for (const rec of recordings) {
+    let e = -1, p = -1;
+    for (const { step, loss, lr } of rec.steps) {
+      while (e + 1 < rec.evals.length && rec.evals[e + 1].step <= step) e++;
+      while (p + 1 < rec.probes.length && rec.probes[p + 1].step <= step) p++;
+      const ev = rec.evals[e], pr = rec.probes[p];
+      const rates = rateCols.map((_, i) => pr?.rates[i]);
+      lines.push([...(many ? [rec.label] : []), step, loss, lr, ev?.train_accuracy, ev?.test_accuracy, ...rates].map(cell).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
