@@ -63,15 +63,15 @@ test('presets are valid data: known fields, 2 to 8 values the page accepts, what
 
 test('a recording gives each step its loss and learning rate, and the CSV one row per step', () => {
   const rec = new Recording({ ...defaults(), lr: 0.01 }, 'psp');
-  rec.addTrain({ losses: [], step: 0, lr: 0.01 });
+  rec.addTrain({ losses: [], lrs: [], step: 0, lr: 0.01 });
   rec.addProbe({ step: 0, rates: [0.1, 0.2], silent: [0, 0], saturated: [0, 0], synops: 10 });
   rec.addEval(0, { train_accuracy: 0.1, test_accuracy: 0.1 });
-  rec.addTrain({ losses: [2, 1.9], step: 2, lr: 0.006 });
+  rec.addTrain({ losses: [2, 1.9], lrs: [0.01, 0.007], step: 2, lr: 0.006 });
   rec.addProbe({ step: 2, rates: [0.0001, 0.95], silent: [1, 0], saturated: [0, 1], synops: 12 });
   rec.addEval(2, { train_accuracy: 0.5, test_accuracy: 0.4 });
-  rec.addTrain({ losses: [1.8], step: 3, lr: 0.005 });
+  rec.addTrain({ losses: [1.8], lrs: [0.006], step: 3, lr: 0.005 });
   assert.deepEqual(rec.steps.map((s) => s.step), [1, 2, 3]);
-  assert.deepEqual(rec.steps.map((s) => Number(s.lr.toFixed(6))), [0.01, 0.008, 0.006]);
+  assert.deepEqual(rec.steps.map((s) => s.lr), [0.01, 0.007, 0.006], 'the rate each step used, as the worker saw it');
   const json = rec.toJSON();
   assert.equal(json.label, 'psp');
   assert.deepEqual(json.summary, {
@@ -83,8 +83,10 @@ test('a recording gives each step its loss and learning rate, and the CSV one ro
   const lines = toCsv([rec, other]).trim().split('\n');
   assert.equal(lines[0], 'run,step,loss,lr,train_accuracy,test_accuracy,rate_l1,rate_l2');
   assert.equal(lines.length, 1 + 3 + 1);
-  assert.equal(lines[2], 'psp,2,1.9,0.008,0.5,0.4,0.0001,0.95', 'the evaluation and probe made after step 2');
+  assert.equal(lines[2], 'psp,2,1.9,0.007,0.5,0.4,0.0001,0.95', 'the evaluation and probe made after step 2');
   assert.equal(lines[1], 'psp,1,2,0.01,0.1,0.1,0.1,0.2', 'step 1 sees the step-0 probe');
   assert.equal(lines[4], 'bn,1,2.2,0.003,,,,', 'nothing known yet stays empty');
   assert.equal(toCsv([new Recording(defaults())]).split('\n')[0], 'step,loss,lr,train_accuracy,test_accuracy', 'explore: no run column');
+  rec.addEval(3, { train_accuracy: 0.6, test_accuracy: 0.5, epochEnd: true });
+  assert.equal(rec.evals.at(-1).epoch_end, true, 'an epoch-end evaluation is marked');
 });

@@ -1,7 +1,7 @@
 // The paper's story as ready-made comparisons. Each preset is data: the settings it fixes
 // (`base`, on top of the page defaults, never on top of what the user had, so a preset always
 // shows the same thing), the field it varies, and what to watch. The numbers are first
-// guesses meant to be tuned after measuring; change them here and nowhere else.
+// measured with the CLI on the same configs (docs/RESULTS.md); change them here and nowhere else.
 // Choosing a preset is a request to watch it: it starts training at once (a link that
 // contains a comparison loads paused, like any link).
 import { defaults } from './state.js';
@@ -10,11 +10,12 @@ export const PRESETS = [
   {
     id: 'deep-plain',
     title: 'A deep plain net: no norm, BN and PSP norm',
-    what_to_watch: 'Twelve spiking layers in a plain stack, no shortcuts. Watch the rate history of the run ' +
-      'without normalization: at the start its deep layers are almost silent (pale rows), and its loss stays ' +
-      'flat until training wakes them up, layer by layer. BN and PSP norm start with every layer in the shaded ' +
-      'band; compare how fast each run\'s test accuracy rises.',
-    base: { dataset: 'digits', depth: 12, width: 64, timesteps: 8, residual: false, lr: 0.003, batch: 32 },
+    what_to_watch: 'Twelve spiking layers in a plain stack, no shortcuts, four time steps. Without ' +
+      'normalization the rates fall layer by layer: from the fourth layer on nothing fires (pale rows in its ' +
+      'rate history, silent layers in the table), so nothing reaches the readout and its loss stays at chance. ' +
+      'BN and PSP norm keep every layer in the shaded band, and both learn. In our runs BN learns faster than ' +
+      'PSP norm in a plain stack this deep; residual blocks close the gap (docs/RESULTS.md).',
+    base: { dataset: 'digits', depth: 12, width: 64, timesteps: 4, residual: false, lr: 0.003, batch: 32 },
     compare: { field: 'norm', values: ['none', 'bn', 'psp'] },
   },
   {
@@ -41,12 +42,13 @@ export const PRESETS = [
     id: 'init-scale',
     title: 'Provoke over-firing and dying',
     what_to_watch: 'Init scale multiplies the starting weights (uniform, variance scale² / fan-in; 1 is the ' +
-      'usual choice). Eight layers, no normalization: at 0.3 each layer passes on too little current, the rates ' +
-      'die out with depth (silent layers, counted in red in the table) and the net cannot learn. At 3 every layer ' +
-      'fires far more often: darker heatmap rows and more SynOps per sample. Then set Normalization on the left ' +
-      'to psp or bn and compare again.',
-    base: { dataset: 'digits', depth: 8, norm: 'none' },
-    compare: { field: 'init_scale', values: [0.3, 1, 3] },
+      'usual choice). Eight layers, no normalization. At 0.3 each layer passes on too little current: the rates ' +
+      'die out with depth (silent layers in the table) and the net cannot learn. At 10 the currents are far too ' +
+      'strong: rates rise, about one neuron in five fires at every step (saturated; hover the Saturated ' +
+      'column) and the loss stays high. Then set Normalization on the left to bn and compare again: BN ' +
+      'removes the weight scale; PSP norm rescales the spikes, not the weights, so it rescues the small init only.',
+    base: { dataset: 'digits', depth: 8, timesteps: 4, norm: 'none' },
+    compare: { field: 'init_scale', values: [0.3, 1, 10] },
   },
 ];
 

@@ -17,16 +17,13 @@ export class Recording {
   }
 
   /**
-   * One report's losses are the steps (step - n, step]. The report gives the learning rate of
-   * the step after it, so the first of them used the previous report's; the rest are
-   * interpolated up to the new one (exact for a constant schedule, and within one tick of
-   * ~40 ms of steps for the cosine one).
+   * One report's losses are the steps (step - n, step], and `lrs` the learning rate each of
+   * them used (the worker records it before every step); `lr` is the next step's.
    */
-  addTrain({ losses, step, lr }) {
+  addTrain({ losses, lrs, step, lr }) {
     const n = losses.length;
     losses.forEach((loss, i) => {
-      const s = step - n + 1 + i;
-      this.steps.push({ step: s, loss, lr: this.lr + (lr - this.lr) * (i / n) });
+      this.steps.push({ step: step - n + 1 + i, loss, lr: lrs?.[i] ?? this.lr });
     });
     this.lr = lr;
   }
@@ -34,7 +31,9 @@ export class Recording {
   addEval(step, ev) {
     const last = this.evals[this.evals.length - 1];
     if (last?.step === step) this.evals.pop();
-    this.evals.push({ step, train_accuracy: ev.train_accuracy, test_accuracy: ev.test_accuracy });
+    // `epoch_end`: taken right after an epoch's last step, the moment the CLI's history
+    // records, so the two can be compared step for step.
+    this.evals.push({ step, train_accuracy: ev.train_accuracy, test_accuracy: ev.test_accuracy, epoch_end: !!ev.epochEnd });
   }
 
   addProbe(p) {

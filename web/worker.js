@@ -12,6 +12,8 @@ let view = { layer: 0, sample: 0 };
 let lastProbe = -Infinity;
 let lastEval = -Infinity;
 let scheduled = false;
+let stepsPerEpoch = 1;
+let nextLr = 0; // the learning rate the next step will use (the core reports it after each)
 // (time, step) samples of the last two seconds, for a wall-clock steps-per-second figure
 // that includes the time spent probing and evaluating.
 const recent = [];
@@ -63,29 +65,47 @@ function stepsPerSecond(step) {
   return now > t0 ? (1000 * (step - s0)) / (now - t0) : 0;
 }
 
-/** Trains for about TICK_MS (at least one step) and posts what changed. */
+/**
+ * Trains for about TICK_MS (at least one step), stopping early at the end of an epoch so
+ * that the report of that step carries the epoch's evaluation, as the CLI's history does.
+ */
 function runSteps(budgetMs) {
   trapIfArmed('step');
   const start = performance.now();
   const losses = [];
+  const lrs = [];
   let report;
+  let epoch = null;
   do {
-    report = handle.train(1);
+    report = trainOne();
     losses.push(report.losses[0]);
-  } while (performance.now() - start < budgetMs);
+    lrs.push(report.lrs[0]);
+    epoch ??= report.epoch - (report.step % stepsPerEpoch === 0 ? 1 : 0);
+  } while (report.epoch === epoch && performance.now() - start < budgetMs);
   report.losses = losses;
+  report.lrs = lrs;
+  return report;
+}
+
+/** One optimizer step; the report also says which learning rate that step used. */
+function trainOne() {
+  const used = nextLr;
+  const report = handle.train(1);
+  nextLr = report.lr;
+  report.lrs = [used];
   return report;
 }
 
 function sendReport(train, force) {
   const now = performance.now();
   const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step) };
-  if (force || now - lastProbe >= PROBE_MS) {
+  const epochEnd = train.step > 0 && train.step % stepsPerEpoch === 0;
+  if (force || epochEnd || now - lastProbe >= PROBE_MS) {
     msg.probe = handle.probe(view.layer, view.sample, GRID);
     lastProbe = performance.now();
   }
-  if (force || now - lastEval >= EVAL_MS) {
-    msg.eval = handle.evaluate();
+  if (force || epochEnd || now - lastEval >= EVAL_MS) {
+    msg.eval = { ...handle.evaluate(), epochEnd };
     lastEval = performance.now();
   }
   post(msg);
@@ -108,10 +128,13 @@ function tick() {
 function ready() {
   recent.length = 0;
   lastProbe = lastEval = -Infinity;
-  post({ type: FromWorker.READY, gen, config: handle.config(), layout: handle.layout() });
+  const layout = handle.layout();
+  nextLr = handle.config().lr; // both schedules start at the configured rate
+  stepsPerEpoch = Math.max(1, layout.steps_per_epoch);
+  post({ type: FromWorker.READY, gen, config: handle.config(), layout });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
-    train: { losses: [], step: 0, epoch: 0, lr: handle.config().lr },
+    train: { losses: [], lrs: [], step: 0, epoch: 0, lr: nextLr },
     probe: handle.probe(view.layer, view.sample, GRID), eval: handle.evaluate(),
   });
 }
@@ -158,7 +181,7 @@ const handlers = {
   },
   [ToWorker.STEP]() {
     if (!handle || running) return;
-    sendReport(handle.train(1), true);
+    sendReport(trainOne(), true);
   },
   [ToWorker.VIEW]({ layer, sample }) {
     view = { layer, sample };

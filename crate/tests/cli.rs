@@ -85,3 +85,28 @@ fn compare_checks_every_cell_before_running() {
     let (ok, err) = spikeplay(&["compare", "--archs", "deep"]);
     assert!(!ok && err.contains("plain or residual"), "{err}");
 }
+
+/// docs/RESULTS.md's grid regenerates from its command: a slice of it (the shallowest
+/// cells, two norms, one seed) rerun here must give the committed rows. Runs use one thread
+/// each, so they are deterministic; the tolerance covers a different CPU's SIMD path.
+#[test]
+fn results_grid_slice_regenerates() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/results/digits.csv")).expect("docs/results/digits.csv");
+    let out = tmp("slice");
+    let (ok, err) = spikeplay(&[
+        "compare", "--dataset", "digits", "--width", "64", "--timesteps", "4", "--batch", "64", "--epochs", "10", "--lr", "3e-3",
+        "--norms", "psp,bn", "--depths", "2", "--archs", "plain", "--seeds", "0", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let fresh = std::fs::read_to_string(out.with_extension("csv")).unwrap();
+    for row in fresh.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let key = f[..4].join(",");
+        let old = committed.lines().find(|l| l.starts_with(&format!("{key},"))).unwrap_or_else(|| panic!("{key} missing from the committed grid"));
+        let g: Vec<&str> = old.split(',').collect();
+        for (col, name) in [(4, "test_accuracy"), (6, "mean_rate"), (12, "first_loss")] {
+            let (a, b): (f64, f64) = (f[col].parse().unwrap(), g[col].parse().unwrap());
+            assert!((a - b).abs() <= 0.006, "{key} {name}: fresh {a}, committed {b}");
+        }
+    }
+}

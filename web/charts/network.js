@@ -5,7 +5,9 @@
 import { COLORS, fit, label, ramp } from './canvas.js';
 import { layerFlag } from './rates.js';
 
-const NORM_NAME = { none: '', pre_weight: 'PSP', post_weight: 'BN' };
+/** How the caption and the marks name each norm (the core's serde names are the keys). */
+const NORM_NAME = { none: '', psp: 'PSP', bn: 'BN', tdbn: 'tdBN', tebn: 'TEBN', bntt: 'BNTT', mpbn: 'MPBN', layer: 'Layer', rms: 'RMS' };
+const WHERE = { pre_weight: 'before each weight', post_weight: 'after each weight', membrane: 'on each membrane, before it fires' };
 
 /** Splits `text` at its ' · ' joints into lines no wider than `max` (a part may overflow). */
 function wrap(ctx, text, max) {
@@ -77,7 +79,7 @@ export class NetworkView {
     this.boxes = [];
     this.ioBox(ctx, 4, top, io, bottom - top, `input\n${L.features}`);
     this.ioBox(ctx, w - io - 4, top, io, bottom - top, `readout\n${L.classes}`);
-    const norm = NORM_NAME[L.norm_placement] ?? '';
+    const norm = L.norm_placement === 'none' ? '' : NORM_NAME[L.norm] ?? L.norm ?? '';
     for (let i = 0; i < n; i++) {
       const cx = x0 + (i + 0.5) * slot;
       const bx = cx - bw / 2;
@@ -107,11 +109,11 @@ export class NetworkView {
 
   caption() {
     const L = this.layout;
-    const norm = NORM_NAME[L.norm_placement] ?? '';
+    const norm = L.norm_placement === 'none' ? '' : NORM_NAME[L.norm] ?? L.norm ?? '';
     const sel = this.rates?.[this.selected];
-    const where = L.norm_placement === 'pre_weight' ? 'before' : 'after';
+    const where = WHERE[L.norm_placement] ?? '';
     const except = L.normalized[0] ? '' : ' but the first (its input is a current, not spikes)';
-    return [`${L.depth} layers × ${L.width} neurons`, norm ? `${norm} normalization (green) ${where} each weight${except}` : 'no normalization',
+    return [`${L.depth} layers × ${L.width} neurons`, norm ? `${norm} normalization (green) ${where}${except}` : 'no normalization',
       L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`]
       .filter(Boolean).join(' · ');
   }

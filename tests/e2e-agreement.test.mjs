@@ -1,0 +1,64 @@
+// The CLI and the page run one code path: for the same config and seed the page's first
+// loss matches the native CLI's within 1e-4, and its test accuracy after the same epochs
+// lies within the CLI's seed-to-seed spread. The CLI is the release binary that
+// `cargo test --release` builds (cargo rebuilds it here if it is stale).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WAIT, download, pause, play, useBrowser } from './browser.mjs';
+
+const open = useBrowser();
+const ROOT = new URL('..', import.meta.url).pathname;
+const CONFIG = { dataset: 'digits', depth: 3, width: 32, timesteps: 4, batch: 64, epochs: 3, lr: 0.003 };
+const SEEDS = [0, 1, 2];
+
+function cli(seed) {
+  const dir = mkdtempSync(join(tmpdir(), 'spikeplay-agree-'));
+  try {
+    const flags = Object.entries({ ...CONFIG, seed }).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, String(v)]);
+    const out = join(dir, 'run.json');
+    execFileSync('cargo', ['run', '--release', '--quiet', '--bin', 'spikeplay', '--', 'train', ...flags, '--quiet', '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    return JSON.parse(readFileSync(out, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the page and the CLI agree on the first loss and, within the seed spread, on accuracy', async () => {
+  const runs = SEEDS.map(cli);
+  const native = runs[0];
+  const accuracies = runs.map((r) => r.history[CONFIG.epochs - 1].test_accuracy);
+  const spread = Math.max(...accuracies) - Math.min(...accuracies);
+  const steps = native.losses.length;
+  assert.equal(native.final.steps, steps);
+
+  const hash = '#' + Object.entries({ ...CONFIG, seed: 0 }).map(([k, v]) => `${k}=${v}`).join('&');
+  const { page, problems } = await open(hash);
+  await play(page);
+  await page.waitForFunction((n) => Number(document.getElementById('step-count').dataset.step) >= n, steps, WAIT);
+  await pause(page);
+  const rec = JSON.parse((await download(page, '#download-json', '#download-menu')).bytes.toString());
+  assert.deepEqual(
+    Object.fromEntries(Object.keys(CONFIG).map((k) => [k, rec.config[k]])), CONFIG, 'the page ran the same config');
+
+  const first = rec.steps[0].loss;
+  assert.ok(Math.abs(first - native.losses[0]) <= 1e-4, `first loss: page ${first}, CLI ${native.losses[0]}`);
+  const drift = Math.max(...native.losses.map((l, i) => Math.abs(l - rec.steps[i].loss)));
+  const atEnd = rec.evals.find((e) => e.step === steps);
+  assert.ok(atEnd?.epoch_end, `an evaluation right after step ${steps}: ${JSON.stringify(rec.evals.slice(-3))}`);
+  const gap = Math.abs(atEnd.test_accuracy - native.history[CONFIG.epochs - 1].test_accuracy);
+  console.log(`agreement: first loss ${first} vs ${native.losses[0]}; max loss gap over ${steps} steps ${drift.toExponential(2)};`
+    + ` test accuracy page ${atEnd.test_accuracy.toFixed(4)} vs CLI ${accuracies.map((a) => a.toFixed(4)).join(' / ')} (seeds ${SEEDS})`);
+  assert.ok(gap <= Math.max(spread, 1 / 359), `test accuracy gap ${gap} exceeds the seed spread ${spread}`);
+  // Every epoch end the CLI records has its evaluation in the page too.
+  for (let e = 1; e <= CONFIG.epochs; e++) {
+    const at = rec.evals.find((v) => v.step === e * (steps / CONFIG.epochs));
+    assert.ok(at?.epoch_end, `epoch ${e} evaluated at its last step`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
