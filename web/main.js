@@ -186,6 +186,8 @@ function onReady({ gen, config, layout }) {
   charts.accuracy.setClasses(layout.classes); // after clear(), which forgets the classes
   charts.network.setLayout(layout);
   charts.boundary.setLayout(layout);
+  $('membrane-note').textContent = layout.norm_placement === 'membrane'
+    ? 'normalized by MPBN; a spike where a line reaches θ' : 'a spike where a line reaches θ';
   $('boundary-card').hidden = layout.features !== 2;
   $('views').classList.toggle('no-boundary', layout.features !== 2);
   page.view = viewFor(config); // the worker got the same clamped view with the config

@@ -11,10 +11,11 @@ export const PRESETS = [
     id: 'deep-plain',
     title: 'A deep plain net: no norm, BN and PSP norm',
     what_to_watch: 'Twelve spiking layers in a plain stack, no shortcuts, four time steps. Without ' +
-      'normalization the rates fall layer by layer: from the fourth layer on nothing fires (pale rows in its ' +
-      'rate history, silent layers in the table), so nothing reaches the readout and its loss stays at chance. ' +
-      'BN and PSP norm keep every layer in the shaded band, and both learn. In our runs BN learns faster than ' +
-      'PSP norm in a plain stack this deep; residual blocks close the gap (docs/RESULTS.md).',
+      'normalization the rates first die out layer by layer: from the fourth layer on nothing fires (pale rows ' +
+      'at the left of its rate history) and its loss sits at chance. A few hundred steps later training wakes ' +
+      'them, but the middle layers then fire far above the band (dark rows) and accuracy stays low. BN and PSP ' +
+      'norm keep every layer in the band and both learn; in our runs BN learns faster than PSP norm in a plain ' +
+      'stack this deep, and residual blocks close the gap (docs/RESULTS.md).',
     base: { dataset: 'digits', depth: 12, width: 64, timesteps: 4, residual: false, lr: 0.003, batch: 32 },
     compare: { field: 'norm', values: ['none', 'bn', 'psp'] },
   },
@@ -41,12 +42,12 @@ export const PRESETS = [
   {
     id: 'init-scale',
     title: 'Provoke over-firing and dying',
-    what_to_watch: 'Init scale multiplies the starting weights (uniform, variance scale² / fan-in; 1 is the ' +
-      'usual choice). Eight layers, no normalization. At 0.3 each layer passes on too little current: the rates ' +
-      'die out with depth (silent layers in the table) and the net cannot learn. At 10 the currents are far too ' +
-      'strong: rates rise, about one neuron in five fires at every step (saturated; hover the Saturated ' +
-      'column) and the loss stays high. Then set Normalization on the left to bn and compare again: BN ' +
-      'removes the weight scale; PSP norm rescales the spikes, not the weights, so it rescues the small init only.',
+    what_to_watch: 'Init scale multiplies the starting weights of these eight unnormalized layers (1 is the ' +
+      'usual choice). At 0.3 too little current passes on: the rates die out with depth (pale rows) and nothing ' +
+      'is learned until training slowly wakes the layers; at 10 every layer fires hard from the first step (dark ' +
+      'rows) and learning crawls. Then set Normalization on the left to bn and compare again: BN keeps every ' +
+      'scale in the band (at 10 it learns slower, its weights being large next to Adam\'s steps), while PSP ' +
+      'norm rescales the spikes, not the weights, and rescues only the small init.',
     base: { dataset: 'digits', depth: 8, timesteps: 4, norm: 'none' },
     compare: { field: 'init_scale', values: [0.3, 1, 10] },
   },

@@ -212,8 +212,10 @@ impl Network {
         let out = self.lif_forward(current, norm, mode, record)?;
         if record {
             taps.spikes.push(out.spikes.detach());
-            taps.normalized.push(out.normalized.unwrap_or(normalized).detach());
-            if let Some(m) = out.membrane {
+            taps.normalized.push(out.normalized.clone().unwrap_or(normalized).detach());
+            // Under a membrane norm the neuron compares the normalized membrane with theta,
+            // so that is what the membrane view shows (a spike where a trace reaches theta).
+            if let Some(m) = out.normalized.clone().or(out.membrane) {
                 taps.membrane.push(m);
             }
         }
@@ -354,6 +356,8 @@ mod tests {
         assert_eq!(s.sum_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
         let normed: Vec<f32> = taps.normalized[0].flatten_all().unwrap().to_vec1().unwrap();
         assert!(normed.iter().all(|v| v.abs() < 1e-3), "the tap holds the normalized membrane");
+        let shown: Vec<f32> = taps.membrane[0].flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(shown, normed, "the membrane view shows what was compared with theta");
         let plain = net.fire(&current, current.clone(), &Norm::identity(), Mode::Train, false, &mut taps).unwrap();
         assert_eq!(plain.sum_all().unwrap().to_scalar::<f32>().unwrap(), 60.0);
     }
