@@ -76,6 +76,21 @@ pub enum NormKind {
     Rms,
 }
 
+impl NormKind {
+    /// Every kind, in the order of METHOD.md's table.
+    pub const ALL: [NormKind; 9] = [
+        NormKind::None,
+        NormKind::Psp,
+        NormKind::Bn,
+        NormKind::Tdbn,
+        NormKind::Tebn,
+        NormKind::Bntt,
+        NormKind::Mpbn,
+        NormKind::Layer,
+        NormKind::Rms,
+    ];
+}
+
 /// Over what the PSP norm takes its second moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -299,17 +299,7 @@ mod tests {
         assert_eq!(current.head.norm.gain().unwrap().dims(), &[3]);
     }
 
-    const ALL: [NormKind; 9] = [
-        NormKind::None,
-        NormKind::Psp,
-        NormKind::Bn,
-        NormKind::Tdbn,
-        NormKind::Tebn,
-        NormKind::Bntt,
-        NormKind::Mpbn,
-        NormKind::Layer,
-        NormKind::Rms,
-    ];
+    const ALL: [NormKind; 9] = NormKind::ALL;
 
     #[test]
     fn every_norm_gives_gradients_to_every_parameter_plain_and_residual() {

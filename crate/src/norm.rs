@@ -318,18 +318,7 @@ mod tests {
 
     #[test]
     fn every_kind_keeps_the_shape_for_mlp_and_conv_inputs() {
-        let kinds = [
-            NormKind::None,
-            NormKind::Psp,
-            NormKind::Bn,
-            NormKind::Tdbn,
-            NormKind::Tebn,
-            NormKind::Bntt,
-            NormKind::Mpbn,
-            NormKind::Layer,
-            NormKind::Rms,
-        ];
-        for kind in kinds {
+        for kind in NormKind::ALL {
             let mut params = vec![];
             let n = norm(&cfg(kind), 3, 1.0, &dev(), &mut params).unwrap();
             let mlp = wave(&[2, 4, 3]);

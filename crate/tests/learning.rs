@@ -77,7 +77,7 @@ fn digits_residual_psp_depth_32_reaches_90_percent() {
 fn every_norm_and_psp_switch_learns_digits_at_depth_2() {
     use spikeplay::config::{PspPlacement, PspStats};
     let base = ExperimentConfig { dataset: DatasetKind::Digits, depth: 2, width: 64, timesteps: 4, batch: 64, epochs: 6, lr: 3e-3, ..Default::default() };
-    let mut cases: Vec<(String, ExperimentConfig)> = [NormKind::None, NormKind::Psp, NormKind::Bn, NormKind::Tdbn, NormKind::Tebn, NormKind::Bntt, NormKind::Mpbn, NormKind::Layer, NormKind::Rms]
+    let mut cases: Vec<(String, ExperimentConfig)> = NormKind::ALL
         .into_iter()
         .map(|norm| (format!("{norm:?}"), ExperimentConfig { norm, ..base.clone() }))
         .collect();

@@ -135,3 +135,22 @@ export function focusOrder(shown, all, focus) {
   const f = focus === null ? undefined : all[focus];
   return [...shown.filter((r) => r !== f), ...shown.filter((r) => r === f)].map((r) => [r, !f || r === f ? 1 : 0.15]);
 }
+
+/** A line through `pts` ([x, y] pixels), optionally dashed. */
+export function polyline(ctx, pts, color, width, dash = []) {
+  if (!pts.length) return;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
+  ctx.setLineDash(dash);
+  ctx.beginPath();
+  pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.lineWidth = 1;
+}
+
+/** The step axis under a training curve: step 0 at the left, the last step at the right. */
+export function stepAxis(ctx, f, last) {
+  label(ctx, 'step 0', f.x0, f.y1 + 13);
+  label(ctx, `step ${last}`, f.x1, f.y1 + 13, { align: 'right' });
+}

@@ -1,22 +1,8 @@
 // Training curves against optimizer steps: the loss of every step (with a smoothed line
 // on top, since minibatch losses are noisy) and train/test accuracy at each evaluation.
-import { COLORS, empty, fit, frame, label, thin, yAxis } from './canvas.js';
+import { COLORS, empty, fit, frame, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
 
 const MAX_POINTS = 600;
-
-function polyline(ctx, pts, color, width) {
-  ctx.strokeStyle = color;
-  ctx.lineWidth = width;
-  ctx.beginPath();
-  pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-  ctx.stroke();
-  ctx.lineWidth = 1;
-}
-
-function stepAxis(ctx, f, last) {
-  label(ctx, 'step 0', f.x0, f.y1 + 13);
-  label(ctx, `step ${last}`, f.x1, f.y1 + 13, { align: 'right' });
-}
 
 export class LossCurves {
   constructor(canvas) {

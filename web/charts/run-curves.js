@@ -1,26 +1,9 @@
 // Training curves of several runs against the optimizer step, one colour per run: the
 // smoothed loss (RunLosses) and the test (solid) and train (dashed) accuracy (RunAccuracies).
 // The x axis runs to the furthest run, so a slower run's line simply ends earlier.
-import { COLORS, empty, fit, focusOrder, frame, label, thin, yAxis } from './canvas.js';
+import { COLORS, empty, fit, focusOrder, frame, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
 
 const MAX_POINTS = 500;
-
-function polyline(ctx, pts, color, width, dash = []) {
-  if (!pts.length) return;
-  ctx.strokeStyle = color;
-  ctx.lineWidth = width;
-  ctx.setLineDash(dash);
-  ctx.beginPath();
-  pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-  ctx.stroke();
-  ctx.setLineDash([]);
-  ctx.lineWidth = 1;
-}
-
-function stepAxis(ctx, f, last) {
-  label(ctx, 'step 0', f.x0, f.y1 + 13);
-  label(ctx, `step ${last}`, f.x1, f.y1 + 13, { align: 'right' });
-}
 
 export class RunLosses {
   constructor(canvas) {
