@@ -16,6 +16,7 @@ pub mod norm;
 pub mod rng;
 pub mod surrogate;
 pub mod train;
+pub mod upload;
 pub mod view;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

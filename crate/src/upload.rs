@@ -1,0 +1,312 @@
+//! Parsers for data a user brings: IDX files (the MNIST / Fashion-MNIST format, raw or
+//! gzip) and CSV (a label column, then the feature columns). The page and the CLI share
+//! them. Every fault is an [`Error::Parse`] that names the file, and the byte offset or the
+//! line and column, so a user can find it; sizes are bounded before anything is allocated.
+//!
+//! IDX (LeCun et al., <http://yann.lecun.com/exdb/mnist/>): two zero bytes, a type code
+//! (0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64), the number of dimensions,
+//! each dimension as a big-endian u32, then the values, big-endian, row-major.
+
+use std::io::Read;
+
+use crate::error::{Error, Result};
+
+/// The most values (samples x features) an upload may hold: 2^26, 256 MiB of f32.
+pub const MAX_VALUES: usize = 1 << 26;
+/// The most bytes a gzip file may inflate to (IDX doubles of `MAX_VALUES`, plus a header).
+pub const MAX_INFLATED: usize = 8 * MAX_VALUES + 64;
+/// Labels must be whole numbers below this.
+pub const MAX_CLASSES: usize = 1000;
+
+/// A labelled data set from a file: `[N, F]` row-major features and one label per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Labelled {
+    pub x: Vec<f32>,
+    pub y: Vec<u32>,
+    pub features: usize,
+    /// One more than the largest label.
+    pub classes: usize,
+    /// Height and width when the samples are images (IDX with 3 dimensions).
+    pub image: Option<(usize, usize)>,
+}
+
+/// An IDX array: its dimensions and its values as f32.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Idx {
+    pub dims: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+fn fault(name: &str, what: impl std::fmt::Display) -> Error {
+    Error::Parse(format!("{name}: {what}"))
+}
+
+/// Inflates `bytes` if they are gzip (magic 1f 8b), refusing more than `MAX_INFLATED`.
+pub fn gunzip_if_needed<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_INFLATED as u64 + 1);
+    reader.read_to_end(&mut out).map_err(|e| fault(name, format!("gzip: {e} (after {} inflated bytes)", out.len())))?;
+    if out.len() > MAX_INFLATED {
+        return Err(fault(name, format!("gzip inflates to more than {MAX_INFLATED} bytes, too large for a browser tab")));
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// Parses one IDX file (raw or gzip).
+pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
+    let bytes = gunzip_if_needed(name, bytes)?;
+    let b = &bytes[..];
+    if b.is_empty() {
+        return Err(fault(name, "the file is empty"));
+    }
+    if b.len() < 4 {
+        return Err(fault(name, format!("truncated header: {} bytes, an IDX header has at least 4", b.len())));
+    }
+    if b[0] != 0 || b[1] != 0 {
+        return Err(fault(name, format!("byte 0: wrong magic {:02x} {:02x}; an IDX file starts with two zero bytes", b[0], b[1])));
+    }
+    let width = match b[2] {
+        0x08 | 0x09 => 1,
+        0x0B => 2,
+        0x0C | 0x0D => 4,
+        0x0E => 8,
+        code => return Err(fault(name, format!("byte 2: unknown data type 0x{code:02x} (expected 08, 09, 0b, 0c, 0d or 0e)"))),
+    };
+    let ndims = b[3] as usize;
+    if !(1..=4).contains(&ndims) {
+        return Err(fault(name, format!("byte 3: {ndims} dimensions; spikeplay reads 1 to 4")));
+    }
+    let header = 4 + 4 * ndims;
+    if b.len() < header {
+        return Err(fault(name, format!("truncated header: {} bytes, {ndims} dimensions need {header}", b.len())));
+    }
+    let mut dims = Vec::with_capacity(ndims);
+    for i in 0..ndims {
+        let at = 4 + 4 * i;
+        let d = u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+        if d == 0 {
+            return Err(fault(name, format!("byte {at}: dimension {} is 0", i + 1)));
+        }
+        dims.push(d);
+    }
+    let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&n| n <= MAX_VALUES);
+    let Some(count) = count else {
+        let shown: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+        return Err(fault(name, format!("dimensions {} exceed {MAX_VALUES} values, too large for a browser tab", shown.join(" x "))));
+    };
+    let need = header + count * width;
+    if b.len() < need {
+        return Err(fault(name, format!("truncated data: {} bytes of values after byte {header}, the dimensions need {}", b.len() - header, count * width)));
+    }
+    if b.len() > need {
+        return Err(fault(name, format!("byte {need}: {} bytes after the last value; the dimensions do not match the file", b.len() - need)));
+    }
+    let data = &b[header..];
+    let mut values = Vec::with_capacity(count);
+    for (i, c) in data.chunks_exact(width).enumerate() {
+        let v = match (b[2], c) {
+            (0x08, [x]) => *x as f32,
+            (0x09, [x]) => *x as i8 as f32,
+            (0x0B, [a, b2]) => i16::from_be_bytes([*a, *b2]) as f32,
+            (0x0C, [a, b2, c2, d]) => i32::from_be_bytes([*a, *b2, *c2, *d]) as f32,
+            (0x0D, [a, b2, c2, d]) => f32::from_be_bytes([*a, *b2, *c2, *d]),
+            (_, c) => f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32,
+        };
+        if !v.is_finite() {
+            return Err(fault(name, format!("byte {}: value {} is {v}", header + i * width, i + 1)));
+        }
+        values.push(v);
+    }
+    Ok(Idx { dims, values })
+}
+
+/// Labels from floats that must be whole numbers in `0..MAX_CLASSES`; `at(i)` locates one.
+fn labels(name: &str, raw: &[f32], at: impl Fn(usize) -> String) -> Result<(Vec<u32>, usize)> {
+    let mut y = Vec::with_capacity(raw.len());
+    for (i, &v) in raw.iter().enumerate() {
+        if v < 0.0 || v.fract() != 0.0 || v as usize >= MAX_CLASSES {
+            return Err(fault(name, format!("{}: label {v} is not a whole number in 0..{MAX_CLASSES}", at(i))));
+        }
+        y.push(v as u32);
+    }
+    let classes = y.iter().max().map_or(0, |&m| m as usize + 1);
+    if y.iter().all(|&l| l == y[0]) {
+        return Err(fault(name, "every label is the same; a classifier needs at least two classes"));
+    }
+    Ok((y, classes))
+}
+
+/// Pairs an IDX images file (`[N, ...]`) with an IDX labels file (`[N]`).
+pub fn parse_idx_pair(images: (&str, &[u8]), labels_file: (&str, &[u8])) -> Result<Labelled> {
+    let img = parse_idx(images.0, images.1)?;
+    let lab = parse_idx(labels_file.0, labels_file.1)?;
+    if lab.dims.len() != 1 {
+        return Err(fault(labels_file.0, format!("a labels file has 1 dimension, this one {} (is it the images file?)", lab.dims.len())));
+    }
+    if img.dims.len() < 2 {
+        return Err(fault(images.0, "an images file has at least 2 dimensions (samples, then pixels); this one has 1 (is it the labels file?)"));
+    }
+    if img.dims[0] != lab.dims[0] {
+        return Err(Error::Parse(format!("{} has {} samples but {} has {} labels", images.0, img.dims[0], labels_file.0, lab.dims[0])));
+    }
+    let header = 4 + 4 * lab.dims.len();
+    let (y, classes) = labels(labels_file.0, &lab.values, |i| format!("byte {}", header + i))?;
+    let features = img.dims[1..].iter().product();
+    let image = (img.dims.len() == 3).then(|| (img.dims[1], img.dims[2]));
+    Ok(Labelled { x: img.values, y, features, classes, image })
+}
+
+/// Parses CSV text: one sample per row, the label in the first column, then the features.
+/// A first row whose label is not a number is taken as a header.
+pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
+    let bytes = gunzip_if_needed(name, bytes)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
+    let (mut x, mut raw_labels, mut lines) = (Vec::new(), Vec::new(), Vec::new());
+    let mut features = None;
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| fault(name, format!("line {}: {e}", e.position().map_or(row as u64 + 1, |p| p.line()))))?;
+        let line = record.position().map_or(row as u64 + 1, |p| p.line());
+        if record.iter().all(|f| f.is_empty()) {
+            continue; // blank lines, e.g. at the end
+        }
+        if row == 0 && record.get(0).is_some_and(|f| f.parse::<f32>().is_err()) {
+            continue; // a header
+        }
+        let n = record.len();
+        let want = *features.get_or_insert(n.saturating_sub(1));
+        if n < 2 {
+            return Err(fault(name, format!("line {line}: 1 column; a row is a label and at least one feature")));
+        }
+        if n - 1 != want {
+            return Err(fault(name, format!("line {line}: {} features, the rows above have {want}", n - 1)));
+        }
+        if x.len() + want > MAX_VALUES {
+            return Err(fault(name, format!("line {line}: more than {MAX_VALUES} values, too large for a browser tab")));
+        }
+        for (c, field) in record.iter().enumerate() {
+            let v: f32 = field.parse().map_err(|_| fault(name, format!("line {line}, column {}: {field:?} is not a number", c + 1)))?;
+            if !v.is_finite() {
+                return Err(fault(name, format!("line {line}, column {}: {field} is not a finite number", c + 1)));
+            }
+            if c == 0 {
+                raw_labels.push(v);
+            } else {
+                x.push(v);
+            }
+        }
+        lines.push(line);
+    }
+    let Some(features) = features.filter(|_| !raw_labels.is_empty()) else {
+        return Err(fault(name, "no data rows"));
+    };
+    let (y, classes) = labels(name, &raw_labels, |i| format!("line {}, column 1", lines[i]))?;
+    Ok(Labelled { x, y, features, classes, image: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IDX file of `code` with `dims` and raw big-endian `data`.
+    fn idx(code: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 0, code, dims.len() as u8];
+        for d in dims {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend_from_slice(data);
+        b
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn err(r: Result<impl std::fmt::Debug>) -> String {
+        r.expect_err("should fail").to_string()
+    }
+
+    #[test]
+    fn reads_u8_images_and_labels_raw_and_gzip() {
+        let images = idx(0x08, &[3, 2, 2], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255]);
+        let labels = idx(0x08, &[3], &[1, 0, 2]);
+        let want = Labelled { x: vec![0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 255.], y: vec![1, 0, 2], features: 4, classes: 3, image: Some((2, 2)) };
+        assert_eq!(parse_idx_pair(("img", &images), ("lab", &labels)).unwrap(), want);
+        assert_eq!(parse_idx_pair(("img", &gzip(&images)), ("lab", &gzip(&labels))).unwrap(), want);
+    }
+
+    #[test]
+    fn reads_every_idx_type_big_endian() {
+        assert_eq!(parse_idx("f", &idx(0x09, &[2], &[0xff, 0x05])).unwrap().values, vec![-1.0, 5.0]);
+        assert_eq!(parse_idx("f", &idx(0x0B, &[1], &[0x01, 0x00])).unwrap().values, vec![256.0]);
+        assert_eq!(parse_idx("f", &idx(0x0C, &[1], &[0xff, 0xff, 0xff, 0xfe])).unwrap().values, vec![-2.0]);
+        assert_eq!(parse_idx("f", &idx(0x0D, &[1], &1.5f32.to_be_bytes())).unwrap().values, vec![1.5]);
+        assert_eq!(parse_idx("f", &idx(0x0E, &[1], &(-0.25f64).to_be_bytes())).unwrap().values, vec![-0.25]);
+    }
+
+    #[test]
+    fn malformed_idx_files_name_the_problem_and_the_byte() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![], "empty"),
+            (vec![0, 0, 8], "truncated header: 3 bytes"),
+            (vec![0x50, 0x4b, 3, 4, 0, 0, 0, 0], "byte 0: wrong magic 50 4b"),
+            (vec![0, 0, 0x07, 1, 0, 0, 0, 1, 0], "byte 2: unknown data type 0x07"),
+            (vec![0, 0, 8, 0], "byte 3: 0 dimensions"),
+            (vec![0, 0, 8, 2, 0, 0, 0, 1], "truncated header: 8 bytes, 2 dimensions need 12"),
+            (idx(0x08, &[2, 0], &[]), "byte 8: dimension 2 is 0"),
+            (idx(0x08, &[3, 2], &[1, 2, 3]), "truncated data: 3 bytes of values after byte 12, the dimensions need 6"),
+            (idx(0x08, &[1], &[1, 2]), "byte 9: 1 bytes after the last value"),
+            (idx(0x08, &[60000, 28, 28, 28], &[]), "exceed 67108864 values"),
+            (idx(0x0D, &[2], &[0, 0, 0, 0, 0x7f, 0xc0, 0, 0]), "byte 12: value 2 is NaN"),
+        ];
+        for (bytes, want) in cases {
+            let e = err(parse_idx("t10k-images", &bytes));
+            assert!(e.starts_with("t10k-images: ") && e.contains(want), "{e:?} should contain {want:?}");
+        }
+        assert!(err(parse_idx("g", &[0x1f, 0x8b, 8, 0, 1, 2])).contains("gzip"), "a broken gzip stream");
+    }
+
+    #[test]
+    fn mismatched_idx_pairs_are_explained() {
+        let images = idx(0x08, &[3, 2, 2], &[0; 12]);
+        let labels = idx(0x08, &[2], &[0, 1]);
+        assert!(err(parse_idx_pair(("img", &images), ("lab", &labels))).contains("img has 3 samples but lab has 2 labels"));
+        assert!(err(parse_idx_pair(("lab", &labels), ("img", &images))).contains("is it the images file?"));
+        let float_labels = idx(0x0D, &[2], &[0x3f, 0xc0, 0, 0, 0, 0, 0, 0]);
+        let two = idx(0x08, &[2, 1], &[0, 0]);
+        assert!(err(parse_idx_pair(("img", &two), ("lab", &float_labels))).contains("byte 8: label 1.5 is not a whole number"));
+        let same = idx(0x08, &[2], &[4, 4]);
+        assert!(err(parse_idx_pair(("img", &two), ("lab", &same))).contains("at least two classes"));
+    }
+
+    #[test]
+    fn csv_with_and_without_header() {
+        let plain = parse_csv("d.csv", b"1,0.5,2\n0,1,-3\n\n").unwrap();
+        assert_eq!(plain, Labelled { x: vec![0.5, 2.0, 1.0, -3.0], y: vec![1, 0], features: 2, classes: 2, image: None });
+        let headed = parse_csv("d.csv", b"label,a,b\n1, 0.5 ,2\n0,1,-3\n").unwrap();
+        assert_eq!(headed, plain);
+    }
+
+    #[test]
+    fn malformed_csv_names_the_line_and_column() {
+        let cases: [(&[u8], &str); 8] = [
+            (b"", "no data rows"),
+            (b"label,a\n", "no data rows"),
+            (b"1,2,3\n0,1\n", "line 2: 1 features, the rows above have 2"),
+            (b"1,2\n0,x\n", "line 2, column 2: \"x\" is not a number"),
+            (b"1,2\n0,NaN\n", "line 2, column 2: NaN is not a finite number"),
+            (b"1,2\n-1,3\n", "line 2, column 1: label -1 is not a whole number"),
+            (b"1,2\n0.5,3\n", "line 2, column 1: label 0.5"),
+            (b"1\n0\n", "line 1: 1 column"),
+        ];
+        for (text, want) in cases {
+            let e = err(parse_csv("mine.csv", text));
+            assert!(e.starts_with("mine.csv: ") && e.contains(want), "{e:?} should contain {want:?}");
+        }
+    }
+}
