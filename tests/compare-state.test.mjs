@@ -14,6 +14,9 @@ test('a spec needs a known field and 2 to 8 distinct values; a bad value is kept
   assert.match(parseSpec('depth', '1,2,3,4,5,6,7,8,9').error, /at most 8 values \(9 given\)/);
   assert.match(parseSpec('init_scale', '1, 1.0').error, /'1.0' repeats '1'/);
   assert.deepEqual(parseSpec('beta', '0.5, 1.5').spec.values, ['0.5', '1.5'], 'a refused value is not the spec\'s problem');
+  assert.match(parseSpec('depth', 'four, 8').error, /'four' must be a number/, 'a typing mistake is refused at the box');
+  assert.match(parseSpec('depth', '2.5, 8').error, /'2.5' must be a whole number/);
+  assert.match(parseSpec('norm', 'psp, batch').error, /'batch' must be one of/);
 });
 
 test('runs take every field from the base but the compared one; refused values carry their message', () => {

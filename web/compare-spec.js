@@ -26,6 +26,11 @@ export function parseSpec(field, list) {
   const seen = new Map();
   for (const text of values) {
     const parsed = parseValue(key, text);
+    // A value of the wrong kind is a typing mistake: refuse it here. One of the right kind
+    // but out of bounds becomes a run that shows why it cannot train.
+    if (/must be (a number|a whole number|true or false|one of)/.test(parsed.error ?? '')) {
+      return { error: `'${text}' ${parsed.error}` };
+    }
     const id = 'value' in parsed ? String(parsed.value) : text;
     if (seen.has(id)) return { error: `'${text}' repeats '${seen.get(id)}'` };
     seen.set(id, text);

@@ -31,7 +31,11 @@ export class CompareView {
       else this.values.value = '';
       this.showOptions();
       if (this.values.value) commit();
-      else this.values.focus();
+      else {
+        this.values.focus();
+        const shown = this.rows.length ? '; the runs below still show the last comparison' : '';
+        this.message(`type 2 to 8 values of ${c.label}, then Enter or Apply${shown}`);
+      }
     });
     this.values.addEventListener('keydown', (e) => e.key === 'Enter' && commit());
     $('compare-apply').addEventListener('click', commit);
@@ -55,8 +59,11 @@ export class CompareView {
       body.textContent = preset.what_to_watch;
     } else {
       head.textContent = `Only ${what} differs. `;
-      body.textContent = 'Every other setting is the one on the left, and all runs share its seed: the same initial weights ' +
-        '(for the same architecture) and the same order of training samples.';
+      body.textContent = spec.field === 'seed'
+        ? 'Every other setting is the one on the left; each seed draws its own initial weights and order of training ' +
+          'samples, so the spread between the runs is what chance alone does.'
+        : 'Every other setting is the one on the left, and all runs share its seed: the same initial weights ' +
+          '(for the same architecture) and the same order of training samples.';
     }
     $('compare-watch').append(head, body);
   }
@@ -67,7 +74,9 @@ export class CompareView {
     const box = $('compare-options');
     box.innerHTML = '';
     if (c.kind !== 'enum') {
-      box.textContent = c.kind === 'bool' ? 'true, false' : `numbers in ${c.exclusiveMin ?? c.min}…${c.exclusiveMax ?? c.max}, comma-separated`;
+      const lo = c.exclusiveMin !== undefined ? `above ${c.exclusiveMin}` : `from ${c.min}`;
+      const hi = c.exclusiveMax !== undefined ? `below ${c.exclusiveMax}` : `to ${c.max}`;
+      box.textContent = c.kind === 'bool' ? 'true, false' : `${c.kind === 'int' ? 'whole numbers' : 'numbers'} ${lo} ${hi}, comma-separated`;
       return;
     }
     const chosen = this.values.value.split(',').map((s) => s.trim());

@@ -21,11 +21,12 @@ export const PRESETS = [
   },
   {
     id: 'all-norms',
-    title: 'PSP norm against the others on a medium net',
+    title: 'PSP norm against BN, tdBN, TEBN, BNTT, MPBN and layer norm',
     what_to_watch: 'Six layers, one run per normalization, all from the same seed and data order. At this ' +
-      'depth most of them train, so watch where they differ: the rate profiles (PSP norm divides by the root ' +
-      'mean square without subtracting a mean, so it keeps silent inputs silent), the test accuracy, and ' +
-      'SynOps in the table: fewer spikes mean less work on neuromorphic hardware.',
+      'depth they all train, so watch where they differ: how fast the test accuracy rises, where each keeps ' +
+      'its rates (PSP norm divides the incoming spikes by their root mean square instead of centring the ' +
+      'current), and the spikes each spends per sample (SynOps in the table), which is what neuromorphic ' +
+      'hardware pays for.',
     base: { dataset: 'digits', depth: 6, width: 64, timesteps: 6 },
     compare: { field: 'norm', values: ['psp', 'bn', 'tdbn', 'tebn', 'bntt', 'mpbn', 'layer'] },
   },
@@ -44,10 +45,10 @@ export const PRESETS = [
     title: 'Provoke over-firing and dying',
     what_to_watch: 'Init scale multiplies the starting weights of these eight unnormalized layers (1 is the ' +
       'usual choice). At 0.3 too little current passes on: the rates die out with depth (pale rows) and nothing ' +
-      'is learned until training slowly wakes the layers; at 10 every layer fires hard from the first step (dark ' +
-      'rows) and learning crawls. Then set Normalization on the left to bn and compare again: BN keeps every ' +
-      'scale in the band (at 10 it learns slower, its weights being large next to Adam\'s steps), while PSP ' +
-      'norm rescales the spikes, not the weights, and rescues only the small init.',
+      'is learned until training slowly wakes the layers, hundreds of steps later. At 10 the currents are far ' +
+      'too strong: rates start higher, many neurons fire at every step (hover the Saturated column for the ' +
+      'fraction) and the loss takes longer to fall, though it does learn. Then set Normalization on the left to ' +
+      'bn or psp and compare again.',
     base: { dataset: 'digits', depth: 8, timesteps: 4, norm: 'none' },
     compare: { field: 'init_scale', values: [0.3, 1, 10] },
   },

@@ -98,7 +98,9 @@ export class NetworkView {
       if (r !== undefined && bw >= 30) {
         label(ctx, r.toFixed(2), cx, (top + bottom) / 2 + 4, { align: 'center', color: r > 0.35 ? '#fff' : COLORS.ink });
       }
-      const pre = L.norm_placement === 'pre_weight';
+      // Every norm acts on what flows into the layer's neurons (the trace before the weight,
+      // the current after it, or the membrane), so its mark sits on the input side.
+      const pre = true;
       if (norm && L.normalized[i] && slot - bw > 8) this.normMark(ctx, pre ? bx - 5 : bx + bw + 5, norm, slot - bw, pre);
     }
     if (L.residual) this.skips(ctx, n, x0, slot, top);
