@@ -10,6 +10,14 @@ export const MAX_RUNS = 8;
 
 /** One colour per run (d3's category10 without its grey and olive), the same in every view. */
 export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+/**
+ * Comparing norms, each norm keeps one colour in every comparison and preset (PSP norm, the
+ * paper's, always green; no norm grey), so a reader never has to relearn the legend.
+ */
+export const NORM_COLORS = {
+  none: '#7f7f7f', psp: '#2ca02c', bn: '#1f77b4', tdbn: '#17becf', tebn: '#d62728',
+  bntt: '#9467bd', mpbn: '#8c564b', layer: '#e377c2', rms: '#ff7f0e',
+};
 
 /**
  * Parses "norm:none,bn,psp" (or a field and a list typed apart) into { field, values } where
@@ -56,7 +64,8 @@ export function runLabel(field, value) {
  */
 export function runsOf(base, spec) {
   return spec.values.map((text, index) => {
-    const run = { index, label: runLabel(spec.field, text), color: RUN_COLORS[index], value: text };
+    const color = (spec.field === 'norm' && NORM_COLORS[text]) || RUN_COLORS[index];
+    const run = { index, label: runLabel(spec.field, text), color, value: text };
     const parsed = parseValue(spec.field, text);
     if (parsed.error) return { ...run, error: `${spec.field} '${text}' ${parsed.error}` };
     const config = { ...base, [spec.field]: parsed.value };
