@@ -29,6 +29,9 @@ pub enum Encoding {
     Direct,
     /// Each feature, scaled to [0, 1], fires with that probability at every step.
     Poisson,
+    /// Each feature, scaled to `p` in [0, 1], fires once, at step `round((1 - p)(T - 1))`:
+    /// the brighter, the earlier (time-to-first-spike); `p = 0` never fires.
+    Latency,
 }
 
 /// What happens to the membrane after a spike (METHOD.md).

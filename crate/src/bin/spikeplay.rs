@@ -105,7 +105,7 @@ struct ConfigArgs {
     noise: Option<f32>,
     #[arg(long)]
     test_fraction: Option<f32>,
-    /// direct | poisson
+    /// direct | poisson | latency
     #[arg(long, value_parser = serde_name::<Encoding>)]
     encoding: Option<Encoding>,
     #[arg(long)]
