@@ -107,7 +107,8 @@ impl RunSummary {
     }
 }
 
-fn name<T: Serialize>(v: &T) -> String {
+/// The serde name of an enum value ("psp", "bn", ...), as the CLI, JSON and the page spell it.
+pub fn name<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 

@@ -311,7 +311,7 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
                 };
                 eprintln!(
                     "[{finished}/{total}] {:<5} depth {:>3} {:<8} seed {}  {outcome}  ({:.1}s, {} elapsed)",
-                    serde_json::to_value(cfg.norm).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    compare::name(&cfg.norm),
                     cfg.depth,
                     if cfg.residual { "residual" } else { "plain" },
                     cfg.seed,
