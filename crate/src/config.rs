@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Which data set to train on. The 2-D sets are generated from the seed; `digits` is the
-/// 8x8 UCI optdigits set shipped in `data/digits/`.
+/// 8x8 UCI optdigits set shipped in `data/digits/`; `mnist14` / `mnist28` are the 10,000
+/// image MNIST subset of `data/mnist/` at 14x14 and 28x28; `custom` is a file the user
+/// brings (an IDX pair or a CSV: the page's upload, the CLI's `--data`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetKind {
@@ -19,6 +21,21 @@ pub enum DatasetKind {
     Gaussians,
     Moons,
     Digits,
+    Mnist14,
+    Mnist28,
+    Custom,
+}
+
+impl DatasetKind {
+    /// The files of a shipped data set in `data/`, images first (empty for generated sets
+    /// and for `digits`, which is embedded).
+    pub fn files(self) -> &'static [&'static str] {
+        match self {
+            DatasetKind::Mnist14 => &["mnist/mnist14-images.idx3-ubyte.gz", "mnist/mnist-labels.idx1-ubyte.gz"],
+            DatasetKind::Mnist28 => &["mnist/mnist28-images.idx3-ubyte.gz", "mnist/mnist-labels.idx1-ubyte.gz"],
+            _ => &[],
+        }
+    }
 }
 
 /// How a real-valued sample becomes the input of the first layer over `T` steps.
@@ -159,6 +176,12 @@ pub struct ExperimentConfig {
     pub width: usize,
     /// Pre-activation residual blocks (METHOD.md) instead of a plain stack.
     pub residual: bool,
+    /// Convolutional layers (3x3, padding 1, `width` channels) on image data instead of
+    /// dense ones; the readout stays dense.
+    pub conv: bool,
+    /// Conv nets: 2x2 pooling stages spread over the depth (max pooling of spikes; in
+    /// residual nets average pooling of the residual stream at a block boundary).
+    pub pools: usize,
     /// Start every residual branch at zero (the gain of its last norm, or its last weight
     /// without a norm), so each block begins as the identity (Goyal et al. 2017).
     pub zero_init_residual: bool,
@@ -215,6 +238,8 @@ impl Default for ExperimentConfig {
             depth: 4,
             width: 64,
             residual: false,
+            conv: false,
+            pools: 2,
             zero_init_residual: true,
             beta: 0.9,
             theta: 1.0,
@@ -251,6 +276,7 @@ pub mod limits {
     pub const MAX_BATCH: usize = 4096;
     pub const MAX_EPOCHS: usize = 100_000;
     pub const MAX_PROBE: usize = 1024;
+    pub const MAX_POOLS: usize = 6;
     /// JavaScript numbers hold integers exactly up to 2^53.
     pub const MAX_SEED: u64 = (1 << 53) - 1;
     /// Hidden weights, `depth x width^2` (2^23 = 8.4M floats, 32 MiB): with gradients and
@@ -283,6 +309,8 @@ impl ExperimentConfig {
         check((1..=MAX_TIMESTEPS).contains(&c.timesteps), "timesteps", format!("must be in 1..={MAX_TIMESTEPS}, got {}", c.timesteps))?;
         check((1..=MAX_DEPTH).contains(&c.depth), "depth", format!("must be in 1..={MAX_DEPTH}, got {}", c.depth))?;
         check(!c.residual || c.depth >= 2, "depth", "a residual net needs depth >= 2 (a stem and at least one block layer)")?;
+        check(c.pools <= MAX_POOLS, "pools", format!("must be in 0..={MAX_POOLS}, got {}", c.pools))?;
+        check(!c.conv || c.pools <= c.depth, "pools", format!("a conv net pools after its layers: at most depth = {}, got {}", c.depth, c.pools))?;
         check((1..=MAX_WIDTH).contains(&c.width), "width", format!("must be in 1..={MAX_WIDTH}, got {}", c.width))?;
         check(c.beta.is_finite() && (0.0..=1.0).contains(&c.beta), "beta", format!("must be in [0, 1] (1 = IF neuron), got {}", c.beta))?;
         check(c.theta.is_finite() && c.theta > 0.0 && c.theta <= 100.0, "theta", format!("must be in (0, 100], got {}", c.theta))?;
@@ -297,12 +325,70 @@ impl ExperimentConfig {
         check((1..=MAX_PROBE).contains(&c.probe_samples), "probe_samples", format!("must be in 1..={MAX_PROBE}, got {}", c.probe_samples))?;
         check(c.seed <= MAX_SEED, "seed", format!("must be at most 2^53 - 1, got {}", c.seed))?;
         // Checked before anything is allocated, so a too-big net is a message, not a crash.
-        let weights = c.depth as u128 * c.width as u128 * c.width as u128;
-        check(weights <= MAX_WEIGHTS, "width", format!("depth x width^2 = {weights} weights exceeds {MAX_WEIGHTS}; lower width or depth"))?;
-        let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.forward_samples() as u128 * c.width as u128;
-        let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
-        check(cells <= MAX_ACTIVATIONS, field, format!("(depth + 2) x timesteps x max(batch, probe_samples) x width = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width or depth"))?;
+        let kernel = if c.conv { 9 } else { 1 };
+        let weights = c.depth as u128 * c.width as u128 * c.width as u128 * kernel;
+        let what = if c.conv { "depth x width^2 x 9" } else { "depth x width^2" };
+        check(weights <= MAX_WEIGHTS, "width", format!("{what} = {weights} weights exceeds {MAX_WEIGHTS}; lower width or depth"))?;
+        if !c.conv {
+            let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.forward_samples() as u128 * c.width as u128;
+            let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
+            check(cells <= MAX_ACTIVATIONS, field, format!("(depth + 2) x timesteps x max(batch, probe_samples) x width = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width or depth"))?;
+        }
         Ok(())
+    }
+
+    /// The checks that need the data: a conv net needs images, enough pixels for its
+    /// pools, and its feature maps within the activation bound.
+    pub fn validate_for_data(&self, image: Option<(usize, usize)>) -> Result<()> {
+        use limits::*;
+        let c = self;
+        if !c.conv {
+            return Ok(());
+        }
+        let Some((h, w)) = image else {
+            return Err(Error::Config { field: "conv", message: "a conv net needs image data (digits, mnist14, mnist28 or an IDX image upload); this data set has plain feature vectors".into() });
+        };
+        check(h.min(w) >> c.pools >= 1, "pools", format!("{} 2x2 pools shrink a {h}x{w} image below one pixel; at most {}", c.pools, usize::BITS - 1 - h.min(w).leading_zeros()))?;
+        let cells = c.timesteps as u128 * c.forward_samples() as u128 * c.conv_cells(h, w);
+        let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
+        check(cells <= MAX_ACTIVATIONS, field, format!("timesteps x max(batch, probe_samples) x feature-map cells = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width, depth or use more pools"))?;
+        Ok(())
+    }
+
+    /// Cells of one sample at one step over the input, every hidden conv layer's map and
+    /// the readout, for an `h x w` image (the conv analogue of `(depth + 2) x width`).
+    pub fn conv_cells(&self, h: usize, w: usize) -> u128 {
+        let (mut h, mut w) = (h, w);
+        let mut total = (h * w) as u128;
+        for pools in self.pool_schedule() {
+            total += (self.width * h * w) as u128;
+            for _ in 0..pools {
+                (h, w) = (h / 2, w / 2);
+            }
+        }
+        total + (self.width * h * w) as u128
+    }
+
+    /// Conv nets: how many 2x2 pools follow each hidden layer. Pool `k` of `P` goes after
+    /// layer `round(k D / P)` (1-based); a residual net moves it to the next point where
+    /// the residual stream can be pooled (after the stem or a block).
+    pub fn pool_schedule(&self) -> Vec<usize> {
+        let d = self.depth;
+        let mut after = vec![0; d];
+        if !self.conv || d == 0 {
+            return after;
+        }
+        for k in 1..=self.pools {
+            let mut l = ((k * d) as f64 / self.pools as f64).round().max(1.0) as usize - 1;
+            if self.residual {
+                // Stem is layer 0; blocks end at layers 2, 4, ... and at the last layer.
+                while !(l == 0 || l % 2 == 0 || l + 1 == d) {
+                    l += 1;
+                }
+            }
+            after[l.min(d - 1)] += 1;
+        }
+        after
     }
 
     /// The most samples one forward pass sees: a training batch, the probe batch, or an
@@ -366,5 +452,26 @@ mod tests {
     fn unknown_field_is_rejected_by_name() {
         let err = ExperimentConfig::from_json(r#"{"depht": 3}"#).expect_err("typo").to_string();
         assert!(err.contains("depht"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    #[test]
+    fn pools_spread_over_the_depth_and_land_on_block_ends() {
+        let plain = |depth, pools| ExperimentConfig { conv: true, depth, pools, ..Default::default() }.pool_schedule();
+        assert_eq!(plain(2, 2), vec![1, 1]);
+        assert_eq!(plain(4, 2), vec![0, 1, 0, 1]);
+        assert_eq!(plain(3, 1), vec![0, 0, 1]);
+        assert_eq!(plain(1, 2), vec![2]);
+        let res = |depth, pools| ExperimentConfig { conv: true, residual: true, depth, pools, ..Default::default() }.pool_schedule();
+        // depth 6: stem 0, blocks (1, 2), (3, 4), (5): pool points 0, 2, 4, 5.
+        assert_eq!(res(6, 2), vec![0, 0, 1, 0, 0, 1]);
+        assert_eq!(res(2, 2), vec![1, 1]);
+        assert_eq!(res(101, 2), { let mut v = vec![0; 101]; v[50] = 1; v[100] = 1; v });
+        assert_eq!(plain(4, 0), vec![0; 4]);
+        assert_eq!(ExperimentConfig { depth: 4, ..Default::default() }.pool_schedule(), vec![0; 4], "dense nets never pool");
     }
 }

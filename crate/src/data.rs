@@ -2,12 +2,17 @@
 //! 8x8 UCI handwritten digits shipped in `data/digits/` (see its LICENSE.md).
 //!
 //! Samples are row-major `[N, F]` `f32` with `u32` labels. The 2-D sets live in roughly
-//! `[-1, 1]^2` with Gaussian noise of standard deviation `noise`; digits are scaled to
-//! `[0, 1]`. The split into train and test is a seeded shuffle.
+//! `[-1, 1]^2` with Gaussian noise of standard deviation `noise`; digits, MNIST and
+//! uploaded files are scaled to `[0, 1]`. The split into train and test is a seeded shuffle.
+//!
+//! MNIST and uploads arrive as files ([`DataFile`]) parsed by `upload.rs`: the page fetches
+//! or reads them and hands them over; natively the MNIST files are embedded in the binary
+//! (so the CLI and the tests need no paths) and `--data` reads a user's file.
 
 use crate::config::{DatasetKind, ExperimentConfig};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+use crate::upload::{parse_files, DataFile};
 
 /// The digits file, embedded so that the CLI, the tests and the wasm module all read the
 /// same bytes without a file system.
@@ -48,22 +53,73 @@ pub struct Dataset {
     pub classes: usize,
     /// The values a feature can take, for scaling to spike probabilities.
     pub range: (f32, f32),
+    /// `(height, width)` when the samples are single-channel images (conv nets need one).
+    pub image: Option<(usize, usize)>,
     pub train: Split,
     pub test: Split,
 }
 
-/// Builds the data set of `cfg`, generating and splitting with `rng`.
-pub fn load(cfg: &ExperimentConfig, rng: &mut Rng) -> Result<Dataset> {
-    let (x, y, features, classes, range) = match cfg.dataset {
+/// The MNIST files embedded in native builds, so `Trainer::new` works without a path.
+/// The browser fetches them instead (keeping the wasm small) and passes them in.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn builtin_files(kind: DatasetKind) -> Vec<DataFile> {
+    let bytes: &[(&str, &[u8])] = match kind {
+        DatasetKind::Mnist14 => &[
+            ("mnist14-images.idx3-ubyte.gz", include_bytes!("../../data/mnist/mnist14-images.idx3-ubyte.gz")),
+            ("mnist-labels.idx1-ubyte.gz", include_bytes!("../../data/mnist/mnist-labels.idx1-ubyte.gz")),
+        ],
+        DatasetKind::Mnist28 => &[
+            ("mnist28-images.idx3-ubyte.gz", include_bytes!("../../data/mnist/mnist28-images.idx3-ubyte.gz")),
+            ("mnist-labels.idx1-ubyte.gz", include_bytes!("../../data/mnist/mnist-labels.idx1-ubyte.gz")),
+        ],
+        _ => &[],
+    };
+    bytes.iter().map(|(n, b)| DataFile::new(*n, b.to_vec())).collect()
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn builtin_files(_kind: DatasetKind) -> Vec<DataFile> {
+    Vec::new()
+}
+
+/// Builds the data set of `cfg`, generating and splitting with `rng`. `files` carries the
+/// data of `mnist14`, `mnist28` (natively optional: the embedded copy is used when empty)
+/// and `custom`; other data sets ignore it.
+pub fn load(cfg: &ExperimentConfig, files: &[DataFile], rng: &mut Rng) -> Result<Dataset> {
+    let (x, y, features, classes, image) = match cfg.dataset {
         DatasetKind::Digits => {
             let (x, y) = parse_digits(DIGITS_CSV)?;
-            (x, y, 64, 10, (0.0, 1.0))
+            (x, y, 64, 10, Some((8, 8)))
+        }
+        DatasetKind::Mnist14 | DatasetKind::Mnist28 | DatasetKind::Custom => {
+            let builtin;
+            let files = if files.is_empty() {
+                builtin = builtin_files(cfg.dataset);
+                &builtin[..]
+            } else {
+                files
+            };
+            if files.is_empty() {
+                let what = match cfg.dataset {
+                    DatasetKind::Custom => "custom needs a file: upload an IDX pair or a CSV (the CLI: --data FILE)",
+                    _ => "its files have not been loaded yet",
+                };
+                return Err(Error::Config { field: "dataset", message: what.into() });
+            }
+            let mut d = parse_files(files)?;
+            if d.len() < 4 {
+                return Err(Error::Config { field: "dataset", message: format!("{} samples; at least 4 are needed to split into train and test", d.len()) });
+            }
+            d.scale_to_unit();
+            (d.x, d.y, d.features, d.classes, d.image)
         }
         kind => {
             let (x, y) = generate_2d(kind, cfg.samples, cfg.noise, rng);
-            (x, y, 2, 2, (-1.5, 1.5))
+            (x, y, 2, 2, None)
         }
     };
+    let generated = !matches!(cfg.dataset, DatasetKind::Digits | DatasetKind::Mnist14 | DatasetKind::Mnist28 | DatasetKind::Custom);
+    let range = if generated { (-1.5, 1.5) } else { (0.0, 1.0) };
     let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut order);
@@ -71,7 +127,7 @@ pub fn load(cfg: &ExperimentConfig, rng: &mut Rng) -> Result<Dataset> {
     let all = Split { x, y };
     let (tx, ty) = all.gather(&order[n_test..], features);
     let (vx, vy) = all.gather(&order[..n_test], features);
-    Ok(Dataset { features, classes, range, train: Split { x: tx, y: ty }, test: Split { x: vx, y: vy } })
+    Ok(Dataset { features, classes, range, image, train: Split { x: tx, y: ty }, test: Split { x: vx, y: vy } })
 }
 
 /// Parses `64 pixel counts (0..16), label (0..9)` per line, naming the line of any fault.
@@ -135,7 +191,7 @@ fn generate_2d(kind: DatasetKind, n: usize, noise: f32, rng: &mut Rng) -> (Vec<f
                 let (mx, my) = if label == 0 { (a.cos(), a.sin()) } else { (1.0 - a.cos(), 0.5 - a.sin()) };
                 ((mx - 0.5) / 1.5, (my - 0.25) / 1.0)
             }
-            DatasetKind::Digits => unreachable!("digits are parsed, not generated"),
+            _ => unreachable!("only the 2-D sets are generated"),
         };
         x.push(px + noise * rng.normal());
         x.push(py + noise * rng.normal());
@@ -173,8 +229,8 @@ mod tests {
     fn generators_are_seeded_balanced_and_split() {
         for kind in [DatasetKind::Spiral, DatasetKind::Circles, DatasetKind::Xor, DatasetKind::Gaussians, DatasetKind::Moons] {
             let cfg = ExperimentConfig { dataset: kind, samples: 200, test_fraction: 0.25, ..Default::default() };
-            let a = load(&cfg, &mut Rng::new(3)).unwrap();
-            let b = load(&cfg, &mut Rng::new(3)).unwrap();
+            let a = load(&cfg, &[], &mut Rng::new(3)).unwrap();
+            let b = load(&cfg, &[], &mut Rng::new(3)).unwrap();
             assert_eq!(a.train.x, b.train.x, "{kind:?} must be seeded");
             assert_eq!((a.train.len(), a.test.len()), (150, 50), "{kind:?}");
             let ones = a.train.y.iter().chain(&a.test.y).filter(|&&l| l == 1).count();
@@ -184,9 +240,38 @@ mod tests {
     }
 
     #[test]
+    fn mnist_subsets_have_10000_balanced_images_in_unit_range() {
+        for (kind, side) in [(DatasetKind::Mnist14, 14), (DatasetKind::Mnist28, 28)] {
+            let cfg = ExperimentConfig { dataset: kind, ..Default::default() };
+            let d = load(&cfg, &[], &mut Rng::new(0)).unwrap();
+            assert_eq!((d.features, d.classes, d.image), (side * side, 10, Some((side, side))));
+            assert_eq!((d.train.len(), d.test.len()), (8000, 2000));
+            assert!(d.train.x.iter().all(|v| (0.0..=1.0).contains(v)));
+            let ink = d.train.x.iter().filter(|&&v| v > 0.5).count() as f32 / d.train.x.len() as f32;
+            assert!((0.05..0.3).contains(&ink), "{kind:?}: {ink} of the pixels are ink");
+            for digit in 0..10 {
+                let n = d.train.y.iter().chain(&d.test.y).filter(|&&l| l == digit).count();
+                assert!((850..=1150).contains(&n), "{kind:?} digit {digit}: {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn custom_needs_a_file_and_takes_a_csv() {
+        let cfg = ExperimentConfig { dataset: DatasetKind::Custom, ..Default::default() };
+        let err = load(&cfg, &[], &mut Rng::new(0)).unwrap_err().to_string();
+        assert!(err.starts_with("invalid config: dataset:") && err.contains("--data"), "{err}");
+        let csv = "label,a,b\n0,0,10\n1,5,0\n0,1,9\n1,6,1\n0,0,8\n";
+        let d = load(&cfg, &[DataFile::new("t.csv", csv.as_bytes().to_vec())], &mut Rng::new(0)).unwrap();
+        assert_eq!((d.features, d.classes, d.train.len() + d.test.len()), (2, 2, 5));
+        assert!(d.train.x.iter().chain(&d.test.x).all(|v| (0.0..=1.0).contains(v)), "scaled by the global extent 0..10");
+        assert_eq!(d.range, (0.0, 1.0), "uploaded features are in [0, 1] even with two of them");
+    }
+
+    #[test]
     fn xor_labels_follow_the_quadrant() {
         let cfg = ExperimentConfig { dataset: DatasetKind::Xor, samples: 100, noise: 0.0, ..Default::default() };
-        let d = load(&cfg, &mut Rng::new(1)).unwrap();
+        let d = load(&cfg, &[], &mut Rng::new(1)).unwrap();
         for (p, &l) in d.train.x.chunks(2).zip(&d.train.y) {
             assert_eq!(p[0] * p[1] >= 0.0, l == 0, "{p:?} -> {l}");
         }

@@ -23,4 +23,4 @@ pub mod wasm;
 
 pub use config::ExperimentConfig;
 pub use error::{Error, Result};
-pub use train::{run, Trainer};
+pub use train::{run, run_with_files, Trainer};

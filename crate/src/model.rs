@@ -15,9 +15,16 @@
 //! and `D - 1` block layers in blocks of two (the last block has one layer when `D - 1`
 //! is odd). Each hidden weight layer is followed by exactly one LIF population, whose
 //! spikes are that layer's firing rate. A readout synapse maps the last spikes to classes.
+//!
+//! Conv nets (`conv = true`) are the same two nets with 3x3 convolutions (padding 1,
+//! `width` channels) on `[T, B, C, H, W]` maps, and `pools` 2x2 pooling stages spread over
+//! the depth ([`ExperimentConfig::pool_schedule`]): a plain net max-pools the spikes (they
+//! stay spikes); a residual net pools where the stream can be, after the stem or a block,
+//! average-pooling the real-valued stream `x` and max-pooling the spikes fired from it. The
+//! readout is dense on the flattened last map. Norms take per-channel statistics (axis 2).
 
 use candle_core::{Device, Result, Tensor, Var};
-use candle_nn::{Linear, Module};
+use candle_nn::{Conv2d, Conv2dConfig, Linear, Module};
 
 use crate::config::{ExperimentConfig, Readout};
 use crate::neuron::{leaky_mean, psp_trace, Lif};
@@ -25,10 +32,31 @@ use crate::norm::{norm, Mode, Norm, NormConfig, Placement};
 use crate::rng::Rng;
 use crate::surrogate::Surrogate;
 
+/// A dense or a 3x3 convolutional weight.
+enum Op {
+    Linear(Linear),
+    Conv(Conv2d),
+}
+
+impl Op {
+    /// Shapes: `[T, B, in]` -> `[T, B, out]`, or `[T, B, C, H, W]` -> `[T, B, C', H, W]`.
+    fn forward(&self, a: &Tensor) -> Result<Tensor> {
+        match self {
+            Op::Linear(l) => l.forward(a),
+            Op::Conv(c) => {
+                let (t, b) = (a.dim(0)?, a.dim(1)?);
+                let y = c.forward(&a.flatten(0, 1)?)?;
+                let (_, ch, h, w) = y.dims4()?;
+                y.reshape((t, b, ch, h, w))
+            }
+        }
+    }
+}
+
 /// One weight layer with its normalization.
 pub struct Synapse {
     pub weight: Var,
-    linear: Linear,
+    op: Op,
     pub norm: Norm,
 }
 
@@ -53,17 +81,56 @@ impl Synapse {
         device: &Device,
         params: &mut Vec<Var>,
     ) -> Result<Self> {
-        let bound = cfg.init_scale * (3.0 / fan_in as f32).sqrt();
-        let weight = Var::from_tensor(&Tensor::from_vec(rng.uniform_vec(fan_in * fan_out, bound), (fan_out, fan_in), device)?)?;
+        Self::build((fan_in, fan_out), false, input_is_spikes, cfg, skip_scale, rng, device, params)
+    }
+
+    /// A 3x3 convolution from `fan_in` to `fan_out` channels (padding 1): fan-in `9 C`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
+        (fan_in, fan_out): (usize, usize),
+        input_is_spikes: bool,
+        cfg: &ExperimentConfig,
+        skip_scale: f64,
+        rng: &mut Rng,
+        device: &Device,
+        params: &mut Vec<Var>,
+    ) -> Result<Self> {
+        Self::build((fan_in, fan_out), true, input_is_spikes, cfg, skip_scale, rng, device, params)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        (fan_in, fan_out): (usize, usize),
+        conv: bool,
+        input_is_spikes: bool,
+        cfg: &ExperimentConfig,
+        skip_scale: f64,
+        rng: &mut Rng,
+        device: &Device,
+        params: &mut Vec<Var>,
+    ) -> Result<Self> {
+        let taps = if conv { 9 } else { 1 };
+        let bound = cfg.init_scale * (3.0 / (fan_in * taps) as f32).sqrt();
+        let values = rng.uniform_vec(fan_in * fan_out * taps, bound);
+        let weight = if conv {
+            Var::from_tensor(&Tensor::from_vec(values, (fan_out, fan_in, 3, 3), device)?)?
+        } else {
+            Var::from_tensor(&Tensor::from_vec(values, (fan_out, fan_in), device)?)?
+        };
         let bias = Var::zeros(fan_out, candle_core::DType::F32, device)?;
-        let linear = Linear::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone()));
+        let op = if conv {
+            let conv_cfg = Conv2dConfig { padding: 1, ..Default::default() };
+            Op::Conv(Conv2d::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone()), conv_cfg))
+        } else {
+            Op::Linear(Linear::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone())))
+        };
         params.push(weight.clone());
         params.push(bias);
         let norm_cfg = NormConfig::from_experiment(cfg);
         let pre = norm_cfg.placement() == Some(Placement::PreWeight);
         let features = if pre { fan_in } else { fan_out };
         let norm = if pre && !input_is_spikes { Norm::identity() } else { norm(&norm_cfg, features, skip_scale, device, params)? };
-        Ok(Self { weight, linear, norm })
+        Ok(Self { weight, op, norm })
     }
 
     /// Makes the synapse output zero (up to its bias) by zeroing the norm's gain, or the
@@ -80,15 +147,15 @@ impl Synapse {
         match self.norm.placement() {
             Some(Placement::PreWeight) => {
                 let normalized = self.norm.forward(a, mode)?;
-                Ok(SynapseOut { current: self.linear.forward(&normalized)?, normalized })
+                Ok(SynapseOut { current: self.op.forward(&normalized)?, normalized })
             }
             Some(Placement::PostWeight) => {
-                let current = self.norm.forward(&self.linear.forward(a)?, mode)?;
+                let current = self.norm.forward(&self.op.forward(a)?, mode)?;
                 Ok(SynapseOut { normalized: current.clone(), current })
             }
             // A membrane norm acts in the neuron (`Network::fire`).
             Some(Placement::Membrane) | None => {
-                let current = self.linear.forward(a)?;
+                let current = self.op.forward(a)?;
                 Ok(SynapseOut { normalized: current.clone(), current })
             }
         }
@@ -114,23 +181,65 @@ pub struct Network {
     residual: bool,
     readout: Readout,
     input_spiking: bool,
+    /// Conv nets: the input image `(h, w)`; `None` for dense nets.
+    image: Option<(usize, usize)>,
+    /// Conv nets: 2x2 pools after each hidden layer.
+    pools: Vec<usize>,
+    /// Per hidden layer, `[channels, height, width]` of its map (`[width, 1, 1]` dense).
+    pub shapes: Vec<[usize; 3]>,
+}
+
+/// 2x2 max pooling, `n` times. Shapes: `[T, B, C, H, W]` -> `[T, B, C, H/2^n, W/2^n]`.
+fn pool(xs: &Tensor, n: usize, avg: bool) -> Result<Tensor> {
+    let mut xs = xs.clone();
+    for _ in 0..n {
+        let (t, b) = (xs.dim(0)?, xs.dim(1)?);
+        let flat = xs.flatten(0, 1)?;
+        let y = if avg { flat.avg_pool2d(2)? } else { flat.max_pool2d(2)? };
+        let (_, c, h, w) = y.dims4()?;
+        xs = y.reshape((t, b, c, h, w))?;
+    }
+    Ok(xs)
 }
 
 impl Network {
-    /// Builds a network for `features` inputs and `classes` outputs; returns it with its
-    /// trainable parameters (running statistics excluded).
+    /// Builds a dense network for `features` inputs and `classes` outputs; returns it with
+    /// its trainable parameters (running statistics excluded).
     pub fn new(cfg: &ExperimentConfig, features: usize, classes: usize, rng: &mut Rng, device: &Device) -> Result<(Self, Vec<Var>)> {
+        Self::for_data(cfg, features, classes, None, rng, device)
+    }
+
+    /// [`Network::new`] for data that may be `(h, w)` images, which a conv net needs.
+    pub fn for_data(cfg: &ExperimentConfig, features: usize, classes: usize, image: Option<(usize, usize)>, rng: &mut Rng, device: &Device) -> Result<(Self, Vec<Var>)> {
+        let image = if cfg.conv {
+            Some(image.filter(|(h, w)| h * w == features).ok_or_else(|| candle_core::Error::Msg("a conv net needs single-channel image data".into()))?)
+        } else {
+            None
+        };
+        let pools = cfg.pool_schedule();
         let mut params = Vec::new();
         let mut layers = Vec::with_capacity(cfg.depth);
+        let mut shapes = Vec::with_capacity(cfg.depth);
+        let (mut h, mut w) = image.unwrap_or((1, 1));
         for l in 0..cfg.depth {
-            let fan_in = if l == 0 { features } else { cfg.width };
             let spikes_in = l > 0 || crate::encode::is_spiking(cfg.encoding);
             // The last layer of each block (pairs from layer 1 on) is summed with the skip.
             let summed = cfg.residual && l >= 1 && ((l - 1) % 2 == 1 || l + 1 == cfg.depth);
             let skip_scale = if summed { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 };
-            layers.push(Synapse::new((fan_in, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
+            if cfg.conv {
+                let fan_in = if l == 0 { 1 } else { cfg.width };
+                layers.push(Synapse::conv((fan_in, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
+                shapes.push([cfg.width, h, w]);
+                for _ in 0..pools[l] {
+                    (h, w) = (h / 2, w / 2);
+                }
+            } else {
+                let fan_in = if l == 0 { features } else { cfg.width };
+                layers.push(Synapse::new((fan_in, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
+                shapes.push([cfg.width, 1, 1]);
+            }
         }
-        let head = Synapse::new((cfg.width, classes), true, cfg, 1.0, rng, device, &mut params)?;
+        let head = Synapse::new((cfg.width * h * w, classes), true, cfg, 1.0, rng, device, &mut params)?;
         if cfg.residual && cfg.zero_init_residual {
             for block in layers[1..].chunks(2) {
                 if let Some(last) = block.last() {
@@ -153,22 +262,34 @@ impl Network {
             residual: cfg.residual,
             readout: cfg.readout,
             input_spiking: crate::encode::is_spiking(cfg.encoding),
+            image,
+            pools,
+            shapes,
         };
         Ok((net, params))
     }
 
     /// Runs the net on an encoded batch and returns the logits (and taps if `record`).
     ///
-    /// Shapes: `input`: `[T, B, features]` -> logits `[B, classes]`.
+    /// Shapes: `input`: `[T, B, features]` -> logits `[B, classes]` (a conv net views the
+    /// features as `[T, B, 1, h, w]`).
     pub fn forward(&self, input: &Tensor, mode: Mode, record: bool) -> Result<(Tensor, Option<Taps>)> {
         let mut taps = Taps { spikes: vec![], normalized: vec![], membrane: vec![] };
-        let a0 = if self.input_spiking { psp_trace(input, self.psp_lambda)? } else { input.clone() };
+        let input = match self.image {
+            Some((h, w)) => input.reshape((input.dim(0)?, input.dim(1)?, 1, h, w))?,
+            None => input.clone(),
+        };
+        let a0 = if self.input_spiking { psp_trace(&input, self.psp_lambda)? } else { input };
         let first = self.layers[0].forward(&a0, mode)?;
         let mut x = first.current;
         let mut s = self.fire(&x, first.normalized, &self.layers[0].norm, mode, record, &mut taps)?;
         if self.residual {
+            if self.pools[0] > 0 {
+                x = pool(&x, self.pools[0], true)?;
+                s = pool(&s, self.pools[0], false)?;
+            }
             let block_layers: Vec<&Synapse> = self.layers[1..].iter().collect();
-            for block in block_layers.chunks(2) {
+            for (b, block) in block_layers.chunks(2).enumerate() {
                 let mut h = s.clone();
                 for (j, syn) in block.iter().enumerate() {
                     let out = syn.forward(&psp_trace(&h, self.psp_lambda)?, mode)?;
@@ -180,13 +301,24 @@ impl Network {
                     };
                     h = self.fire(&pre, out.normalized, &syn.norm, mode, record, &mut taps)?;
                 }
+                // Pools land on block ends only (`pool_schedule`).
+                let n = self.pools[1 + 2 * b + block.len() - 1];
+                if n > 0 {
+                    x = pool(&x, n, true)?;
+                    h = pool(&h, n, false)?;
+                }
                 s = h;
             }
         } else {
-            for syn in &self.layers[1..] {
+            s = pool(&s, self.pools[0], false)?;
+            for (l, syn) in self.layers.iter().enumerate().skip(1) {
                 let out = syn.forward(&psp_trace(&s, self.psp_lambda)?, mode)?;
                 s = self.fire(&out.current, out.normalized, &syn.norm, mode, record, &mut taps)?;
+                s = pool(&s, self.pools[l], false)?;
             }
+        }
+        if self.image.is_some() {
+            s = s.flatten_from(2)?;
         }
         let out = self.head.forward(&psp_trace(&s, self.psp_lambda)?, mode)?;
         let logits = match self.readout {
@@ -211,15 +343,26 @@ impl Network {
     fn fire(&self, current: &Tensor, normalized: Tensor, norm: &Norm, mode: Mode, record: bool, taps: &mut Taps) -> Result<Tensor> {
         let out = self.lif_forward(current, norm, mode, record)?;
         if record {
-            taps.spikes.push(out.spikes.detach());
-            taps.normalized.push(out.normalized.clone().unwrap_or(normalized).detach());
+            // Taps are `[T, B, neurons]`: a conv map's channels and positions flattened.
+            let flat = |t: Tensor| -> Result<Tensor> { if t.rank() > 3 { t.flatten_from(2) } else { Ok(t) } };
+            taps.spikes.push(flat(out.spikes.detach())?);
+            taps.normalized.push(flat(out.normalized.clone().unwrap_or(normalized).detach())?);
             // Under a membrane norm the neuron compares the normalized membrane with theta,
             // so that is what the membrane view shows (a spike where a trace reaches theta).
             if let Some(m) = out.normalized.clone().or(out.membrane) {
-                taps.membrane.push(m);
+                taps.membrane.push(flat(m)?);
             }
         }
         Ok(out.spikes)
+    }
+
+    /// Synapses each spike of hidden layer `l` reaches in the layer after it (the readout
+    /// for the last one); a conv spike reaches up to 9 x channels, fewer at the border.
+    pub fn fan_outs(&self, classes: usize) -> Vec<usize> {
+        let taps = if self.image.is_some() { 9 } else { 1 };
+        let mut out: Vec<usize> = self.shapes.iter().skip(1).map(|s| s[0] * taps).collect();
+        out.push(classes);
+        out
     }
 
     /// The weight of every hidden layer, in order (for gradient norms).
@@ -350,5 +493,92 @@ mod tests {
         assert_eq!(shown, normed, "the membrane view shows what was compared with theta");
         let plain = net.fire(&current, current.clone(), &Norm::identity(), Mode::Train, false, &mut taps).unwrap();
         assert_eq!(plain.sum_all().unwrap().to_scalar::<f32>().unwrap(), 60.0);
+    }
+
+    fn conv_cfg(residual: bool, depth: usize, norm: NormKind) -> ExperimentConfig {
+        ExperimentConfig { conv: true, residual, depth, width: 4, pools: 2, timesteps: 3, norm, zero_init_residual: false, ..Default::default() }
+    }
+
+    fn image_batch(b: usize, side: usize) -> Tensor {
+        let n = 3 * b * side * side;
+        Tensor::from_vec((0..n).map(|i| ((i as f32 * 0.61).sin() + 1.0) * 0.8).collect(), (3, b, side * side), &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn conv_layers_and_pools_have_the_documented_shapes() {
+        // Plain depth 3, 2 pools on 8x8: pools after layers 2 and 3 (round(3/2) = 2, 3).
+        let (net, params) = Network::for_data(&conv_cfg(false, 3, NormKind::Bn), 64, 10, Some((8, 8)), &mut Rng::new(0), &Device::Cpu).unwrap();
+        assert_eq!(net.shapes, vec![[4, 8, 8], [4, 8, 8], [4, 4, 4]]);
+        assert_eq!(net.layers[0].weight.dims(), &[4, 1, 3, 3], "first conv takes one channel");
+        assert_eq!(net.layers[1].weight.dims(), &[4, 4, 3, 3]);
+        assert_eq!(net.head.weight.dims(), &[10, 4 * 2 * 2], "dense readout on the last pooled map");
+        assert_eq!(params.len(), 4 * 2 + 4 * 2, "weight, bias and BN's gamma, beta per layer");
+        let (logits, taps) = net.forward(&image_batch(5, 8), Mode::Train, true).unwrap();
+        assert_eq!(logits.dims(), &[5, 10]);
+        let taps = taps.unwrap();
+        let neurons: Vec<usize> = taps.spikes.iter().map(|t| t.dim(2).unwrap()).collect();
+        assert_eq!(neurons, vec![256, 256, 64], "taps flatten channels x positions");
+        assert_eq!(taps.membrane[2].dims(), &[3, 5, 64]);
+        // Residual depth 4 on 8x8: stem 0, blocks (1, 2), (3): pools after 2 and 3.
+        let (res, _) = Network::for_data(&conv_cfg(true, 4, NormKind::Psp), 64, 10, Some((8, 8)), &mut Rng::new(0), &Device::Cpu).unwrap();
+        assert_eq!(res.shapes, vec![[4, 8, 8], [4, 8, 8], [4, 8, 8], [4, 4, 4]]);
+        assert_eq!(res.forward(&image_batch(2, 8), Mode::Train, false).unwrap().0.dims(), &[2, 10]);
+    }
+
+    #[test]
+    fn every_norm_takes_per_channel_statistics_in_conv_nets_and_gets_gradients() {
+        for norm in ALL {
+            for residual in [false, true] {
+                let cfg = ExperimentConfig { encoding: crate::config::Encoding::Poisson, ..conv_cfg(residual, 3, norm) };
+                let (net, params) = Network::for_data(&cfg, 36, 3, Some((6, 6)), &mut Rng::new(1), &Device::Cpu).unwrap();
+                if let Some(g) = net.layers[1].norm.gain() {
+                    // A post-weight norm has a gain per output channel, a pre-weight one
+                    // per input channel: 4 either way (BNTT: per step, 3 x 4), never one
+                    // per pixel (4 x 6 x 6).
+                    let want = if norm == NormKind::Bntt { 12 } else { 4 };
+                    assert_eq!(g.elem_count(), want, "{norm:?}: per-channel gain {:?}", g.dims());
+                }
+                let x = image_batch(4, 6);
+                let spikes = x.ge(0.8).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+                let (logits, _) = net.forward(&spikes, Mode::Train, false).unwrap();
+                let grads = logits.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                for (i, p) in params.iter().enumerate() {
+                    let g = grads.get(p).unwrap_or_else(|| panic!("{norm:?} residual={residual}: parameter {i} {:?} has no gradient", p.dims()));
+                    let v: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
+                    assert!(v.iter().all(|x| x.is_finite()), "{norm:?} residual={residual}: parameter {i} gradient finite");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn conv_weight_gradient_matches_finite_differences() {
+        // The synapse (3x3 conv, then BN per channel) and an average pool are smooth, so
+        // candle's backward through them must match central differences in the weight.
+        let cfg = ExperimentConfig { norm: NormKind::Bn, ..conv_cfg(false, 1, NormKind::Bn) };
+        let mut params = vec![];
+        let syn = Synapse::conv((2, 3), true, &cfg, 1.0, &mut Rng::new(3), &Device::Cpu, &mut params).unwrap();
+        let n = 2 * 2 * 2 * 4 * 4;
+        let a = Tensor::from_vec((0..n).map(|i| (i as f32 * 0.37).sin()).collect(), (2, 2, 2, 4, 4), &Device::Cpu).unwrap();
+        let target = Tensor::from_vec((0..2 * 2 * 3 * 4).map(|i| (i as f32 * 0.23).cos()).collect(), (2, 2, 3, 2, 2), &Device::Cpu).unwrap();
+        let loss = |syn: &Synapse| {
+            let y = pool(&syn.forward(&a, Mode::Train).unwrap().current, 1, true).unwrap();
+            (y - &target).unwrap().sqr().unwrap().sum_all().unwrap()
+        };
+        let analytic: Vec<f32> = loss(&syn).backward().unwrap().get(&syn.weight).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let w0 = syn.weight.as_tensor().copy().unwrap();
+        let flat: Vec<f32> = w0.flatten_all().unwrap().to_vec1().unwrap();
+        for i in [0usize, 7, 20, 53] {
+            let at = |d: f32| {
+                let mut v = flat.clone();
+                v[i] += d;
+                syn.weight.set(&Tensor::from_vec(v, w0.dims(), &Device::Cpu).unwrap()).unwrap();
+                loss(&syn).to_scalar::<f32>().unwrap() as f64
+            };
+            let h = 1e-2;
+            let numeric = ((at(h) - at(-h)) / (2.0 * h as f64)) as f32;
+            syn.weight.set(&w0).unwrap();
+            assert!((numeric - analytic[i]).abs() <= 2e-2 * (1.0 + numeric.abs()), "conv weight {i}: {numeric} vs {}", analytic[i]);
+        }
     }
 }

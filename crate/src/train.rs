@@ -15,6 +15,7 @@ use crate::metrics::{layer_stats, synops_per_sample, LayerStats};
 use crate::model::{Network, Taps};
 use crate::norm::Mode;
 use crate::rng::Rng;
+use crate::upload::DataFile;
 
 /// Salts of the RNG streams forked from the seed, one per purpose.
 const STREAM_DATA: u64 = 1;
@@ -94,13 +95,20 @@ pub struct Trainer {
 impl Trainer {
     /// Validates `cfg`, then builds data, network and optimizer from its seed.
     pub fn new(cfg: ExperimentConfig) -> Result<Self> {
+        Self::with_files(cfg, &[])
+    }
+
+    /// [`Trainer::new`] on data given as files: an MNIST subset the page fetched, or a
+    /// user's IDX pair or CSV (`dataset = custom`). Other data sets ignore `files`.
+    pub fn with_files(cfg: ExperimentConfig, files: &[DataFile]) -> Result<Self> {
         cfg.validate()?;
         let device = Device::Cpu;
         let mut root = Rng::new(cfg.seed);
         let (mut data_rng, mut init_rng, mut rng, mut probe_rng) =
             (root.fork(STREAM_DATA), root.fork(STREAM_INIT), root.fork(STREAM_TRAIN), root.fork(STREAM_PROBE));
-        let data = data::load(&cfg, &mut data_rng)?;
-        let (net, params) = Network::new(&cfg, data.features, data.classes, &mut init_rng, &device)?;
+        let data = data::load(&cfg, files, &mut data_rng)?;
+        cfg.validate_for_data(data.image)?;
+        let (net, params) = Network::for_data(&cfg, data.features, data.classes, data.image, &mut init_rng, &device)?;
         let opt = make_optimizer(&cfg, params)?;
         let mut order: Vec<usize> = (0..data.train.len()).collect();
         rng.shuffle(&mut order);
@@ -192,12 +200,19 @@ impl Trainer {
     /// Fraction of `split` classified correctly, in eval mode, with a fixed encoding seed so
     /// that evaluating does not disturb the training stream.
     pub fn accuracy(&self, split: &Split) -> Result<f32> {
-        if split.is_empty() {
+        self.accuracy_of_first(split, split.len())
+    }
+
+    /// [`Trainer::accuracy`] over the first `limit` samples of `split` (a quick estimate
+    /// for large data sets; the split is shuffled, so its head is a fair sample).
+    pub fn accuracy_of_first(&self, split: &Split, limit: usize) -> Result<f32> {
+        let n = split.len().min(limit);
+        if n == 0 {
             return Ok(0.0);
         }
         let mut rng = Rng::new(self.cfg.seed).fork(STREAM_EVAL);
         let mut correct = 0usize;
-        let idx: Vec<usize> = (0..split.len()).collect();
+        let idx: Vec<usize> = (0..n).collect();
         // Chunks no larger than validate() budgeted for, so evaluating cannot run out of memory.
         for chunk in idx.chunks(self.cfg.forward_samples()) {
             let (x, y) = split.gather(chunk, self.data.features);
@@ -206,7 +221,7 @@ impl Trainer {
             let pred = logits.argmax(1)?.to_vec1::<u32>()?;
             correct += pred.iter().zip(&y).filter(|(p, t)| p == t).count();
         }
-        Ok(correct as f32 / split.len() as f32)
+        Ok(correct as f32 / n as f32)
     }
 
     pub fn train_accuracy(&self) -> Result<f32> {
@@ -229,11 +244,9 @@ impl Trainer {
         let (_, taps) = self.net.forward(&self.probe_input, Mode::Probe, true)?;
         let taps = taps.ok_or_else(|| Error::Data("probe recorded nothing".into()))?;
         let layers = layer_stats(&taps, &self.grad_norms)?;
-        let mut fan_outs: Vec<usize> = vec![self.cfg.width; self.cfg.depth];
-        if let Some(last) = fan_outs.last_mut() {
-            *last = self.data.classes;
-        }
-        let input = self.probe_input_spikes.then_some((&self.probe_input, self.cfg.width));
+        let fan_outs = self.net.fan_outs(self.data.classes);
+        let first = self.net.shapes.first().map_or(0, |s| s[0]) * if self.cfg.conv { 9 } else { 1 };
+        let input = self.probe_input_spikes.then_some((&self.probe_input, first));
         let probe = Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers };
         Ok((probe, taps))
     }
@@ -277,8 +290,13 @@ pub enum Progress<'a> {
 
 /// Trains for `cfg.epochs` epochs, reporting progress, and returns the record that
 /// `spikeplay train` writes.
-pub fn run(cfg: ExperimentConfig, mut on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
-    let mut trainer = Trainer::new(cfg)?;
+pub fn run(cfg: ExperimentConfig, on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
+    run_with_files(cfg, &[], on_progress)
+}
+
+/// [`run`] on data given as files (see [`Trainer::with_files`]).
+pub fn run_with_files(cfg: ExperimentConfig, files: &[DataFile], mut on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
+    let mut trainer = Trainer::with_files(cfg, files)?;
     let mut history = Vec::with_capacity(trainer.cfg.epochs);
     let mut losses = Vec::with_capacity(trainer.cfg.epochs * trainer.steps_per_epoch());
     for _ in 0..trainer.cfg.epochs {

@@ -206,6 +206,131 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
     Ok(Labelled { x, y, features, classes, image: None })
 }
 
+/// A file as the page or the CLI hands it over: its name (for messages) and its bytes.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct DataFile {
+    pub name: String,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+impl DataFile {
+    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Self { name: name.into(), bytes }
+    }
+
+    /// Whether the (inflated) file starts like an IDX file: two zero bytes.
+    fn looks_like_idx(&self) -> Result<bool> {
+        Ok(gunzip_if_needed(&self.name, &self.bytes)?.starts_with(&[0, 0]))
+    }
+}
+
+/// Parses what a user brought: one CSV file, or an IDX images file and an IDX labels file
+/// in either order (the labels file is the one with one dimension).
+pub fn parse_files(files: &[DataFile]) -> Result<Labelled> {
+    match files {
+        [] => Err(Error::Parse("no file given: drop an IDX images + labels pair or one CSV file".into())),
+        [one] if one.looks_like_idx()? => {
+            let idx = parse_idx(&one.name, &one.bytes)?;
+            let what = if idx.dims.len() == 1 { "a labels file" } else { "an images file" };
+            Err(fault(&one.name, format!("this is {what} ({} dimension(s)); add the matching IDX {} file (select or drop both at once)", idx.dims.len(), if idx.dims.len() == 1 { "images" } else { "labels" })))
+        }
+        [one] => parse_csv(&one.name, &one.bytes),
+        [a, b] => {
+            for f in [a, b] {
+                if !f.looks_like_idx()? {
+                    return Err(fault(&f.name, "byte 0: not an IDX file (it does not start with two zero bytes); two files must be an IDX images + labels pair, a CSV comes alone"));
+                }
+            }
+            // The labels file has one dimension: byte 3 of the inflated header.
+            let ndims = |f: &DataFile| -> Result<u8> { Ok(gunzip_if_needed(&f.name, &f.bytes)?.get(3).copied().unwrap_or(0)) };
+            let (images, labels) = if ndims(a)? == 1 && ndims(b)? != 1 { (b, a) } else { (a, b) };
+            parse_idx_pair((&images.name, &images.bytes), (&labels.name, &labels.bytes))
+        }
+        more => Err(Error::Parse(format!("{} files given: drop an IDX images + labels pair or one CSV file", more.len()))),
+    }
+}
+
+impl Labelled {
+    /// Smallest and largest feature value.
+    pub fn extent(&self) -> (f32, f32) {
+        self.x.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    }
+
+    /// Scales every feature by the file's global extent into [0, 1] (one scale for all
+    /// features, so relative intensities survive; a constant file maps to 0).
+    pub fn scale_to_unit(&mut self) {
+        let (lo, hi) = self.extent();
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        for v in &mut self.x {
+            *v = (*v - lo) / span;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+}
+
+/// How many samples a [`Preview`] carries.
+pub const PREVIEW_SAMPLES: usize = 8;
+/// At most this many features of each previewed sample (an image of up to 64 x 64).
+pub const PREVIEW_FEATURES: usize = 4096;
+
+/// What the page shows of a parsed upload before training on it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Preview {
+    /// "idx" or "csv".
+    pub format: String,
+    /// The file names, images first.
+    pub files: Vec<String>,
+    pub samples: u32,
+    pub features: u32,
+    pub classes: u32,
+    /// `[height, width]`, empty unless the samples are images.
+    pub image: Vec<u32>,
+    /// Samples per class, `classes` entries.
+    pub counts: Vec<u32>,
+    /// The raw extent `[min, max]`, before scaling to [0, 1].
+    pub extent: Vec<f32>,
+    /// The first samples' labels and their scaled features (capped at PREVIEW_FEATURES).
+    pub labels: Vec<u32>,
+    pub values: Vec<f32>,
+}
+
+/// Parses `files` and summarizes them (see [`Preview`]).
+pub fn preview(files: &[DataFile]) -> Result<Preview> {
+    let mut data = parse_files(files)?;
+    let (lo, hi) = data.extent();
+    data.scale_to_unit();
+    let n = data.len().min(PREVIEW_SAMPLES);
+    let shown = data.features.min(PREVIEW_FEATURES);
+    let mut counts = vec![0u32; data.classes];
+    for &l in &data.y {
+        counts[l as usize] += 1;
+    }
+    let mut names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+    if data.image.is_some() && files.len() == 2 && files[0].looks_like_idx().unwrap_or(false) && gunzip_if_needed(&files[0].name, &files[0].bytes).map(|b| b.get(3) == Some(&1)).unwrap_or(false) {
+        names.reverse();
+    }
+    Ok(Preview {
+        format: if files.len() == 2 { "idx".into() } else { "csv".into() },
+        files: names,
+        samples: data.len() as u32,
+        features: data.features as u32,
+        classes: data.classes as u32,
+        image: data.image.map_or(vec![], |(h, w)| vec![h as u32, w as u32]),
+        counts,
+        extent: vec![lo, hi],
+        labels: data.y[..n].to_vec(),
+        values: (0..n).flat_map(|i| data.x[i * data.features..i * data.features + shown].to_vec()).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,36 @@ pub struct Raster {
     pub theta: f32,
 }
 
+/// One probe sample as the first layer receives it: the encoded input over `T` steps.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EncodedInput {
+    pub sample: u32,
+    pub label: u32,
+    pub steps: u32,
+    pub features: u32,
+    /// `[height, width]` when the features are an image, else empty.
+    pub image: Vec<u32>,
+    pub encoding: crate::config::Encoding,
+    /// `[steps, features]` row-major: input currents (direct) or spikes (0/1).
+    pub values: Vec<f32>,
+}
+
+/// The encoded input of probe sample `sample` (clamped), as the probe batch holds it.
+pub fn encoded_input(trainer: &Trainer, sample: usize) -> Result<EncodedInput> {
+    let sample = sample.min(trainer.probe_input.dim(1)?.saturating_sub(1));
+    let x = trainer.probe_input.i((.., sample, ..))?.contiguous()?;
+    let (steps, features) = x.dims2()?;
+    Ok(EncodedInput {
+        sample: sample as u32,
+        label: trainer.data.train.y.get(sample).copied().unwrap_or(0),
+        steps: steps as u32,
+        features: features as u32,
+        image: trainer.data.image.map_or(vec![], |(h, w)| vec![h as u32, w as u32]),
+        encoding: trainer.cfg.encoding,
+        values: x.flatten_all()?.to_vec1()?,
+    })
+}
+
 /// The layout the network view draws and the static data the boundary view needs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Layout {
@@ -52,6 +82,12 @@ pub struct Layout {
     pub depth: u32,
     pub width: u32,
     pub residual: bool,
+    pub conv: bool,
+    /// `[height, width]` of the input images, empty for feature vectors.
+    pub image: Vec<u32>,
+    /// Per hidden layer `[channels, height, width]` of its map (`[width, 1, 1]` dense);
+    /// the layer has `c h w` neurons.
+    pub shapes: Vec<[u32; 3]>,
     /// The norm's serde name ("psp", "bn", ...).
     pub norm: NormKind,
     /// "none", "pre_weight" (on the PSP trace), "post_weight" (on the current) or
@@ -101,6 +137,9 @@ pub fn layout(trainer: &Trainer) -> Layout {
         depth: cfg.depth as u32,
         width: cfg.width as u32,
         residual: cfg.residual,
+        conv: cfg.conv,
+        image: data.image.map_or(vec![], |(h, w)| vec![h as u32, w as u32]),
+        shapes: trainer.net.shapes.iter().map(|s| s.map(|v| v as u32)).collect(),
         norm: cfg.norm,
         norm_placement: placement_name(cfg).into(),
         normalized: trainer.net.layers.iter().map(|l| l.norm.kind() != NormKind::None).collect(),
@@ -236,6 +275,25 @@ mod tests {
         assert_eq!(l.points.len(), 2 * l.labels.len());
         let cfg = ExperimentConfig { norm: NormKind::Bn, ..t.cfg.clone() };
         assert_eq!(placement_name(&cfg), "post_weight");
+    }
+
+    #[test]
+    fn encoded_input_shows_the_probe_sample_over_time() {
+        let cfg = ExperimentConfig { dataset: DatasetKind::Digits, encoding: crate::config::Encoding::Latency, conv: true, depth: 2, width: 4, timesteps: 6, probe_samples: 4, ..Default::default() };
+        let t = Trainer::new(cfg).unwrap();
+        let e = encoded_input(&t, 99).unwrap();
+        assert_eq!((e.sample, e.steps, e.features, e.image.clone()), (3, 6, 64, vec![8, 8]), "sample clamped to the probe batch");
+        assert_eq!(e.label, t.data.train.y[3]);
+        let pixels = &t.data.train.x[3 * 64..4 * 64];
+        for (f, &p) in pixels.iter().enumerate() {
+            let fired: Vec<usize> = (0..6).filter(|&s| e.values[s * 64 + f] == 1.0).collect();
+            // Latency: one spike, the brighter the earlier; dark pixels never fire.
+            let want = if p > 0.0 { vec![((1.0 - p) * 5.0).round() as usize] } else { vec![] };
+            assert_eq!(fired, want, "pixel {f} of intensity {p}");
+        }
+        let l = layout(&t);
+        assert_eq!((l.conv, l.image.clone()), (true, vec![8, 8]));
+        assert_eq!(l.shapes, vec![[4, 8, 8], [4, 4, 4]], "2 pools over depth 2: one after each layer");
     }
 
     #[test]

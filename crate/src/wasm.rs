@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::train::Trainer;
+use crate::upload::{self, DataFile};
 use crate::view::{self, Layout, Raster};
 use crate::{Error, ExperimentConfig};
 
@@ -52,6 +53,24 @@ pub struct ProbeReport {
 #[wasm_bindgen]
 pub struct Playground {
     trainer: Trainer,
+    /// The files the run was built from (MNIST or an upload), kept for `reset`.
+    files: Vec<DataFile>,
+}
+
+/// Reads `[{ name, bytes: Uint8Array }, ...]`; `undefined` or `null` is no files.
+fn files_from_js(files: JsValue) -> Result<Vec<DataFile>, JsError> {
+    if files.is_undefined() || files.is_null() {
+        return Ok(Vec::new());
+    }
+    serde_wasm_bindgen::from_value(files).map_err(|e| JsError::new(&format!("files: expected [{{ name, bytes: Uint8Array }}]: {e}")))
+}
+
+/// Parses uploaded files (an IDX images + labels pair, or one CSV) and returns what the
+/// page previews: counts, shape, extent and the first samples. A malformed file's error
+/// names the file and the byte or line.
+#[wasm_bindgen(js_name = previewFiles)]
+pub fn preview_files(files: JsValue) -> Result<JsValue, JsError> {
+    to_js(&upload::preview(&files_from_js(files)?).map_err(js_err)?)
 }
 
 fn js_err(e: Error) -> JsError {
@@ -66,13 +85,15 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 
 #[wasm_bindgen]
 impl Playground {
-    /// Builds a run from a config object; a rejected config's error names its field.
+    /// Builds a run from a config object and, for `mnist14`, `mnist28` and `custom`, the
+    /// data files (`[{ name, bytes }]`); a rejected config's error names its field.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue) -> Result<Playground, JsError> {
+    pub fn new(config: JsValue, files: JsValue) -> Result<Playground, JsError> {
         let map: Map<String, Value> = serde_wasm_bindgen::from_value(config)
             .map_err(|e| JsError::new(&format!("invalid config: expected an object of fields: {e}")))?;
         let cfg = view::parse_config(map).map_err(js_err)?;
-        Ok(Playground { trainer: Trainer::new(cfg).map_err(js_err)? })
+        let files = files_from_js(files)?;
+        Ok(Playground { trainer: Trainer::with_files(cfg, &files).map_err(js_err)?, files })
     }
 
     /// The validated config with every default filled in, as a plain object.
@@ -95,13 +116,21 @@ impl Playground {
         to_js(&TrainReport { losses, step: t.step as u32, epoch: t.epoch as u32, lr: t.learning_rate() })
     }
 
-    /// Accuracy over the whole train and test splits (a few forward passes: call sparingly).
-    pub fn evaluate(&self) -> Result<JsValue, JsError> {
+    /// Accuracy over the first `limit` samples of the train and test splits, `0` for all
+    /// of them (a few forward passes per chunk: call sparingly on large data sets).
+    pub fn evaluate(&self, limit: u32) -> Result<JsValue, JsError> {
         let t = &self.trainer;
+        let limit = if limit == 0 { usize::MAX } else { limit as usize };
         to_js(&EvalReport {
-            train_accuracy: t.train_accuracy().map_err(js_err)?,
-            test_accuracy: t.test_accuracy().map_err(js_err)?,
+            train_accuracy: t.accuracy_of_first(&t.data.train, limit).map_err(js_err)?,
+            test_accuracy: t.accuracy_of_first(&t.data.test, limit).map_err(js_err)?,
         })
+    }
+
+    /// Probe sample `sample` as the first layer receives it over the `T` steps.
+    #[wasm_bindgen(js_name = encodedInput)]
+    pub fn encoded_input(&self, sample: u32) -> Result<JsValue, JsError> {
+        to_js(&view::encoded_input(&self.trainer, sample as usize).map_err(js_err)?)
     }
 
     /// Per-layer statistics, the raster of `layer`/`sample`, and a `grid x grid` decision
@@ -130,7 +159,7 @@ impl Playground {
     /// Starts the same config again from step 0 (same seed, so the same first losses).
     pub fn reset(&mut self) -> Result<(), JsError> {
         let cfg: ExperimentConfig = self.trainer.cfg.clone();
-        self.trainer = Trainer::new(cfg).map_err(js_err)?;
+        self.trainer = Trainer::with_files(cfg, &self.files).map_err(js_err)?;
         Ok(())
     }
 }

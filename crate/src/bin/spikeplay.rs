@@ -18,8 +18,9 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use serde::de::DeserializeOwned;
 use spikeplay::compare::{self, Grid, RunSummary};
+use spikeplay::upload::DataFile;
 use spikeplay::config::{DatasetKind, Encoding, LrSchedule, NormKind, OptimizerKind, PspPlacement, PspStats, Readout, Reset, SurrogateKind};
-use spikeplay::train::{run, Progress};
+use spikeplay::train::{run_with_files, Progress};
 use spikeplay::{Error, ExperimentConfig};
 
 #[derive(Parser)]
@@ -96,9 +97,13 @@ struct ConfigArgs {
     #[arg(long)]
     config: Option<PathBuf>,
 
-    /// spiral | circles | xor | gaussians | moons | digits
+    /// spiral | circles | xor | gaussians | moons | digits | mnist14 | mnist28 | custom
     #[arg(long, value_parser = serde_name::<DatasetKind>)]
     dataset: Option<DatasetKind>,
+    /// Train on your own file(s): one CSV (label column, then features) or an IDX images
+    /// file and its IDX labels file (give --data twice; raw or gzip). Implies --dataset custom.
+    #[arg(long, value_name = "FILE")]
+    data: Vec<PathBuf>,
     #[arg(long)]
     samples: Option<usize>,
     #[arg(long)]
@@ -118,6 +123,12 @@ struct ConfigArgs {
     /// Use pre-activation residual blocks.
     #[arg(long)]
     residual: bool,
+    /// Use 3x3 convolutional layers (width = channels) on image data.
+    #[arg(long)]
+    conv: bool,
+    /// Conv nets: 2x2 pooling stages spread over the depth.
+    #[arg(long)]
+    pools: Option<usize>,
     #[arg(long)]
     zero_init_residual: Option<bool>,
     #[arg(long)]
@@ -198,15 +209,35 @@ impl ConfigArgs {
             None => ExperimentConfig::default(),
         };
         let a = self;
-        overlay!(cfg, a; dataset, samples, noise, test_fraction, encoding, timesteps, depth, width, zero_init_residual,
+        overlay!(cfg, a; dataset, pools, samples, noise, test_fraction, encoding, timesteps, depth, width, zero_init_residual,
             beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, psp_eps, psp_stats,
             psp_shift, psp_placement, readout,
             init_scale, optimizer, lr, lr_schedule, weight_decay, batch, epochs, probe_samples, seed);
         if a.residual {
             cfg.residual = true;
         }
+        if a.conv {
+            cfg.conv = true;
+        }
+        if !a.data.is_empty() {
+            match a.dataset {
+                None | Some(DatasetKind::Custom) => cfg.dataset = DatasetKind::Custom,
+                Some(other) => return Err(format!("--data trains on your file, but --dataset is {}; drop one of them", compare::name(&other))),
+            }
+        }
         cfg.validate().map_err(flag_error)?;
         Ok(cfg)
+    }
+
+    /// The files of `--data`, read whole (the parsers bound what they accept).
+    fn files(&self) -> Result<Vec<DataFile>, String> {
+        self.data
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(p).map_err(|e| format!("--data {}: {e}", p.display()))?;
+                Ok(DataFile::new(p.display().to_string(), bytes))
+            })
+            .collect()
     }
 }
 
@@ -220,11 +251,12 @@ fn fmt_secs(s: f64) -> String {
 
 fn train(args: TrainArgs) -> Result<(), String> {
     let cfg = args.fields.config()?;
+    let files = args.fields.files()?;
     let epochs = cfg.epochs;
     let start = Instant::now();
     let live = !args.quiet && std::io::stderr().is_terminal();
     let mut last_draw = Instant::now();
-    let record = run(cfg, |p| {
+    let record = run_with_files(cfg, &files, |p| {
         if args.quiet {
             return;
         }
@@ -270,6 +302,7 @@ fn train(args: TrainArgs) -> Result<(), String> {
 }
 
 fn compare_grid(args: CompareArgs) -> Result<(), String> {
+    let files = args.fields.files()?;
     let grid = Grid { base: args.fields.config()?, norms: args.norms, depths: args.depths, residual: args.archs, seeds: args.seeds };
     let configs = grid.configs();
     // Every cell is checked before the first run starts, naming the flag to change.
@@ -297,7 +330,7 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
             let i = next.fetch_add(1, Ordering::SeqCst);
             let Some(cfg) = configs.get(i) else { return Ok(()) };
             let t0 = Instant::now();
-            let summary = match run(cfg.clone(), |_| {}) {
+            let summary = match run_with_files(cfg.clone(), &files, |_| {}) {
                 Ok(record) => RunSummary::from_record(&record, t0.elapsed().as_secs_f64()),
                 Err(e) => RunSummary::failed(cfg, e.to_string(), t0.elapsed().as_secs_f64()),
             };
