@@ -21,9 +21,14 @@ const types = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.md': 'text/plain; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  // The MNIST files are gzip streams the core inflates itself: served as opaque bytes, never
+  // with Content-Encoding: gzip (the browser would inflate them and the length would lie).
+  '.gz': 'application/gzip',
 };
-// Only what the page loads; never the crate, target/ or node_modules.
-const allowed = ['index.html', 'web', 'pkg', 'favicon.ico'];
+// Only what the page loads; never the crate, target/ or node_modules. `data` holds the
+// MNIST files the page fetches when a run needs them.
+const allowed = ['index.html', 'web', 'pkg', 'data', 'favicon.ico'];
 
 function resolvePath(urlPath) {
   let decoded;

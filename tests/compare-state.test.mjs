@@ -51,16 +51,19 @@ test('a comparison round-trips through the hash, base settings and preset includ
   assert.equal(compareStem(base, spec, 'init-scale'), 'compare-init-scale-seed42');
 });
 
-test('presets are valid data: known fields, 2 to 8 values the page accepts, what to watch in 2-4 sentences', () => {
-  assert.deepEqual(PRESETS.map((p) => p.id), ['deep-plain', 'all-norms', 'residual-100', 'init-scale']);
+test('presets are valid data: known fields, 2 to 8 values the page accepts, what to watch in 2-5 sentences', () => {
+  assert.deepEqual(PRESETS.map((p) => p.id), ['deep-plain', 'all-norms', 'residual-100', 'init-scale', 'mnist14-conv', 'residual-conv-101']);
   for (const p of PRESETS) {
     for (const [key, v] of Object.entries(p.base)) {
       assert.ok(key in BY_KEY, `${p.id}: ${key}`);
       assert.ok('value' in parseValue(key, String(v)), `${p.id}: ${key}=${v}`);
     }
-    assert.ok(p.compare.field in BY_KEY, p.id);
-    assert.ok(p.compare.values.length >= 2 && p.compare.values.length <= MAX_RUNS, p.id);
-    for (const run of runsOf(presetBase(p), presetSpec(p))) assert.equal(run.error, undefined, `${p.id}: ${run.label}`);
+    // A preset without `compare` is one run in Explore mode.
+    if (p.compare) {
+      assert.ok(p.compare.field in BY_KEY, p.id);
+      assert.ok(p.compare.values.length >= 2 && p.compare.values.length <= MAX_RUNS, p.id);
+      for (const run of runsOf(presetBase(p), presetSpec(p))) assert.equal(run.error, undefined, `${p.id}: ${run.label}`);
+    } else assert.equal(presetSpec(p), null, p.id);
     assert.equal(crossCheck(presetBase(p)), null, p.id);
     const sentences = p.what_to_watch.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length;
     assert.ok(sentences >= 2 && sentences <= 5, `${p.id}: ${sentences} sentences`);

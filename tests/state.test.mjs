@@ -101,7 +101,7 @@ test('the size limits are the Rust ones, on the fields Rust names, with its mess
   assert.equal(crossCheck({ ...base, depth: 2, width: 2048, batch: 1 }), null);
   const wide = crossCheck({ ...base, depth: 3, width: 2048, batch: 1 });
   assert.equal(wide.key, 'width');
-  assert.deepEqual(wide.keys.sort(), ['depth', 'width']);
+  assert.deepEqual(wide.keys.sort(), ['conv', 'depth', 'width']);
   assert.equal(wide.error, 'depth x width^2 = 12582912 weights exceeds 8388608; lower width or depth');
   // Activations: (depth + 2) x timesteps x batch x width. (2 + 2) x 256 x 256 x 64 = 2^24
   // sits exactly on the bound and passes; batch 257 is 65536 cells over.
@@ -153,3 +153,37 @@ test('only the generated 2-D sets use samples and noise', () => {
   }
   assert.equal(isUnused('test_fraction', { ...defaults(), dataset: 'digits' }), false);
 }); 
+
+test('conv nets: image data only, at most one pool per layer, 9 weights per kernel', () => {
+  const conv = { ...defaults(), dataset: 'digits', conv: true, depth: 3, width: 8, pools: 2 };
+  assert.equal(crossCheck(conv), null);
+  const flat = crossCheck({ ...conv, dataset: 'moons' });
+  assert.equal(flat.key, 'conv');
+  assert.match(flat.error, /^a conv net needs image data/);
+  for (const dataset of ['mnist14', 'mnist28', 'custom']) assert.equal(crossCheck({ ...conv, dataset }), null, dataset);
+  const pools = crossCheck({ ...conv, pools: 4 });
+  assert.equal(pools.key, 'pools');
+  assert.equal(pools.error, 'a conv net pools after its layers: at most depth = 3, got 4');
+  assert.equal(crossCheck({ ...conv, conv: false, pools: 6 }), null, 'a dense net ignores pools');
+  // 2 x 1024^2 x 9 = 18.9M weights: fine dense, too many as 3x3 kernels.
+  assert.equal(crossCheck({ ...conv, conv: false, dataset: 'moons', depth: 2, width: 1024, batch: 1, probe_samples: 1 }), null);
+  const wide = crossCheck({ ...conv, depth: 2, width: 1024, pools: 2 });
+  assert.equal(wide.key, 'width');
+  assert.match(wide.error, /^depth x width\^2 x 9 = 18874368 weights exceeds/);
+  assert.ok(isUnused('pools', { ...conv, conv: false }));
+  assert.ok(!isUnused('pools', conv));
+});
+
+test('conv, pools and the new data sets round-trip through the hash', () => {
+  const cfg = { ...defaults(), dataset: 'mnist14', conv: true, pools: 3, depth: 5 };
+  const back = fromHash(toHash(cfg));
+  assert.deepEqual(back.errors, {});
+  assert.deepEqual(back.config, cfg);
+  assert.ok(isUnused('samples', cfg) && isUnused('noise', cfg));
+  assert.equal(fromHash('#dataset=custom').config.dataset, 'custom');
+  // A conv link on a 2-D set keeps the data set and drops conv, saying why.
+  const bad = fromHash('#dataset=xor&conv=true');
+  assert.equal(bad.config.dataset, 'xor');
+  assert.equal(bad.config.conv, false);
+  assert.match(bad.errors.conv, /needs image data/);
+});

@@ -37,10 +37,13 @@ export class CompareRun {
     this.worker?.postMessage({ type, ...extra });
   }
 
-  /** Builds this run in its worker (a reused worker drops its old run once this is accepted). */
-  init(gen) {
+  /**
+   * Builds this run in its worker (a reused worker drops its old run once this is accepted);
+   * `files`: the run's data files (mnist14, mnist28, custom), else undefined.
+   */
+  init(gen, files) {
     this.gen = gen;
-    this.send(ToWorker.INIT, { gen, config: this.config, view: { layer: 0, sample: 0 } });
+    this.send(ToWorker.INIT, { gen, config: this.config, view: { layer: 0, sample: 0 }, files });
   }
 
   get usable() {

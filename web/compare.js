@@ -21,7 +21,8 @@ const REDRAW_GAP_MS = 100;
 
 export class Compare {
   /**
-   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), workerUrl, hidden() }.
+   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), workerUrl, hidden(),
+   * files(config) -> Promise<files | undefined> (datasets.js: MNIST downloads, the upload) }.
    */
   constructor(ui) {
     this.ui = ui;
@@ -73,7 +74,7 @@ export class Compare {
     }
     const defs = runsOf(this.base, this.spec);
     this.runs = defs.map((def) => new CompareRun(def, def.error ? null : this.take(), this.hooks));
-    for (const run of this.runs) if (!run.error) run.init(++this.gen);
+    for (const run of this.runs) if (!run.error) this.init(run);
     // Workers a smaller comparison does not need are ended, not kept.
     for (const w of this.pool.splice(0)) w.terminate();
     for (const c of Object.values(this.charts)) {
@@ -85,6 +86,23 @@ export class Compare {
     this.writeHash();
     this.paint();
     this.redraw(...CHARTS);
+  }
+
+  /** Builds `run` in its worker once its data files are in memory (one download for all runs). */
+  init(run) {
+    const gen = ++this.gen;
+    run.gen = gen;
+    this.ui.files(run.config).then((files) => {
+      if (this.runs[run.index] === run && run.gen === gen) run.init(gen, files);
+    }, (e) => {
+      if (this.runs[run.index] === run) run.onError({ gen, message: e.message, rejected: true });
+    });
+  }
+
+  /** Restarts every run with `change` applied to the base (an upload switches to `custom`). */
+  setBase(change) {
+    this.base = { ...this.base, ...change };
+    this.build();
   }
 
   take() {

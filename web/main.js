@@ -4,12 +4,14 @@
 // explore mode's worker is ended meanwhile, so the two never compete for the cores.
 import { AccuracyCurves, LossCurves } from './charts/curves.js';
 import { DecisionBoundary } from './charts/boundary.js';
+import { EncodedInput } from './charts/encoded-input.js';
 import { NetworkView } from './charts/network.js';
 import { MembraneTraces, SpikeRaster } from './charts/raster.js';
 import { RateHeatmap, RateProfile } from './charts/rates.js';
 import { Compare } from './compare.js';
 import { compareHash, configStem, defaultSpec, readCompare, specParam } from './compare-spec.js';
 import { ControlPanel } from './controls.js';
+import { DATA_FILES, DataFiles, hideDownload, showDownload } from './datasets.js';
 import { saveCsv, saveJson } from './download.js';
 import { initMenus, showMode } from './menus.js';
 import { presetBase, presetSpec } from './presets.js';
@@ -18,6 +20,7 @@ import { Recording, toCsv } from './recording.js';
 import { redrawer } from './redraw.js';
 import { COLORS } from './charts/canvas.js';
 import { crossCheck, defaults, fromHash, parseValue, tidyConfig, toHash } from './state.js';
+import { Upload, previewIn } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
 // `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
@@ -42,6 +45,7 @@ const page = {
   view: { layer: 0, sample: 0 },
   firstLosses: [],
   recording: null, // what the run on screen reported, for Download
+  autoplay: 0, // gen of a run that plays as soon as it is built (an explore preset)
 };
 let mode = 'explore';
 
@@ -54,15 +58,36 @@ const charts = {
   membrane: new MembraneTraces($('chart-membrane')),
   boundary: new DecisionBoundary($('chart-boundary')),
   network: new NetworkView($('chart-network'), (layer) => selectView({ layer })),
+  input: new EncodedInput($('chart-input')),
 };
 const redraw = redrawer(charts);
 
 const panel = new ControlPanel($('controls'), (key, text) => (mode === 'compare' ? compare.onBaseEdit(key, text) : onEdit(key, text)));
 let worker = null;
 const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
+// MNIST files and the user's upload, in memory for every later run (both modes).
+const data = new DataFiles(showDownload);
 const compare = new Compare({
   panel, workerUrl, paint: paintTransport, status: showStatus, hidden: () => page.hidden,
+  files: (config) => data.filesFor(config),
 });
+const upload = new Upload(panel.rows.dataset, {
+  // Explore mode's worker parses between training ticks; compare mode borrows a fresh one.
+  parse: (files) => (worker ? previewIn(worker, files) : previewOnce(files)),
+  accept: (got) => {
+    data.upload = got;
+    onUpload();
+  },
+});
+
+async function previewOnce(files) {
+  const w = new Worker(workerUrl, { type: 'module' });
+  try {
+    return await previewIn(w, files);
+  } finally {
+    w.terminate();
+  }
+}
 
 /** (Re)creates the worker; a trapped one is thrown away, with anything it still had queued. */
 function spawn() {
@@ -85,14 +110,39 @@ const viewFor = (config) => ({
   sample: Math.min(page.view.sample, config.probe_samples - 1),
 });
 
-/** Starts a run of `config`; the current run keeps going until the worker accepts it. */
+/**
+ * Starts a run of `config`; the current run keeps going until the worker accepts it. A run
+ * on MNIST or an upload first gets its files (a download only the first time); a failed
+ * download, or `custom` with no upload, is refused like a config the core refuses.
+ */
 function start(config) {
   page.requested = config;
-  page.nextGen += 1;
-  page.sent.set(page.nextGen, config);
-  document.body.dataset.requestedGen = String(page.nextGen);
-  send(ToWorker.INIT, { gen: page.nextGen, config, view: viewFor(config) });
+  const g = (page.nextGen += 1);
+  page.sent.set(g, config);
+  document.body.dataset.requestedGen = String(g);
   setBusy(true);
+  const init = (files) => send(ToWorker.INIT, { gen: g, config, view: viewFor(config), files });
+  if (!(config.dataset in DATA_FILES) && config.dataset !== 'custom') return init(undefined);
+  if (!data.has(config) && config.dataset !== 'custom') showStatus(`${config.dataset}: downloading the data set first (once; it stays in memory)…`);
+  data.filesFor(config).then((files) => {
+    if (g === page.nextGen && worker) init(files);
+    else page.sent.delete(g); // a later request (or compare mode) took over meanwhile
+  }, (e) => {
+    upload.ask(!!e.needsUpload);
+    if (worker) onRejected(g, e.message, 'dataset', page.gen);
+  });
+}
+
+/** An upload parsed: the run (or every compared run) restarts on it, settings otherwise kept. */
+function onUpload() {
+  if (mode === 'compare') return compare.setBase({ dataset: 'custom' });
+  if (page.refused) panel.setError(page.refused.at, '');
+  page.refused = null;
+  page.notice = null;
+  panel.setError('dataset', '');
+  page.lastEdit = { key: 'dataset', text: 'custom', gen: page.nextGen + 1 };
+  start({ ...page.requested, dataset: 'custom' });
+  panel.show(page.requested);
 }
 
 const kept = () => (page.refused ? [page.refused.key] : []);
@@ -129,7 +179,8 @@ function selectView(change) {
 
 function showView() {
   charts.network.selected = charts.profile.selected = page.view.layer;
-  $('raster-title').textContent = `layer ${page.view.layer + 1}, sample ${page.view.sample + 1}`;
+  const shape = page.layout ? shapeOf(page.layout, page.view.layer) : '';
+  $('raster-title').textContent = `layer ${page.view.layer + 1}${shape}, sample ${page.view.sample + 1}`;
   redraw('network', 'profile');
 }
 
@@ -162,7 +213,14 @@ function showStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
+/** " (8×14×14)" for a conv layer, "" for a dense one (its width is in the network view). */
+function shapeOf(layout, layer) {
+  const s = layout.conv ? layout.shapes?.[layer] : null;
+  return s ? ` (${s.join('×')})` : '';
+}
+
 function clearCharts() {
+  charts.input.clear();
   charts.loss.clear();
   charts.accuracy.clear();
   charts.heatmap.clear();
@@ -196,11 +254,21 @@ function onReady({ gen, config, layout }) {
   $('speed').textContent = '–';
   $('acc-train').textContent = $('acc-test').textContent = '–';
   setBusy(false);
-  showStatus(page.notice ?? `${config.dataset}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${layout.steps_per_epoch} steps per epoch`, !!page.notice);
+  hideDownload();
+  upload.ask(false);
+  const name = config.dataset === 'custom' ? `your data (${data.upload?.preview.files.join(' + ') ?? 'uploaded'})` : config.dataset;
+  showStatus(page.notice ?? `${name}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${layout.steps_per_epoch} steps per epoch`, !!page.notice);
+  if (page.autoplay === gen) send(ToWorker.PLAY);
 }
 
-function onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
+function onReport({ gen, train, probe, input, eval: ev, stepsPerSecond, memory }) {
   if (gen !== page.gen) return; // a report of an older config or run: drop it
+  if (memory) showMemory(memory);
+  if (input) {
+    charts.input.set(input);
+    $('input-title').textContent = `sample ${input.sample + 1}, label ${input.label} · ${input.encoding} · T=${input.steps}`;
+    redraw('input');
+  }
   const rec = page.recording;
   if (train) rec.addTrain(train);
   if (probe) rec.addProbe(probe);
@@ -221,17 +289,29 @@ function onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
   if (probe) onProbe(probe);
   if (ev) {
     charts.accuracy.push(train?.step ?? probe?.step ?? 0, ev.train_accuracy, ev.test_accuracy);
-    $('acc-train').textContent = `${(ev.train_accuracy * 100).toFixed(1)}%`;
-    $('acc-test').textContent = `${(ev.test_accuracy * 100).toFixed(1)}%`;
+    // A timed evaluation sees the first EVAL_LIMIT samples of each split: on a larger set
+    // its figure is an estimate (≈); each epoch's end evaluates them all.
+    const layout = page.layout;
+    const approx = ev.limit > 0 && layout && Math.max(layout.train_samples, layout.test_samples) > ev.limit ? '≈' : '';
+    $('acc-train').textContent = `${approx}${(ev.train_accuracy * 100).toFixed(1)}%`;
+    $('acc-test').textContent = `${approx}${(ev.test_accuracy * 100).toFixed(1)}%`;
+    $('acc-test').title = $('acc-train').title = approx
+      ? `estimate on the first ${ev.limit} samples of each split; every sample is evaluated at each epoch's end` : 'every sample of the split';
     redraw('accuracy');
   }
+}
+
+function showMemory(bytes) {
+  $('memory').textContent = `${(bytes / 2 ** 20).toFixed(0)} MB`;
+  $('memory').dataset.bytes = String(bytes);
 }
 
 function onProbe(p) {
   charts.profile.set(p.rates, p.silent, p.saturated);
   charts.network.setRates(p.rates, p.silent, p.saturated);
   charts.heatmap.push(p.step, p.rates);
-  charts.raster.set(p.raster, page.layout?.width ?? p.raster.neurons);
+  const shape = page.layout?.shapes?.[p.raster.layer];
+  charts.raster.set(p.raster, shape ? shape[0] * shape[1] * shape[2] : page.layout?.width ?? p.raster.neurons);
   charts.membrane.set(p.raster);
   // 1-based, like the title: tests check that the data shown is the layer the title names.
   charts.raster.canvas.dataset.layer = charts.membrane.canvas.dataset.layer = String(p.raster.layer + 1);
@@ -269,7 +349,9 @@ function onRejected(gen, message, field, current) {
   page.requested = page.config;
   setBusy(false);
   panel.show(page.requested, kept());
-  showStatus(`${page.config.dataset}: kept the previous settings`);
+  // No run yet (a link the core refused, or `custom` with no file): say why, in red.
+  if (page.gen) showStatus(`${page.config.dataset}: kept the previous settings`);
+  else showStatus(message, true);
 }
 
 /**
@@ -372,7 +454,11 @@ function route({ autoplay = false } = {}) {
     page.config = page.requested = page.restore = config;
     spawn(); // its LOADED starts `page.restore`
     setBusy(true);
-  } else start(config);
+    if (autoplay) page.autoplay = page.nextGen + 1;
+  } else {
+    start(config);
+    if (autoplay) page.autoplay = page.nextGen;
+  }
 }
 
 /** Ends explore mode's worker and forgets its run (compare mode needs the cores). */
@@ -410,7 +496,16 @@ initMenus({
     lastSpec = compare.spec;
     go(toHash(compare.base, page.hidden));
   },
-  onPreset: (p) => go(compareHash(presetBase(p), page.hidden, presetSpec(p), p.id), { autoplay: true }),
+  onPreset(p) {
+    if (p.compare) return go(compareHash(presetBase(p), page.hidden, presetSpec(p), p.id), { autoplay: true });
+    // A single-run preset says what to watch on top of the notes card.
+    $('explore-watch').innerHTML = '<b></b> ';
+    $('explore-watch').firstChild.textContent = `${p.title}.`;
+    $('explore-watch').append(p.what_to_watch);
+    $('explore-watch').hidden = false;
+    $('explain').open = true;
+    go(toHash(presetBase(p), page.hidden), { autoplay: true });
+  },
   onDownload(kind) {
     if (mode === 'compare') return kind === 'json' ? compare.downloadJson() : compare.downloadCsv();
     if (!page.recording) return showStatus('nothing to download yet: no run has come up', true);

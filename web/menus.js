@@ -26,7 +26,9 @@ export function initMenus({ onMode, onPreset, onDownload, pngContext }) {
     b.dataset.preset = p.id;
     b.innerHTML = '<b></b><small></small>';
     b.querySelector('b').textContent = p.title;
-    b.querySelector('small').textContent = `${p.compare.values.length} runs, ${p.compare.field.replace(/_/g, ' ')}: ${p.compare.values.join(', ')}`;
+    b.querySelector('small').textContent = p.compare
+      ? `${p.compare.values.length} runs, ${p.compare.field.replace(/_/g, ' ')}: ${p.compare.values.join(', ')}`
+      : `one run in Explore: ${p.base.dataset}, depth ${p.base.depth}${p.base.conv ? ', conv' : ''}${p.base.residual ? ', residual' : ''}`;
     b.title = p.what_to_watch;
     onClick(b, () => {
       $('presets-menu').open = false;

@@ -4,12 +4,17 @@
 
 /** Page -> worker. */
 export const ToWorker = Object.freeze({
-  INIT: 'init', // { gen, config, view }: build a run; on failure the previous run keeps going
+  // { gen, config, view, files? }: build a run; on failure the previous run keeps going.
+  // `files`: [{ name, bytes: Uint8Array }] for mnist14, mnist28 and custom (datasets.js).
+  INIT: 'init',
   PLAY: 'play', // { }: train in time-budgeted ticks until PAUSE
   PAUSE: 'pause', // { }
   STEP: 'step', // { }: one optimizer step, then a report
   RESET: 'reset', // { gen }: same config from step 0
   VIEW: 'view', // { layer, sample }: what the detailed views show
+  // { id, files }: parse an upload (one CSV, or an IDX images + labels pair) and answer with
+  // PREVIEW; the run, if any, is not touched, whatever the files hold.
+  PREVIEW: 'preview',
   // Test only, ignored unless the worker was created with ?debug=1: the next INIT or
   // training tick executes a WebAssembly trap, as an out-of-memory allocation would.
   DEBUG_TRAP: 'debugTrap', // { at: 'init' | 'step' }
@@ -19,8 +24,13 @@ export const ToWorker = Object.freeze({
 export const FromWorker = Object.freeze({
   LOADED: 'loaded', // { }: wasm is compiled, INIT may follow
   READY: 'ready', // { gen, config, layout }: a run exists (after INIT or RESET)
-  REPORT: 'report', // { gen, train, probe?, eval?, stepsPerSecond }
+  // { gen, train, probe?, input?, eval?, stepsPerSecond, memory }: `input` is the probe
+  // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`
+  // carries `limit` (0: every sample, else the first `limit` of each split: an estimate);
+  // `memory` is the wasm memory in bytes.
+  REPORT: 'report',
   STATE: 'state', // { running }: acknowledges PLAY / PAUSE
+  PREVIEW: 'preview', // { id, preview } or { id, error }: the answer to ToWorker.PREVIEW
   // { gen?, message, field?, trap, rejected?, current? }: a rejected config (`rejected`, with
   // the gen of the run that keeps going) or a failed step. `trap`: the WebAssembly module
   // crashed; the worker is unusable and must be replaced.
@@ -35,6 +45,11 @@ export const TICK_MS = 40;
 /** Minimum time between probes (rates, raster, decision grid) and between evaluations. */
 export const PROBE_MS = 200;
 export const EVAL_MS = 1000;
+/**
+ * Samples per split of the timed evaluations (and the step-0 one): a full pass over MNIST
+ * with a conv net takes seconds. The evaluation at each epoch's end covers every sample.
+ */
+export const EVAL_LIMIT = 512;
 /** Side of the decision-boundary grid. */
 export const GRID = 32;
 

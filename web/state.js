@@ -9,6 +9,10 @@
 
 const MAX_SEED = 2 ** 53 - 1;
 
+/** The data sets generated from the seed (the others come from files or are built in). */
+export const GENERATED = ['spiral', 'circles', 'xor', 'gaussians', 'moons'];
+export const isGenerated = (dataset) => GENERATED.includes(dataset);
+
 /**
  * kind: 'enum' | 'int' | 'float' | 'bool'. `group` orders the control panel. `unusedWhen(cfg)`
  * marks a field the core ignores for that config (the data module reads samples and noise only
@@ -16,14 +20,15 @@ const MAX_SEED = 2 ** 53 - 1;
  */
 export const CONTROLS = [
   { key: 'dataset', label: 'Data set', group: 'Data', kind: 'enum', default: 'moons',
-    options: ['spiral', 'circles', 'xor', 'gaussians', 'moons', 'digits'],
-    help: 'The 2-D sets are points in a plane; digits are 8x8 handwritten digits (10 classes).' },
+    options: ['spiral', 'circles', 'xor', 'gaussians', 'moons', 'digits', 'mnist14', 'mnist28', 'custom'],
+    help: 'The 2-D sets are points in a plane; digits are 8x8 handwritten digits (10 classes); mnist14 / mnist28 are '
+      + '10,000 MNIST digits at 14x14 / 28x28 (downloaded when first used); custom is a file of your own (drop it on the page).' },
   { key: 'samples', label: 'Samples', group: 'Data', kind: 'int', default: 1000, min: 8, max: 100000,
-    help: 'Points generated for the 2-D sets (digits always has 1797).',
-    unusedWhen: (cfg) => cfg.dataset === 'digits', unusedNote: 'digits always has its 1797 samples' },
+    help: 'Points generated for the 2-D sets (the image sets and files have their own count).',
+    unusedWhen: (cfg) => !isGenerated(cfg.dataset), unusedNote: 'set by the data set (digits 1797, mnist 10,000)' },
   { key: 'noise', label: 'Noise', group: 'Data', kind: 'float', default: 0.05, min: 0, max: 1, step: 0.01,
     help: 'Standard deviation of the noise added to the 2-D points.',
-    unusedWhen: (cfg) => cfg.dataset === 'digits', unusedNote: 'digits are scans; no noise is added' },
+    unusedWhen: (cfg) => !isGenerated(cfg.dataset), unusedNote: 'only the 2-D sets get noise' },
   { key: 'test_fraction', label: 'Test fraction', group: 'Data', kind: 'float', default: 0.2, min: 0.05, max: 0.9, step: 0.05 },
   { key: 'encoding', label: 'Input encoding', group: 'Data', kind: 'enum', default: 'direct',
     options: ['direct', 'poisson', 'latency'],
@@ -34,6 +39,11 @@ export const CONTROLS = [
   { key: 'width', label: 'Width (neurons)', group: 'Network', kind: 'int', default: 64, min: 1, max: 4096 },
   { key: 'residual', label: 'Residual blocks', group: 'Network', kind: 'bool', default: false,
     help: 'Pre-activation residual blocks (needs depth >= 2).' },
+  { key: 'conv', label: 'Convolutional', group: 'Network', kind: 'bool', default: false,
+    help: '3x3 convolutions with width channels instead of dense layers (image data only: digits, mnist, an IDX upload).' },
+  { key: 'pools', label: 'Pooling stages', group: 'Network', kind: 'int', default: 2, min: 0, max: 6,
+    help: '2x2 pooling stages spread over the depth; each halves the feature maps.',
+    unusedWhen: (cfg) => !cfg.conv, unusedNote: 'only conv nets pool' },
   { key: 'zero_init_residual', label: 'Zero-init residual', group: 'Network', kind: 'bool', default: true,
     help: 'Start each residual block as the identity (its last gain or weight at zero).' },
   { key: 'norm', label: 'Normalization', group: 'Network', kind: 'enum', default: 'psp',
@@ -127,19 +137,29 @@ export function crossCheck(cfg) {
   if (cfg.residual && cfg.depth < 2) {
     return { key: 'depth', keys: ['depth', 'residual'], error: 'a residual net needs depth >= 2 (a stem and at least one block layer)' };
   }
-  const weights = cfg.depth * cfg.width * cfg.width;
+  if (cfg.conv && cfg.pools > cfg.depth) {
+    return { key: 'pools', keys: ['pools', 'depth', 'conv'], error: `a conv net pools after its layers: at most depth = ${cfg.depth}, got ${cfg.pools}` };
+  }
+  const weights = cfg.depth * cfg.width * cfg.width * (cfg.conv ? 9 : 1);
   if (weights > MAX_WEIGHTS) {
-    return { key: 'width', keys: ['width', 'depth'], error: `depth x width^2 = ${weights} weights exceeds ${MAX_WEIGHTS}; lower width or depth` };
+    const what = cfg.conv ? 'depth x width^2 x 9' : 'depth x width^2';
+    return { key: 'width', keys: ['width', 'depth', 'conv'], error: `${what} = ${weights} weights exceeds ${MAX_WEIGHTS}; lower width or depth` };
   }
   // Training batches, the probe batch and evaluation chunks (`forward_samples()` in Rust).
+  // Conv nets are bounded by their feature maps, which need the image size (checked below).
   const cells = (cfg.depth + 2) * cfg.timesteps * Math.max(cfg.batch, cfg.probe_samples) * cfg.width;
-  if (cells > MAX_ACTIVATIONS) {
+  if (!cfg.conv && cells > MAX_ACTIVATIONS) {
     return {
       key: cfg.probe_samples > cfg.batch ? 'probe_samples' : 'batch',
       keys: ['batch', 'probe_samples', 'timesteps', 'width', 'depth'],
       error: `(depth + 2) x timesteps x max(batch, probe_samples) x width = ${cells} activations exceeds ${MAX_ACTIVATIONS}; ` +
         'lower batch, probe_samples, timesteps, width or depth',
     };
+  }
+  // `validate_for_data()`: a conv net needs images. An upload's shape is known only to the
+  // core, which checks it (and the pools and maps of every image) when the run is built.
+  if (cfg.conv && isGenerated(cfg.dataset)) {
+    return { key: 'conv', keys: ['conv', 'dataset'], error: 'a conv net needs image data (digits, mnist14, mnist28 or an IDX image upload); this data set has plain feature vectors' };
   }
   return null;
 }

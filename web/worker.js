@@ -2,10 +2,11 @@
 // decides when to step, in ticks of about TICK_MS, yielding to its event loop between
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once.
-import init, { Playground } from '../pkg/spikeplay.js';
-import { EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
+import init, { Playground, previewFiles } from '../pkg/spikeplay.js';
+import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
 
 let handle = null;
+let wasm = null; // the module's exports, for the memory in use
 let gen = -1;
 let running = false;
 let view = { layer: 0, sample: 0 };
@@ -96,18 +97,29 @@ function trainOne() {
   return report;
 }
 
+/** The probe of the selected layer and sample, and that sample's encoded input. */
+const probe = () => ({ probe: handle.probe(view.layer, view.sample, GRID), input: handle.encodedInput(view.sample) });
+
+/** Accuracy on the first `limit` samples of each split (0: all of them). */
+const evaluate = (limit, epochEnd = false) => ({ ...handle.evaluate(limit), limit, epochEnd });
+
+const memory = () => wasm?.memory.buffer.byteLength ?? 0;
+
 function sendReport(train, force) {
   const now = performance.now();
   const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step) };
   const epochEnd = train.step > 0 && train.step % stepsPerEpoch === 0;
   if (force || epochEnd || now - lastProbe >= PROBE_MS) {
-    msg.probe = handle.probe(view.layer, view.sample, GRID);
+    Object.assign(msg, probe());
     lastProbe = performance.now();
   }
+  // The timed evaluation is an estimate on EVAL_LIMIT samples per split; the one at an
+  // epoch's end covers them all, as the CLI's history does (tests/e2e-agreement.test.mjs).
   if (force || epochEnd || now - lastEval >= EVAL_MS) {
-    msg.eval = { ...handle.evaluate(), epochEnd };
+    msg.eval = evaluate(epochEnd ? 0 : EVAL_LIMIT, epochEnd);
     lastEval = performance.now();
   }
+  msg.memory = memory();
   post(msg);
 }
 
@@ -135,16 +147,16 @@ function ready() {
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
     train: { losses: [], lrs: [], step: 0, epoch: 0, lr: nextLr },
-    probe: handle.probe(view.layer, view.sample, GRID), eval: handle.evaluate(),
+    ...probe(), eval: evaluate(EVAL_LIMIT), memory: memory(),
   });
 }
 
 const handlers = {
-  [ToWorker.INIT]({ gen: g, config, view: v }) {
+  [ToWorker.INIT]({ gen: g, config, view: v, files }) {
     let next;
     try {
       trapIfArmed('init');
-      next = new Playground(config);
+      next = new Playground(config, files);
     } catch (e) {
       // The previous run keeps going: only a valid config replaces it. `current` tells the
       // page which run that is (its READY may have been dropped as stale).
@@ -187,7 +199,15 @@ const handlers = {
     view = { layer, sample };
     if (!handle) return;
     lastProbe = performance.now();
-    post({ type: FromWorker.REPORT, gen, train: null, probe: handle.probe(layer, sample, GRID) });
+    post({ type: FromWorker.REPORT, gen, train: null, ...probe(), memory: memory() });
+  },
+  [ToWorker.PREVIEW]({ id, files }) {
+    // A malformed upload is an answer, not an ERROR: the run keeps training.
+    try {
+      post({ type: FromWorker.PREVIEW, id, preview: previewFiles(files) });
+    } catch (e) {
+      post({ type: FromWorker.PREVIEW, id, error: e instanceof Error ? e.message : String(e) });
+    }
   },
 };
 
@@ -202,7 +222,7 @@ function dispatch(data) {
 self.onmessage = ({ data }) => (loaded ? dispatch(data) : pending.push(data));
 
 try {
-  await init();
+  wasm = await init();
   loaded = true;
   post({ type: FromWorker.LOADED });
   pending.splice(0).forEach(dispatch);

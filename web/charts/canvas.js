@@ -154,3 +154,18 @@ export function stepAxis(ctx, f, last) {
   label(ctx, 'step 0', f.x0, f.y1 + 13);
   label(ctx, `step ${last}`, f.x1, f.y1 + 13, { align: 'right' });
 }
+
+/**
+ * Which layers (0-based) to number along an axis `px` wide so labels stay `gap` px apart:
+ * the first, then every `step`-th with a round step (1, 2, 5, 10, 20, 50, ...), so a
+ * 101-layer net reads L1, L10, L20, ... L100, and the last one when it has room.
+ */
+export function layerTicks(n, px, gap = 28) {
+  const fit = Math.max(1, Math.floor(px / gap));
+  let step = 1;
+  for (let k = 0; step * fit < n; k++) step = [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3);
+  const ticks = [0];
+  for (let l = step; l <= n; l += step) if (((l - 1 - ticks[ticks.length - 1]) * px) / n >= gap) ticks.push(l - 1);
+  if (ticks[ticks.length - 1] !== n - 1 && ((n - 1 - ticks[ticks.length - 1]) * px) / n >= gap) ticks.push(n - 1);
+  return ticks;
+}

@@ -2,7 +2,7 @@
 // firing rate), the readout, where the normalization sits, and the residual skips.
 // Clicking a layer, or the arrow keys while the canvas has focus (it is a slider for
 // assistive tech), selects it for the raster and membrane views.
-import { COLORS, fit, label, ramp } from './canvas.js';
+import { COLORS, fit, label, layerTicks, ramp } from './canvas.js';
 import { layerFlag } from './rates.js';
 
 /** How the caption and the marks name each norm (the core's serde names are the keys). */
@@ -77,7 +77,8 @@ export class NetworkView {
     const top = 18, bottom = h - 19 - 13 * lines.length;
     this.geom = { top, bottom };
     this.boxes = [];
-    this.ioBox(ctx, 4, top, io, bottom - top, `input\n${L.features}`);
+    const image = L.image?.length === 2 ? `${L.image[0]}×${L.image[1]}` : null;
+    this.ioBox(ctx, 4, top, io, bottom - top, `input\n${image ?? L.features}`);
     this.ioBox(ctx, w - io - 4, top, io, bottom - top, `readout\n${L.classes}`);
     const norm = L.norm_placement === 'none' ? '' : NORM_NAME[L.norm] ?? L.norm ?? '';
     for (let i = 0; i < n; i++) {
@@ -104,8 +105,11 @@ export class NetworkView {
       if (norm && L.normalized[i] && slot - bw > 8) this.normMark(ctx, pre ? bx - 5 : bx + bw + 5, norm, slot - bw, pre);
     }
     if (L.residual) this.skips(ctx, n, x0, slot, top);
-    const every = Math.ceil(n / Math.max(1, Math.floor((x1 - x0) / 26)));
-    for (let i = 0; i < n; i += every) label(ctx, `L${i + 1}`, x0 + (i + 0.5) * slot, bottom + 12, { align: 'center' });
+    // Conv layers are named by their map, C×H×W, where every label fits; else L1, L2, ...
+    const names = Array.from({ length: n }, (_, i) => (L.conv && L.shapes?.[i] ? `L${i + 1} ${L.shapes[i].join('×')}` : `L${i + 1}`));
+    const wide = Math.max(...names.map((t) => ctx.measureText(t).width)) + 8 <= slot;
+    const ticks = wide ? names.map((_, i) => i) : layerTicks(n, x1 - x0, 34);
+    for (const i of ticks) label(ctx, wide ? names[i] : `L${i + 1}`, x0 + (i + 0.5) * slot, bottom + 12, { align: 'center' });
     lines.forEach((t, i) => label(ctx, t, w / 2, h - 4 - 13 * (lines.length - 1 - i), { align: 'center', color: COLORS.ink }));
   }
 
@@ -115,9 +119,18 @@ export class NetworkView {
     const sel = this.rates?.[this.selected];
     const where = WHERE[L.norm_placement] ?? '';
     const except = L.normalized[0] ? '' : ' but the first (its input is a current, not spikes)';
-    return [`${L.depth} layers × ${L.width} neurons`, norm ? `${norm} normalization (green) ${where}${except}` : 'no normalization',
+    return [this.size(), norm ? `${norm} normalization (green) ${where}${except}` : 'no normalization',
       L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`]
       .filter(Boolean).join(' · ');
+  }
+
+  /** "4 layers × 64 neurons", or for a conv net its channels and how the maps shrink. */
+  size() {
+    const L = this.layout;
+    if (!L.conv || !L.shapes?.length) return `${L.depth} layers × ${L.width} neurons`;
+    const maps = [];
+    for (const [, h, w] of L.shapes) if (maps[maps.length - 1] !== `${h}×${w}`) maps.push(`${h}×${w}`);
+    return `${L.depth} conv layers (3×3) × ${L.width} channels, maps ${maps.join(' → ')}`;
   }
 
   describe() {
@@ -144,6 +157,8 @@ export class NetworkView {
   /** Residual net: layer 1 is the stem, then blocks of two layers, each skipped over. */
   skips(ctx, n, x0, slot, top) {
     ctx.strokeStyle = '#8e44ad';
+    // Past ~40 layers the arcs merge into a band: fainter, so they do not hide the boxes.
+    ctx.globalAlpha = slot < 14 ? 0.5 : 1;
     for (let start = 1; start < n; start += 2) {
       const end = Math.min(n - 1, start + 1);
       const a = x0 + (start - 0.5) * slot + 4, b = x0 + (end + 0.5) * slot + 4;
@@ -152,5 +167,6 @@ export class NetworkView {
       ctx.quadraticCurveTo((a + b) / 2, top - 16, b, top);
       ctx.stroke();
     }
+    ctx.globalAlpha = 1;
   }
 }

@@ -1,6 +1,6 @@
 // Firing rates per hidden layer: the profile now (rate against depth, silent and saturated
 // layers flagged) and its history (layer x training step heatmap).
-import { COLORS, drawCells, empty, fit, frame, label, ramp, rampRgb, yAxis } from './canvas.js';
+import { COLORS, drawCells, empty, fit, frame, label, layerTicks, ramp, rampRgb, yAxis } from './canvas.js';
 
 /** A layer is flagged when most of its neurons are silent or saturated. */
 export function layerFlag(rate, silent, saturated) {
@@ -43,8 +43,7 @@ export class RateProfile {
         ctx.strokeRect(f.x0 + i * bw + 0.5, f.y0, bw - 1, f.y1 - f.y0);
       }
     });
-    const every = Math.ceil(n / 12);
-    for (let i = 0; i < n; i += every) label(ctx, String(i + 1), f.x0 + (i + 0.5) * bw, f.y1 + 12, { align: 'center' });
+    for (const i of layerTicks(n, f.x1 - f.x0, 26)) label(ctx, String(i + 1), f.x0 + (i + 0.5) * bw, f.y1 + 12, { align: 'center' });
     label(ctx, 'layer (input side → output side)', (f.x0 + f.x1) / 2, h - 3, { align: 'center' });
     const note = [flagged.silent && `${flagged.silent} silent`, flagged.saturated && `${flagged.saturated} saturated`]
       .filter(Boolean).join(', ');

@@ -1,0 +1,193 @@
+// Bring your own data: a file picker and drag-and-drop anywhere on the page take one CSV
+// (label column first) or an IDX images + labels pair. The files are parsed by the core in
+// a worker (`previewFiles`), never on the page; the preview shows what the core read, and a
+// malformed file becomes a dismissable message naming the file and the byte or line, while
+// the run on screen keeps training and the settings stay as they were.
+import { COLORS, drawPixels, fit, label } from './charts/canvas.js';
+import { formatBytes } from './datasets.js';
+import { FromWorker, ToWorker } from './protocol.js';
+
+const $ = (id) => document.getElementById(id);
+
+let nextId = 0;
+
+/** Asks `worker` to parse `files`; resolves with the preview, rejects with the core's message. */
+export function previewIn(worker, files) {
+  const id = ++nextId;
+  return new Promise((ok, fail) => {
+    const on = ({ data }) => {
+      if (data.type !== FromWorker.PREVIEW || data.id !== id) return;
+      worker.removeEventListener('message', on);
+      if (data.error) fail(new Error(data.error));
+      else ok(data.preview);
+    };
+    worker.addEventListener('message', on);
+    worker.postMessage({ type: ToWorker.PREVIEW, id, files });
+  });
+}
+
+export class Upload {
+  /**
+   * `after`: the element the box goes after (the data set control). `parse(files)` ->
+   * Promise<preview>; `accept({ files, preview })` is called once an upload parsed.
+   */
+  constructor(after, { parse, accept }) {
+    this.parse = parse;
+    this.accept = accept;
+    this.box = document.createElement('div');
+    this.box.className = 'upload';
+    this.box.id = 'upload';
+    this.box.innerHTML = `
+      <p class="upload-hint"><b>Your own data</b>: a CSV (label column first) or an IDX images + labels pair
+        (.gz is fine). Drop the files anywhere on the page, or</p>
+      <button type="button" id="upload-choose" class="mini">Choose files…</button>
+      <input type="file" id="upload-input" multiple hidden>
+      <span id="upload-state" class="upload-state" aria-live="polite"></span>
+      <div id="upload-error" class="alert" role="alert" hidden><span id="upload-error-text"></span>
+        <button type="button" id="upload-dismiss" class="mini" aria-label="Dismiss the message">×</button></div>
+      <div id="upload-preview" hidden>
+        <p id="upload-files" class="upload-files"></p>
+        <p id="upload-summary" class="upload-summary"></p>
+        <canvas id="upload-counts" role="img" aria-label="Samples per class"></canvas>
+        <div id="upload-samples" class="upload-samples" aria-label="The first samples and their labels"></div>
+      </div>`;
+    after.after(this.box);
+    const input = $('upload-input');
+    $('upload-choose').addEventListener('click', () => input.click());
+    input.addEventListener('change', () => {
+      const files = [...input.files];
+      input.value = ''; // choosing the same files again still counts
+      if (files.length) this.take(files);
+    });
+    $('upload-dismiss').addEventListener('click', () => this.error(''));
+    this.dropAnywhere();
+  }
+
+  /** Drag-and-drop on the whole page; while files hover, the page says where they go. */
+  dropAnywhere() {
+    let depth = 0;
+    const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+    const setDragging = (on) => (document.body.dataset.dragging = String(on));
+    document.addEventListener('dragenter', (e) => {
+      if (!hasFiles(e)) return;
+      depth += 1;
+      setDragging(true);
+    });
+    document.addEventListener('dragleave', (e) => {
+      if (!hasFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (!depth) setDragging(false);
+    });
+    document.addEventListener('dragover', (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    });
+    document.addEventListener('drop', (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      const files = [...e.dataTransfer.files];
+      if (files.length) this.take(files);
+    });
+  }
+
+  /** Reads, parses and (if the core accepts them) hands on `files` (File objects). */
+  async take(fileList) {
+    this.error('');
+    const names = fileList.map((f) => f.name).join(' + ');
+    this.state(`reading ${names}…`);
+    try {
+      const files = await Promise.all(fileList.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+      const preview = await this.parse(files);
+      this.show(preview, files);
+      this.state('');
+      this.accept({ files, preview });
+    } catch (e) {
+      this.state('');
+      this.error(e.message ?? String(e));
+    }
+  }
+
+  state(text) {
+    $('upload-state').textContent = text;
+  }
+
+  /** Shows (or, with '', dismisses) the message about a file the core could not read. */
+  error(text) {
+    $('upload-error-text').textContent = text ? `Could not use these files: ${text}` : '';
+    $('upload-error').hidden = !text;
+  }
+
+  /** Highlights the box when a run waits for a file (a `custom` link, or custom chosen). */
+  ask(on) {
+    this.box.classList.toggle('asking', on);
+  }
+
+  /** The preview of what the core read: names, counts and the first samples with labels. */
+  show(p, files) {
+    $('upload-preview').hidden = false;
+    this.ask(false);
+    const size = files.reduce((a, f) => a + f.bytes.length, 0);
+    $('upload-files').textContent = `${p.files.join(' + ')} (${p.format.toUpperCase()}, ${formatBytes(size)})`;
+    const shape = p.image.length === 2 ? ` (${p.image[0]}×${p.image[1]} images)` : '';
+    $('upload-summary').textContent = `${p.samples.toLocaleString('en')} samples · ${p.features} features${shape} · `
+      + `${p.classes} classes · values ${fmt(p.extent[0])} to ${fmt(p.extent[1])}, scaled to [0, 1]`;
+    const box = $('upload-preview');
+    box.dataset.samples = String(p.samples);
+    box.dataset.features = String(p.features);
+    box.dataset.classes = String(p.classes);
+    this.counts(p.counts);
+    this.samples(p);
+  }
+
+  counts(counts) {
+    const canvas = $('upload-counts');
+    const { ctx, w, h } = fit(canvas);
+    const top = Math.max(1, ...counts);
+    const bw = (w - 4) / counts.length;
+    counts.forEach((c, i) => {
+      const bh = ((h - 14) * c) / top;
+      ctx.fillStyle = COLORS.ok;
+      ctx.fillRect(2 + i * bw + 1, h - 12 - bh, Math.max(1, bw - 2), bh);
+      if (counts.length <= 20) label(ctx, String(i), 2 + (i + 0.5) * bw, h - 2, { align: 'center' });
+    });
+    canvas.setAttribute('aria-label', `Samples per class: ${counts.map((c, i) => `${i}: ${c}`).join(', ')}`);
+  }
+
+  /** Images as thumbnails; feature vectors as a strip of shaded cells, one per feature. */
+  samples(p) {
+    const root = $('upload-samples');
+    root.replaceChildren();
+    const image = p.image.length === 2;
+    const per = p.values.length / Math.max(1, p.labels.length);
+    p.labels.forEach((lab, k) => {
+      const vals = p.values.slice(k * per, (k + 1) * per);
+      const fig = document.createElement('figure');
+      const canvas = document.createElement('canvas');
+      canvas.className = image ? 'thumb' : 'strip';
+      fig.append(canvas);
+      const cap = document.createElement('figcaption');
+      cap.textContent = image ? String(lab) : `label ${lab}`;
+      fig.append(cap);
+      fig.classList.toggle('row', !image);
+      root.append(fig);
+      const { ctx, w, h } = fit(canvas);
+      const [ih, iw] = image ? p.image : [1, vals.length];
+      // Ink on paper: 1 is dark, 0 is white, whatever the file's own polarity.
+      drawPixels(ctx, iw, ih, (data) => {
+        for (let i = 0; i < vals.length; i++) {
+          const g = Math.round(255 * (1 - vals[i]));
+          data.set([g, g, g, 255], 4 * i);
+        }
+      }, 0, 0, w, h);
+      canvas.title = image ? `sample ${k + 1}, label ${lab}` : `sample ${k + 1}, label ${lab}: ${[...vals.slice(0, 8)].map(fmt).join(', ')}${vals.length > 8 ? ', …' : ''}`;
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', canvas.title);
+    });
+    root.dataset.count = String(p.labels.length);
+  }
+}
+
+const fmt = (v) => Number(v.toPrecision(3)).toString();
