@@ -84,22 +84,10 @@ impl Synapse {
         Self::build((fan_in, fan_out), false, input_is_spikes, cfg, skip_scale, rng, device, params)
     }
 
-    /// A 3x3 convolution from `fan_in` to `fan_out` channels (padding 1): fan-in `9 C`.
+    /// [`Synapse::new`], or with `conv` a 3x3 convolution from `fan_in` to `fan_out`
+    /// channels (padding 1; its fan-in for the init is `9 x fan_in`).
     #[allow(clippy::too_many_arguments)]
-    pub fn conv(
-        (fan_in, fan_out): (usize, usize),
-        input_is_spikes: bool,
-        cfg: &ExperimentConfig,
-        skip_scale: f64,
-        rng: &mut Rng,
-        device: &Device,
-        params: &mut Vec<Var>,
-    ) -> Result<Self> {
-        Self::build((fan_in, fan_out), true, input_is_spikes, cfg, skip_scale, rng, device, params)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn build(
+    pub fn build(
         (fan_in, fan_out): (usize, usize),
         conv: bool,
         input_is_spikes: bool,
@@ -228,7 +216,7 @@ impl Network {
             let skip_scale = if summed { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 };
             if cfg.conv {
                 let fan_in = if l == 0 { 1 } else { cfg.width };
-                layers.push(Synapse::conv((fan_in, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
+                layers.push(Synapse::build((fan_in, cfg.width), true, spikes_in, cfg, skip_scale, rng, device, &mut params)?);
                 shapes.push([cfg.width, h, w]);
                 for _ in 0..pools[l] {
                     (h, w) = (h / 2, w / 2);
@@ -557,7 +545,7 @@ mod tests {
         // candle's backward through them must match central differences in the weight.
         let cfg = ExperimentConfig { norm: NormKind::Bn, ..conv_cfg(false, 1, NormKind::Bn) };
         let mut params = vec![];
-        let syn = Synapse::conv((2, 3), true, &cfg, 1.0, &mut Rng::new(3), &Device::Cpu, &mut params).unwrap();
+        let syn = Synapse::build((2, 3), true, true, &cfg, 1.0, &mut Rng::new(3), &Device::Cpu, &mut params).unwrap();
         let n = 2 * 2 * 2 * 4 * 4;
         let a = Tensor::from_vec((0..n).map(|i| (i as f32 * 0.37).sin()).collect(), (2, 2, 2, 4, 4), &Device::Cpu).unwrap();
         let target = Tensor::from_vec((0..2 * 2 * 3 * 4).map(|i| (i as f32 * 0.23).cos()).collect(), (2, 2, 3, 2, 2), &Device::Cpu).unwrap();
