@@ -48,7 +48,11 @@ pub fn gunzip_if_needed<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::
     }
     let mut out = Vec::new();
     let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_INFLATED as u64 + 1);
-    reader.read_to_end(&mut out).map_err(|e| fault(name, format!("gzip: {e} (after {} inflated bytes)", out.len())))?;
+    reader.read_to_end(&mut out).map_err(|e| {
+        let cut = e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete");
+        let hint = if cut { "; is the file cut short?" } else { "" };
+        fault(name, format!("gzip: {e} (after {} inflated bytes{hint})", out.len()))
+    })?;
     if out.len() > MAX_INFLATED {
         return Err(fault(name, format!("gzip inflates to more than {MAX_INFLATED} bytes, too large for a browser tab")));
     }
@@ -163,6 +167,16 @@ pub fn parse_idx_pair(images: (&str, &[u8]), labels_file: (&str, &[u8])) -> Resu
 /// A first row whose label is not a number is taken as a header.
 pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
     let bytes = gunzip_if_needed(name, bytes)?;
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let at = e.valid_up_to();
+        let looks = match &bytes[..] {
+            [0x89, b'P', b'N', b'G', ..] => " (it looks like a PNG image)",
+            [0xFF, 0xD8, 0xFF, ..] => " (it looks like a JPEG image)",
+            [b'P', b'K', 3, 4, ..] => " (it looks like a zip archive; unzip it first)",
+            _ => "",
+        };
+        return Err(fault(name, format!("byte {at}: not text{looks}; a CSV is UTF-8 text, one sample per line")));
+    }
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
     let (mut x, mut raw_labels, mut lines) = (Vec::new(), Vec::new(), Vec::new());
     let mut features = None;
@@ -232,8 +246,8 @@ pub fn parse_files(files: &[DataFile]) -> Result<Labelled> {
         [] => Err(Error::Parse("no file given: drop an IDX images + labels pair or one CSV file".into())),
         [one] if one.looks_like_idx()? => {
             let idx = parse_idx(&one.name, &one.bytes)?;
-            let what = if idx.dims.len() == 1 { "a labels file" } else { "an images file" };
-            Err(fault(&one.name, format!("this is {what} ({} dimension(s)); add the matching IDX {} file (select or drop both at once)", idx.dims.len(), if idx.dims.len() == 1 { "images" } else { "labels" })))
+            let (what, other) = if idx.dims.len() == 1 { ("a labels file", "images") } else { ("an images file", "labels") };
+            Err(fault(&one.name, format!("this is {what}; add the matching IDX {other} file (select or drop both at once)")))
         }
         [one] => parse_csv(&one.name, &one.bytes),
         [a, b] => {
@@ -295,6 +309,9 @@ pub struct Preview {
     pub image: Vec<u32>,
     /// Samples per class, `classes` entries.
     pub counts: Vec<u32>,
+    /// Label values below `classes` that no sample has (labels are class indices, so
+    /// labels 0 and 200 make 201 outputs, 199 of them never the answer).
+    pub empty_classes: u32,
     /// The raw extent `[min, max]`, before scaling to [0, 1].
     pub extent: Vec<f32>,
     /// The first samples' labels and their scaled features (capped at PREVIEW_FEATURES).
@@ -324,6 +341,7 @@ pub fn preview(files: &[DataFile]) -> Result<Preview> {
         features: data.features as u32,
         classes: data.classes as u32,
         image: data.image.map_or(vec![], |(h, w)| vec![h as u32, w as u32]),
+        empty_classes: counts.iter().filter(|&&c| c == 0).count() as u32,
         counts,
         extent: vec![lo, hi],
         labels: data.y[..n].to_vec(),
@@ -415,6 +433,29 @@ mod tests {
         assert_eq!(plain, Labelled { x: vec![0.5, 2.0, 1.0, -3.0], y: vec![1, 0], features: 2, classes: 2, image: None });
         let headed = parse_csv("d.csv", b"label,a,b\n1, 0.5 ,2\n0,1,-3\n").unwrap();
         assert_eq!(headed, plain);
+    }
+
+    #[test]
+    fn binary_files_are_not_taken_for_csv_and_cut_gzip_says_so() {
+        let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D];
+        let e = err(parse_csv("picture.csv", &png));
+        assert!(e.contains("picture.csv: byte 0: not text (it looks like a PNG image)"), "{e}");
+        let e = err(parse_csv("t.csv", b"0,1\n1,\xff\n"));
+        assert!(e.contains("byte 6: not text"), "{e}");
+        let whole = gzip(&idx(0x08, &[4], &[0, 1, 2, 3]));
+        let e = err(parse_idx("cut.gz", &whole[..whole.len() - 6]));
+        assert!(e.contains("cut.gz: gzip:") && e.contains("cut short"), "{e}");
+        let e = err(parse_files(&[DataFile::new("lab.idx", idx(0x08, &[2], &[0, 1]))]));
+        assert!(e.contains("lab.idx: this is a labels file; add the matching IDX images file"), "{e}");
+    }
+
+    #[test]
+    fn preview_counts_classes_and_flags_unused_labels() {
+        let csv = "0,1\n5,2\n0,3\n";
+        let p = preview(&[DataFile::new("gap.csv", csv.as_bytes().to_vec())]).unwrap();
+        assert_eq!((p.samples, p.classes, p.empty_classes), (3, 6, 4));
+        assert_eq!(p.counts, vec![2, 0, 0, 0, 0, 1]);
+        assert_eq!(p.values, vec![0.0, 0.5, 1.0], "one global scale to [0, 1]");
     }
 
     #[test]

@@ -33,8 +33,11 @@ pub struct Raster {
     pub layer: u32,
     pub sample: u32,
     pub steps: u32,
-    /// Neurons shown in `spikes` (the first `min(width, RASTER_NEURONS)`).
+    /// Neurons shown in `spikes`: `min(width, RASTER_NEURONS)`.
     pub neurons: u32,
+    /// Which neurons those are: all of them, or evenly spaced over a wider layer (so a conv
+    /// layer shows every channel and the map's centre, not channel 1's blank border).
+    pub shown: Vec<u32>,
     /// `[steps, neurons]` row-major, 0 or 1.
     pub spikes: Vec<f32>,
     /// Indices of the neurons whose membranes are traced, from least to most active.
@@ -172,6 +175,8 @@ pub fn raster(trainer: &Trainer, taps: &Taps, layer: usize, sample: usize) -> Re
     let membrane = taps.membrane[layer].i((.., sample, ..))?.contiguous()?;
     let (steps, width) = spikes.dims2()?;
     let neurons = width.min(RASTER_NEURONS);
+    let shown: Vec<u32> = (0..neurons).map(|i| (i * width / neurons) as u32).collect();
+    let shown_idx = Tensor::from_vec(shown.clone(), neurons, &trainer.device)?;
     let traced = traced_neurons(&spikes, TRACES)?;
     let idx = Tensor::from_vec(traced.clone(), traced.len(), &trainer.device)?;
     Ok(Raster {
@@ -179,7 +184,8 @@ pub fn raster(trainer: &Trainer, taps: &Taps, layer: usize, sample: usize) -> Re
         sample: sample as u32,
         steps: steps as u32,
         neurons: neurons as u32,
-        spikes: spikes.narrow(1, 0, neurons)?.flatten_all()?.to_vec1()?,
+        spikes: spikes.index_select(&shown_idx, 1)?.flatten_all()?.to_vec1()?,
+        shown,
         traced,
         membrane: membrane.index_select(&idx, 1)?.flatten_all()?.to_vec1()?,
         theta: trainer.cfg.theta,
@@ -246,6 +252,22 @@ mod tests {
         // Out-of-range requests clamp to the last layer and sample.
         let r = raster(&t, &taps, 99, 999).unwrap();
         assert_eq!((r.layer, r.sample), (2, 15));
+    }
+
+    #[test]
+    fn a_wide_layer_shows_evenly_spaced_neurons() {
+        let cfg = ExperimentConfig { dataset: DatasetKind::Digits, conv: true, depth: 1, width: 4, pools: 0, timesteps: 2, probe_samples: 2, ..Default::default() };
+        let t = Trainer::new(cfg).unwrap();
+        let (_, taps) = t.probe_with_taps().unwrap();
+        let r = raster(&t, &taps, 0, 1).unwrap();
+        // 4 channels x 8 x 8 = 256 neurons: every second one, covering all four channels.
+        assert_eq!(r.neurons, 128);
+        assert_eq!(r.shown.len(), 128);
+        assert_eq!((r.shown[0], r.shown[1], r.shown[127]), (0, 2, 254));
+        let all: Vec<f32> = taps.spikes[0].i((.., 1, ..)).unwrap().contiguous().unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        for (k, &n) in r.shown.iter().enumerate() {
+            assert_eq!(r.spikes[128 + k], all[256 + n as usize], "step 2, shown neuron {k} is neuron {n}");
+        }
     }
 
     #[test]
