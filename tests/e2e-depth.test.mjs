@@ -14,10 +14,11 @@ const stepsPast = (page, n) => page.waitForFunction((want) => Number(document.ge
 async function trainAndRead(page, steps) {
   await play(page);
   await stepsPast(page, steps);
+  const speed = await page.textContent('#speed');
   await pause(page);
   const json = JSON.parse((await download(page, '#download-json', '#download-menu')).bytes.toString());
   const memory = await page.$eval('#memory', (e) => Number(e.dataset.bytes));
-  return { json, memory };
+  return { json, memory, speed };
 }
 
 for (const [name, hash, depth] of [
@@ -26,7 +27,10 @@ for (const [name, hash, depth] of [
 ]) {
   test(`${name} builds, trains and stays within memory`, async () => {
     const { page, problems } = await open(hash);
-    const { json, memory } = await trainAndRead(page, 3);
+    const { json, memory, speed } = await trainAndRead(page, 3);
+    // A wall-clock rate, with one decimal below 10 steps/s (a 101-layer conv net does < 1).
+    assert.match(speed, /^(\d\.\d|\d{2,})$/, `steps/s ${speed}`);
+    if (json.config.conv) assert.ok(Number(speed) > 0 && Number(speed) < 10, `steps/s ${speed}`);
     assert.equal(json.config.depth, depth);
     const probe = json.probes.at(-1);
     assert.equal(probe.rates.length, depth, 'one rate per hidden layer');

@@ -187,3 +187,28 @@ test('conv, pools and the new data sets round-trip through the hash', () => {
   assert.equal(bad.config.conv, false);
   assert.match(bad.errors.conv, /needs image data/);
 });
+
+test('a refused first run resets the named field, then everything', async () => {
+  const { firstRunFallback } = await import('../web/state.js');
+  const link = { ...defaults(), dataset: 'mnist28', conv: true, depth: 6, width: 64, pools: 0, batch: 128 };
+  const once = firstRunFallback(link, 'batch', 0);
+  assert.equal(once.field, 'batch');
+  assert.deepEqual(once.config, { ...link, batch: 32 });
+  assert.deepEqual(firstRunFallback(once.config, 'probe_samples', 1), { config: defaults(), field: null });
+  // A field already at its default cannot be the fix: straight to the defaults.
+  assert.deepEqual(firstRunFallback(link, 'width', 0), { config: defaults(), field: null });
+  // Nor can a default that breaks another rule (pools 2 > depth 1 on a conv net).
+  assert.equal(firstRunFallback({ ...link, depth: 1, pools: 0 }, 'pools', 0).field, null);
+});
+
+test('rates show one decimal below 10 and no axis label reads -0.0', async () => {
+  const { fixed, formatRate, plural } = await import('../web/format.js');
+  assert.equal(formatRate(0.35), '0.3');
+  assert.equal(formatRate(0.36), '0.4');
+  assert.equal(formatRate(9.94), '9.9');
+  assert.equal(formatRate(42.4), '42');
+  assert.equal(fixed(-0.04), '0.0');
+  assert.equal(fixed(-0.06), '-0.1');
+  assert.equal(plural(1, 'step'), '1 step');
+  assert.equal(plural(3, 'step'), '3 steps');
+});

@@ -11,6 +11,7 @@ export const DATA_FILES = {
 
 /** How the status line names a data set while it downloads. */
 const NAMES = { mnist14: 'MNIST 14×14', mnist28: 'MNIST 28×28' };
+export const dataName = (dataset) => NAMES[dataset] ?? dataset;
 
 export const NEEDS_UPLOAD = 'This run trains on your own data (data set "custom"), which a link cannot carry: '
   + 'drop a CSV or an IDX images + labels pair on the page (or use "Choose files" under Data), or pick another data set.';
@@ -58,6 +59,8 @@ export class DataFiles {
         loaded += p.loaded;
         total += p.total;
       }
+      // A file whose response has not begun has no size yet: the total is not known either.
+      if ([...parts.values()].some((p) => !p.total)) total = 0;
       this.progress({ label, loaded, total, done });
     };
     report();
@@ -136,12 +139,15 @@ export function showDownload({ label, loaded, total, done, error }) {
   root.dataset.state = error ? 'failed' : done ? 'done' : 'loading';
   root.dataset.loaded = String(loaded);
   root.dataset.total = String(total);
-  bar.max = Math.max(1, total);
-  bar.value = loaded;
+  // No size yet (a response has not begun): an indeterminate bar, not a full one.
+  if (total) {
+    bar.max = total;
+    bar.value = loaded;
+  } else bar.removeAttribute('value');
   const pct = total ? Math.floor((100 * loaded) / total) : 0;
   text.textContent = error ? `${name}: download failed`
     : done ? `${name} downloaded (${formatBytes(total)}), kept for later runs`
-      : `downloading ${name}: ${pct} % of ${total ? formatBytes(total) : '…'}`;
+      : total ? `downloading ${name}: ${pct} % of ${formatBytes(total)}` : `downloading ${name}…`;
 }
 
 /** Hides a finished download's line (a run built from it is on screen). */

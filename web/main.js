@@ -2,24 +2,20 @@
 // reports feed the charts. The main thread never trains; it only draws what arrives.
 // A hash with `compare=` switches to compare mode (compare.js), which owns its own workers;
 // explore mode's worker is ended meanwhile, so the two never compete for the cores.
-import { AccuracyCurves, LossCurves } from './charts/curves.js';
-import { DecisionBoundary } from './charts/boundary.js';
-import { EncodedInput } from './charts/encoded-input.js';
-import { NetworkView } from './charts/network.js';
-import { MembraneTraces, SpikeRaster } from './charts/raster.js';
-import { RateHeatmap, RateProfile } from './charts/rates.js';
 import { Compare } from './compare.js';
 import { compareHash, configStem, defaultSpec, readCompare, specParam } from './compare-spec.js';
 import { ControlPanel } from './controls.js';
-import { DATA_FILES, DataFiles, hideDownload, showDownload } from './datasets.js';
+import { ExploreViews } from './explore-views.js';
+import { DATA_FILES, DataFiles, dataName, hideDownload, showDownload } from './datasets.js';
 import { saveCsv, saveJson } from './download.js';
 import { initMenus, showMode } from './menus.js';
 import { presetBase, presetSpec } from './presets.js';
 import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
 import { Recording, toCsv } from './recording.js';
-import { redrawer } from './redraw.js';
+import { plural } from './format.js';
+import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { COLORS } from './charts/canvas.js';
-import { crossCheck, defaults, fromHash, parseValue, tidyConfig, toHash } from './state.js';
+import { BY_KEY, crossCheck, defaults, firstRunFallback, fromHash, parseValue, tidyConfig, toHash } from './state.js';
 import { Upload, previewIn } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -46,21 +42,14 @@ const page = {
   firstLosses: [],
   recording: null, // what the run on screen reported, for Download
   autoplay: 0, // gen of a run that plays as soon as it is built (an explore preset)
+  waiting: 0, // gen of a requested run waiting for its data to download (the old run is paused)
+  resume: false, // the old run was paused for a download: the next run plays once built
+  fallbacks: 0, // refusals of the page's first run (a link), each answered by a fallback
 };
 let mode = 'explore';
 
-const charts = {
-  loss: new LossCurves($('chart-loss')),
-  accuracy: new AccuracyCurves($('chart-accuracy')),
-  profile: new RateProfile($('chart-profile')),
-  heatmap: new RateHeatmap($('chart-heatmap')),
-  raster: new SpikeRaster($('chart-raster')),
-  membrane: new MembraneTraces($('chart-membrane')),
-  boundary: new DecisionBoundary($('chart-boundary')),
-  network: new NetworkView($('chart-network'), (layer) => selectView({ layer })),
-  input: new EncodedInput($('chart-input')),
-};
-const redraw = redrawer(charts);
+const views = new ExploreViews((layer) => selectView({ layer }));
+const stale = views.stale;
 
 const panel = new ControlPanel($('controls'), (key, text) => (mode === 'compare' ? compare.onBaseEdit(key, text) : onEdit(key, text)));
 let worker = null;
@@ -76,7 +65,7 @@ const upload = new Upload(panel.rows.dataset, {
   parse: (files) => (worker ? previewIn(worker, files) : previewOnce(files)),
   accept: (got) => {
     data.upload = got;
-    onUpload();
+    onUpload(got);
   },
 });
 
@@ -120,28 +109,56 @@ function start(config) {
   const g = (page.nextGen += 1);
   page.sent.set(g, config);
   document.body.dataset.requestedGen = String(g);
+  // The old run must not train on while the settings name another data set: pause it until
+  // the download ends (the new run then plays in its place).
+  page.waiting = DATA_FILES[config.dataset] && !data.has(config) ? g : 0;
+  if (page.waiting && page.running) {
+    page.resume = true;
+    send(ToWorker.PAUSE);
+  }
+  if (page.resume) page.autoplay = g;
+  if (page.gen) {
+    const what = page.waiting ? `waiting for ${dataName(config.dataset)} to download` : 'building the new network…';
+    stale.previous(`previous run (${page.config.dataset}) — ${what}`);
+  }
   setBusy(true);
   const init = (files) => send(ToWorker.INIT, { gen: g, config, view: viewFor(config), files });
   if (!(config.dataset in DATA_FILES) && config.dataset !== 'custom') return init(undefined);
-  if (!data.has(config) && config.dataset !== 'custom') showStatus(`${config.dataset}: downloading the data set first (once; it stays in memory)…`);
   data.filesFor(config).then((files) => {
-    if (g === page.nextGen && worker) init(files);
-    else page.sent.delete(g); // a later request (or compare mode) took over meanwhile
+    if (g !== page.nextGen || !worker) return page.sent.delete(g); // a later request (or compare mode) took over
+    if (page.waiting === g) {
+      page.waiting = 0;
+      if (page.gen) stale.previous(`previous run (${page.config.dataset}) — building the new network…`);
+      setBusy(true);
+    }
+    init(files);
   }, (e) => {
     upload.ask(!!e.needsUpload);
-    if (worker) onRejected(g, e.message, 'dataset', page.gen);
+    const message = e.needsUpload && page.gen
+      ? `Drop or choose a file to train on your own data; still training ${page.config.dataset} meanwhile.` : e.message;
+    if (worker) onRejected(g, message, 'dataset', page.gen, !e.needsUpload);
   });
 }
 
-/** An upload parsed: the run (or every compared run) restarts on it, settings otherwise kept. */
-function onUpload() {
-  if (mode === 'compare') return compare.setBase({ dataset: 'custom' });
+/**
+ * An upload parsed: the run (or every compared run) restarts on it, settings otherwise kept,
+ * except a conv net on plain feature vectors, which the core refuses: conv is unticked.
+ */
+function onUpload({ preview }) {
+  const base = mode === 'compare' ? compare.base : page.requested;
+  const change = { dataset: 'custom' };
+  if (base.conv && preview.image.length !== 2) {
+    change.conv = false;
+    upload.note(`Convolutional unticked: ${preview.files.join(' + ')} has plain feature vectors`);
+  }
+  if (mode === 'compare') return compare.setBase(change);
   if (page.refused) panel.setError(page.refused.at, '');
   page.refused = null;
   page.notice = null;
   panel.setError('dataset', '');
+  panel.setError('conv', '');
   page.lastEdit = { key: 'dataset', text: 'custom', gen: page.nextGen + 1 };
-  start({ ...page.requested, dataset: 'custom' });
+  start({ ...page.requested, ...change });
   panel.show(page.requested);
 }
 
@@ -177,60 +194,25 @@ function selectView(change) {
   send(ToWorker.VIEW, page.view);
 }
 
-function showView() {
-  charts.network.selected = charts.profile.selected = page.view.layer;
-  const shape = page.layout ? shapeOf(page.layout, page.view.layer) : '';
-  $('raster-title').textContent = `layer ${page.view.layer + 1}${shape}, sample ${page.view.sample + 1}`;
-  redraw('network', 'profile');
-}
-
-/** Transport buttons reflect whether a run exists, is being built, or is training (both modes). */
-function paintTransport({ running, hasRun, busy }) {
-  document.body.dataset.running = String(running);
-  document.body.dataset.busy = String(busy);
-  // The accessible name stays "Train"; aria-pressed says whether it is on.
-  $('play-icon').textContent = running ? '❚❚' : '▶';
-  $('play-label').textContent = running ? 'Pause' : 'Train';
-  $('play').setAttribute('aria-pressed', String(running));
-  $('play').disabled = !hasRun;
-  $('step').disabled = !hasRun || busy || running;
-  $('reset').disabled = !hasRun || busy;
-}
+const showView = () => views.select(page.view);
 
 function setRunning(running) {
   page.running = running;
-  if (!running) $('speed').textContent = '–';
+  if (!running) showSpeed(null);
   setBusy(document.body.dataset.busy === 'true');
 }
 
 function setBusy(busy) {
-  paintTransport({ running: page.running, hasRun: page.gen !== 0, busy });
-  if (busy) showStatus(page.notice ?? 'building the network…', !!page.notice);
+  paintTransport({ running: page.running, hasRun: page.gen !== 0, busy, waiting: !!page.waiting });
+  const doing = page.waiting
+    ? `downloading ${dataName(page.requested.dataset)} (once; it stays in memory)…` : 'building the network…';
+  if (busy) showStatus(page.notice ?? doing, !!page.notice);
 }
 
-function showStatus(text, isError = false) {
-  $('status').textContent = text;
-  $('status').classList.toggle('error', isError);
-}
-
-/** " (8×14×14)" for a conv layer, "" for a dense one (its width is in the network view). */
-function shapeOf(layout, layer) {
-  const s = layout.conv ? layout.shapes?.[layer] : null;
-  return s ? ` (${s.join('×')})` : '';
-}
-
-function clearCharts() {
-  charts.input.clear();
-  charts.loss.clear();
-  charts.accuracy.clear();
-  charts.heatmap.clear();
-  page.firstLosses = [];
-  delete document.body.dataset.firstLosses;
-  redraw(...Object.keys(charts));
-}
-
-function onReady({ gen, config, layout }) {
+function onReady({ gen, config, layout, memory }) {
   if (gen !== page.nextGen) return;
+  if (memory) showMemory(memory);
+  if (page.autoplay === gen) page.resume = false;
   for (const g of page.sent.keys()) if (g <= gen) page.sent.delete(g);
   page.gen = gen;
   page.config = page.requested = tidyConfig(config);
@@ -240,42 +222,33 @@ function onReady({ gen, config, layout }) {
   page.crashes = 0;
   panel.show(config, kept());
   history.replaceState(null, '', toHash(config, page.hidden));
-  clearCharts();
-  charts.accuracy.setClasses(layout.classes); // after clear(), which forgets the classes
-  charts.network.setLayout(layout);
-  charts.boundary.setLayout(layout);
-  $('membrane-note').textContent = layout.norm_placement === 'membrane'
-    ? 'normalized by MPBN; a spike where a line reaches θ' : 'a spike where a line reaches θ';
-  $('boundary-card').hidden = layout.features !== 2;
-  $('views').classList.toggle('no-boundary', layout.features !== 2);
+  page.firstLosses = [];
+  delete document.body.dataset.firstLosses;
+  views.start(layout);
   page.view = viewFor(config); // the worker got the same clamped view with the config
   showView();
   $('step-count').dataset.gen = String(gen);
-  $('speed').textContent = '–';
-  $('acc-train').textContent = $('acc-test').textContent = '–';
+  showSpeed(null);
+  showAccuracy(null);
   setBusy(false);
   hideDownload();
   upload.ask(false);
   const name = config.dataset === 'custom' ? `your data (${data.upload?.preview.files.join(' + ') ?? 'uploaded'})` : config.dataset;
-  showStatus(page.notice ?? `${name}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${layout.steps_per_epoch} steps per epoch`, !!page.notice);
+  showStatus(page.notice ?? `${name}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${plural(layout.steps_per_epoch, 'step')} per epoch`, !!page.notice);
   if (page.autoplay === gen) send(ToWorker.PLAY);
 }
 
 function onReport({ gen, train, probe, input, eval: ev, stepsPerSecond, memory }) {
   if (gen !== page.gen) return; // a report of an older config or run: drop it
   if (memory) showMemory(memory);
-  if (input) {
-    charts.input.set(input);
-    $('input-title').textContent = `sample ${input.sample + 1}, label ${input.label} · ${input.encoding} · T=${input.steps}`;
-    redraw('input');
-  }
+  if (input) views.input(input);
   const rec = page.recording;
   if (train) rec.addTrain(train);
   if (probe) rec.addProbe(probe);
   if (ev) rec.addEval(train?.step ?? probe?.step ?? 0, ev);
   if (train) {
     if (train.step >= 1) page.good = page.config;
-    charts.loss.push(train.losses);
+    views.losses(train.losses);
     if (page.firstLosses.length < 5) {
       page.firstLosses.push(...train.losses.slice(0, 5 - page.firstLosses.length));
       if (page.firstLosses.length === 5) document.body.dataset.firstLosses = JSON.stringify(page.firstLosses);
@@ -283,44 +256,16 @@ function onReport({ gen, train, probe, input, eval: ev, stepsPerSecond, memory }
     $('step-count').textContent = String(train.step);
     $('step-count').dataset.step = String(train.step);
     $('epoch-count').textContent = String(train.epoch);
-    if (stepsPerSecond && page.running) $('speed').textContent = stepsPerSecond.toFixed(0);
-    redraw('loss');
+    if (stepsPerSecond && page.running) showSpeed(stepsPerSecond);
   }
-  if (probe) onProbe(probe);
+  if (probe) {
+    if (page.gen === page.nextGen) stale.fresh(); // the new run's first probe: its charts are its own
+    views.probe(probe, page.gen, page.view);
+  }
   if (ev) {
-    charts.accuracy.push(train?.step ?? probe?.step ?? 0, ev.train_accuracy, ev.test_accuracy);
-    // A timed evaluation sees the first EVAL_LIMIT samples of each split: on a larger set
-    // its figure is an estimate (≈); each epoch's end evaluates them all.
-    const layout = page.layout;
-    const approx = ev.limit > 0 && layout && Math.max(layout.train_samples, layout.test_samples) > ev.limit ? '≈' : '';
-    $('acc-train').textContent = `${approx}${(ev.train_accuracy * 100).toFixed(1)}%`;
-    $('acc-test').textContent = `${approx}${(ev.test_accuracy * 100).toFixed(1)}%`;
-    $('acc-test').title = $('acc-train').title = approx
-      ? `estimate on the first ${ev.limit} samples of each split; every sample is evaluated at each epoch's end` : 'every sample of the split';
-    redraw('accuracy');
+    views.accuracy(train?.step ?? probe?.step ?? 0, ev);
+    showAccuracy(ev, page.layout);
   }
-}
-
-function showMemory(bytes) {
-  $('memory').textContent = `${(bytes / 2 ** 20).toFixed(0)} MB`;
-  $('memory').dataset.bytes = String(bytes);
-}
-
-function onProbe(p) {
-  charts.profile.set(p.rates, p.silent, p.saturated);
-  charts.network.setRates(p.rates, p.silent, p.saturated);
-  charts.heatmap.push(p.step, p.rates);
-  const shape = page.layout?.shapes?.[p.raster.layer];
-  charts.raster.set(p.raster, shape ? shape[0] * shape[1] * shape[2] : page.layout?.width ?? p.raster.neurons);
-  charts.membrane.set(p.raster);
-  // 1-based, like the title: tests check that the data shown is the layer the title names.
-  charts.raster.canvas.dataset.layer = charts.membrane.canvas.dataset.layer = String(p.raster.layer + 1);
-  if (p.grid_size) charts.boundary.set(p.grid, p.grid_size);
-  const mean = p.rates.reduce((a, b) => a + b, 0) / Math.max(1, p.rates.length);
-  $('mean-rate').textContent = mean.toFixed(3);
-  $('mean-rate').dataset.gen = String(page.gen);
-  $('synops').textContent = p.synops >= 1000 ? `${(p.synops / 1000).toFixed(1)}k` : p.synops.toFixed(0);
-  redraw('profile', 'network', 'heatmap', 'raster', 'membrane', 'boundary');
 }
 
 function onError({ gen, message, field, rejected, trap, current }) {
@@ -334,16 +279,30 @@ function onError({ gen, message, field, rejected, trap, current }) {
   showStatus(message, true);
 }
 
-/** The core refused a config the page's checks let through: say so next to its control. */
-function onRejected(gen, message, field, current) {
+/**
+ * The core refused a config the page's checks let through: say so next to its control. With
+ * no run to keep (the page's first run, a link), `retry` starts a fallback instead.
+ */
+function onRejected(gen, message, field, current, retry = true) {
+  const refused = page.sent.get(gen);
   page.sent.delete(gen);
   if (gen !== page.nextGen) return; // a later request supersedes it
   const text = message.replace(/^invalid config: [a-z_]+: /, '');
+  page.waiting = 0;
+  if (retry && !page.gen && refused && page.fallbacks < 2) return fallBack(refused, field, text);
   if (!field) showStatus(message, true);
   else if (page.lastEdit?.gen === gen) {
     page.refused = { key: page.lastEdit.key, at: field };
-    panel.setError(field, text);
+    // No file yet is a request for one (a notice); a file the core refused is an error.
+    panel.setError(field, text, retry ? 'error' : 'notice');
+    if (retry && page.lastEdit.key === 'dataset' && refused?.dataset === 'custom') upload.error(text);
   } else panel.setError(field, text);
+  stale.fresh();
+  if (page.resume) {
+    page.resume = false;
+    page.autoplay = 0;
+    send(ToWorker.PLAY); // the run paused for the refused download trains on
+  }
   // The worker kept its current run; if its READY was dropped as stale, ask for it again.
   if (current !== page.gen && page.sent.has(current)) return start(page.sent.get(current));
   page.requested = page.config;
@@ -352,6 +311,19 @@ function onRejected(gen, message, field, current) {
   // No run yet (a link the core refused, or `custom` with no file): say why, in red.
   if (page.gen) showStatus(`${page.config.dataset}: kept the previous settings`);
   else showStatus(message, true);
+}
+
+/** The page's first run was refused: the named field back to its default, or all defaults. */
+function fallBack(refused, field, text) {
+  const next = firstRunFallback(refused, field, page.fallbacks);
+  page.fallbacks += 1;
+  if (next.field) panel.setError(field, `${text}; using the default ${BY_KEY[field].default}`);
+  else {
+    if (field) panel.setError(field, `${text}; using the defaults`);
+    page.notice = `The link's settings were refused (${text}); showing the default settings instead.`;
+  }
+  start(next.config);
+  panel.show(next.config);
 }
 
 /**
@@ -431,7 +403,7 @@ window.addEventListener('hashchange', () => {
   route();
 });
 window.addEventListener('resize', () => {
-  redraw(...Object.keys(charts));
+  views.redrawAll();
   compare.resize();
 });
 
@@ -473,6 +445,8 @@ function stopExplore() {
   page.running = false;
   page.restore = null;
   page.refused = null;
+  page.waiting = 0;
+  stale.fresh();
 }
 
 function setMode(next) {
@@ -532,4 +506,4 @@ else {
   spawn();
   setRunning(false);
 }
-redraw(...Object.keys(charts));
+views.redrawAll();

@@ -23,7 +23,7 @@ export const ToWorker = Object.freeze({
 /** Worker -> page. */
 export const FromWorker = Object.freeze({
   LOADED: 'loaded', // { }: wasm is compiled, INIT may follow
-  READY: 'ready', // { gen, config, layout }: a run exists (after INIT or RESET)
+  READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
   // { gen, train, probe?, input?, eval?, stepsPerSecond, memory }: `input` is the probe
   // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`
   // carries `limit` (0: every sample, else the first `limit` of each split: an estimate);
@@ -42,7 +42,10 @@ export const TRAP_PATTERN = /unreachable|RuntimeError|memory access out of bound
 
 /** Ticks last about this long, then the worker yields so PAUSE and RESET get through. */
 export const TICK_MS = 40;
-/** Minimum time between probes (rates, raster, decision grid) and between evaluations. */
+/**
+ * Minimum time between probes (rates, raster, decision grid) and between timed evaluations;
+ * the worker waits longer after an evaluation that took over EVAL_MS / 4 (at most ~20 %).
+ */
 export const PROBE_MS = 200;
 export const EVAL_MS = 1000;
 /**

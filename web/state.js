@@ -220,3 +220,17 @@ export function tidyConfig(config) {
   for (const [k, v] of Object.entries(out)) if (BY_KEY[k]?.kind === 'float') out[k] = Number(v.toPrecision(7));
   return out;
 }
+
+/**
+ * What to try after the core refused `config` as the page's first run (a link, so there is
+ * no run to fall back to): `field`, the one the core named, back to its default; after a
+ * second refusal (`attempt` 1), or when that default breaks a rule of its own, every default.
+ * Returns { config, field }: `field` is null when the whole config was replaced.
+ */
+export function firstRunFallback(config, field, attempt) {
+  if (attempt === 0 && field in BY_KEY && config[field] !== BY_KEY[field].default) {
+    const next = { ...config, [field]: BY_KEY[field].default };
+    if (!crossCheck(next)) return { config: next, field };
+  }
+  return { config: defaults(), field: null };
+}

@@ -43,11 +43,13 @@ export class Upload {
       <button type="button" id="upload-choose" class="mini">Choose files…</button>
       <input type="file" id="upload-input" multiple hidden>
       <span id="upload-state" class="upload-state" aria-live="polite"></span>
+      <p id="upload-note" class="upload-note" role="status" hidden></p>
       <div id="upload-error" class="alert" role="alert" hidden><span id="upload-error-text"></span>
         <button type="button" id="upload-dismiss" class="mini" aria-label="Dismiss the message">×</button></div>
       <div id="upload-preview" hidden>
         <p id="upload-files" class="upload-files"></p>
         <p id="upload-summary" class="upload-summary"></p>
+        <p id="upload-warning" class="upload-warning" hidden></p>
         <canvas id="upload-counts" role="img" aria-label="Samples per class"></canvas>
         <div id="upload-samples" class="upload-samples" aria-label="The first samples and their labels"></div>
       </div>`;
@@ -96,6 +98,7 @@ export class Upload {
   /** Reads, parses and (if the core accepts them) hands on `files` (File objects). */
   async take(fileList) {
     this.error('');
+    this.note('');
     const names = fileList.map((f) => f.name).join(' + ');
     this.state(`reading ${names}…`);
     try {
@@ -120,6 +123,12 @@ export class Upload {
     $('upload-error').hidden = !text;
   }
 
+  /** A change the page made to fit the upload (such as unticking Convolutional); '' hides it. */
+  note(text) {
+    $('upload-note').textContent = text;
+    $('upload-note').hidden = !text;
+  }
+
   /** Highlights the box when a run waits for a file (a `custom` link, or custom chosen). */
   ask(on) {
     this.box.classList.toggle('asking', on);
@@ -132,8 +141,15 @@ export class Upload {
     const size = files.reduce((a, f) => a + f.bytes.length, 0);
     $('upload-files').textContent = `${p.files.join(' + ')} (${p.format.toUpperCase()}, ${formatBytes(size)})`;
     const shape = p.image.length === 2 ? ` (${p.image[0]}×${p.image[1]} images)` : '';
+    const header = headerOf(p, files);
     $('upload-summary').textContent = `${p.samples.toLocaleString('en')} samples · ${p.features} features${shape} · `
-      + `${p.classes} classes · values ${fmt(p.extent[0])} to ${fmt(p.extent[1])}, scaled to [0, 1]`;
+      + `${p.classes} classes · values ${fmt(p.extent[0])} to ${fmt(p.extent[1])}, scaled to [0, 1] with one global scale for all features`
+      + (header ? ` · first row (${header}) skipped as a header` : '');
+    // Labels are class indices: a gap among them still gets an output that is never the answer.
+    const empty = p.empty_classes ?? 0;
+    $('upload-warning').textContent = empty > 0
+      ? `labels run 0..${p.classes - 1} but ${p.classes - empty} values are used; the readout gets ${p.classes} outputs` : '';
+    $('upload-warning').hidden = !(empty > 0);
     const box = $('upload-preview');
     box.dataset.samples = String(p.samples);
     box.dataset.features = String(p.features);
@@ -147,13 +163,18 @@ export class Upload {
     const { ctx, w, h } = fit(canvas);
     const top = Math.max(1, ...counts);
     const bw = (w - 4) / counts.length;
+    // Each bar's count sits on it where it fits (the tooltip lists them all).
+    const numbers = counts.every((c) => ctx.measureText(String(c)).width <= bw - 1);
     counts.forEach((c, i) => {
-      const bh = ((h - 14) * c) / top;
+      const bh = ((h - 24) * c) / top;
       ctx.fillStyle = COLORS.ok;
       ctx.fillRect(2 + i * bw + 1, h - 12 - bh, Math.max(1, bw - 2), bh);
       if (counts.length <= 20) label(ctx, String(i), 2 + (i + 0.5) * bw, h - 2, { align: 'center' });
+      if (numbers) label(ctx, String(c), 2 + (i + 0.5) * bw, h - 14 - bh, { align: 'center', color: COLORS.ink });
     });
-    canvas.setAttribute('aria-label', `Samples per class: ${counts.map((c, i) => `${i}: ${c}`).join(', ')}`);
+    const text = `Samples per class: ${counts.map((c, i) => `${i}: ${c}`).join(', ')}`;
+    canvas.setAttribute('aria-label', text);
+    canvas.title = text;
   }
 
   /** Images as thumbnails; feature vectors as a strip of shaded cells, one per feature. */
@@ -191,3 +212,13 @@ export class Upload {
 }
 
 const fmt = (v) => Number(v.toPrecision(3)).toString();
+
+/** The first row of an uncompressed CSV when the core skips it as a header, else ''. */
+function headerOf(p, files) {
+  if (p.format !== 'csv' || files.length !== 1 || /\.gz$/i.test(files[0].name)) return '';
+  const first = new TextDecoder().decode(files[0].bytes.subarray(0, 512)).split(/\r?\n/)[0];
+  // As `parse_csv` in crate/src/upload.rs: row 0 is a header when its first field is no f32.
+  const cell = first.split(',')[0].trim();
+  if (!cell || /^[-+]?((\d+\.?\d*|\.\d+)(e[-+]?\d+)?|inf|infinity|nan)$/i.test(cell)) return '';
+  return first.length > 40 ? `${first.slice(0, 40)}…` : first;
+}

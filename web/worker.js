@@ -12,11 +12,16 @@ let running = false;
 let view = { layer: 0, sample: 0 };
 let lastProbe = -Infinity;
 let lastEval = -Infinity;
+// Time to wait after a timed evaluation before the next: at least EVAL_MS, and four times what
+// the last one took, so evaluating costs at most ~20 % of the time on a slow net.
+let evalGap = EVAL_MS;
+let lastStep = 0;
 let scheduled = false;
 let stepsPerEpoch = 1;
 let nextLr = 0; // the learning rate the next step will use (the core reports it after each)
-// (time, step) samples of the last two seconds, for a wall-clock steps-per-second figure
-// that includes the time spent probing and evaluating.
+// (time, step) samples, one per report, spanning at least the last two seconds: a wall-clock
+// steps-per-second figure (steps between two reports / time between them) that includes the
+// time spent probing and evaluating. PLAY starts it from the step training resumes at.
 const recent = [];
 // Messages that arrive while the wasm module is still compiling wait here.
 const pending = [];
@@ -61,7 +66,7 @@ function schedule() {
 function stepsPerSecond(step) {
   const now = performance.now();
   recent.push([now, step]);
-  while (recent.length > 2 && now - recent[0][0] > 2000) recent.shift();
+  while (recent.length > 2 && now - recent[1][0] >= 2000) recent.shift();
   const [t0, s0] = recent[0];
   return now > t0 ? (1000 * (step - s0)) / (now - t0) : 0;
 }
@@ -93,6 +98,7 @@ function trainOne() {
   const used = nextLr;
   const report = handle.train(1);
   nextLr = report.lr;
+  lastStep = report.step;
   report.lrs = [used];
   return report;
 }
@@ -102,6 +108,15 @@ const probe = () => ({ probe: handle.probe(view.layer, view.sample, GRID), input
 
 /** Accuracy on the first `limit` samples of each split (0: all of them). */
 const evaluate = (limit, epochEnd = false) => ({ ...handle.evaluate(limit), limit, epochEnd });
+
+/** A timed evaluation (EVAL_LIMIT samples); its duration sets the wait before the next one. */
+function timedEvaluate() {
+  const t0 = performance.now();
+  const ev = evaluate(EVAL_LIMIT);
+  lastEval = performance.now();
+  evalGap = Math.max(EVAL_MS, 4 * (lastEval - t0));
+  return ev;
+}
 
 const memory = () => wasm?.memory.buffer.byteLength ?? 0;
 
@@ -115,10 +130,10 @@ function sendReport(train, force) {
   }
   // The timed evaluation is an estimate on EVAL_LIMIT samples per split; the one at an
   // epoch's end covers them all, as the CLI's history does (tests/e2e-agreement.test.mjs).
-  if (force || epochEnd || now - lastEval >= EVAL_MS) {
-    msg.eval = evaluate(epochEnd ? 0 : EVAL_LIMIT, epochEnd);
+  if (epochEnd) {
+    msg.eval = evaluate(0, true);
     lastEval = performance.now();
-  }
+  } else if (force || now - lastEval >= evalGap) msg.eval = timedEvaluate();
   msg.memory = memory();
   post(msg);
 }
@@ -140,14 +155,15 @@ function tick() {
 function ready() {
   recent.length = 0;
   lastProbe = lastEval = -Infinity;
+  lastStep = 0;
   const layout = handle.layout();
   nextLr = handle.config().lr; // both schedules start at the configured rate
   stepsPerEpoch = Math.max(1, layout.steps_per_epoch);
-  post({ type: FromWorker.READY, gen, config: handle.config(), layout });
+  post({ type: FromWorker.READY, gen, config: handle.config(), layout, memory: memory() });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
     train: { losses: [], lrs: [], step: 0, epoch: 0, lr: nextLr },
-    ...probe(), eval: evaluate(EVAL_LIMIT), memory: memory(),
+    ...probe(), eval: timedEvaluate(), memory: memory(),
   });
 }
 
@@ -181,6 +197,7 @@ const handlers = {
   [ToWorker.PLAY]() {
     running = !!handle; // nothing to train until a run exists
     recent.length = 0;
+    recent.push([performance.now(), lastStep]);
     post({ type: FromWorker.STATE, running });
     schedule();
   },

@@ -2,6 +2,7 @@
 // (SpikeRaster), and the membrane potential of a few of them against the threshold
 // (MembraneTraces). A spike happens exactly where a trace reaches the dashed line.
 import { COLORS, empty, fit, frame, label } from './canvas.js';
+import { fixed } from '../format.js';
 
 const TRACE_COLORS = ['#9aa5b1', '#7b8794', '#3ebd93', '#2f6fde', '#8e44ad', '#e8871e', '#d64545', '#1f2933'];
 
@@ -35,19 +36,28 @@ export class SpikeRaster {
         }
       }
     }
-    label(ctx, 'n1', f.x0 - 4, f.y0 + 8, { align: 'right' });
-    label(ctx, `n${r.neurons}`, f.x0 - 4, f.y1, { align: 'right' });
+    // `shown` names the neurons drawn (evenly spaced over a wider layer); older cores drew the first ones.
+    const index = (row) => (r.shown ? r.shown[row] : row) + 1;
+    label(ctx, `n${index(0)}`, f.x0 - 4, f.y0 + 8, { align: 'right' });
+    label(ctx, `n${index(r.neurons - 1)}`, f.x0 - 4, f.y1, { align: 'right' });
     label(ctx, 't=1', f.x0, h - 4);
     label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
-    const shown = r.neurons < this.width ? ` (first ${r.neurons} of ${this.width} neurons)` : '';
+    const shown = r.neurons < this.width ? ` (${this.which()})` : '';
     label(ctx, `${count} spike${count === 1 ? "" : "s"}${shown}`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
+  }
+
+  /** Which of the layer's neurons the rows are, when they are not all of them. */
+  which() {
+    const r = this.r;
+    return r.shown ? `${r.neurons} of ${this.width} neurons, evenly spaced` : `first ${r.neurons} of ${this.width} neurons`;
   }
 
   describe() {
     const r = this.r;
     if (!r) return 'Spike raster: no probe yet';
     const count = r.spikes.reduce((a, s) => a + (s > 0), 0);
-    return `Spike raster of layer ${r.layer + 1}, sample ${r.sample + 1}: ${count} spikes from ${r.neurons} neurons over ${r.steps} time steps`;
+    const of = r.neurons < this.width ? ` (${this.which()})` : '';
+    return `Spike raster of layer ${r.layer + 1}, sample ${r.sample + 1}: ${count} spikes from ${r.neurons} neurons${of} over ${r.steps} time steps`;
   }
 }
 
@@ -106,8 +116,8 @@ export class MembraneTraces {
     ctx.setLineDash([]);
     label(ctx, `θ=${Number(r.theta.toPrecision(3))}`, f.x0 - 4, ty + 4, { align: 'right', color: COLORS.saturated });
     // The range labels give way to the threshold's when they would overlap it.
-    if (f.y1 - ty > 14) label(ctx, lo.toFixed(1), f.x0 - 4, f.y1, { align: 'right' });
-    if (ty - f.y0 > 14) label(ctx, hi.toFixed(1), f.x0 - 4, f.y0 + 8, { align: 'right' });
+    if (f.y1 - ty > 14) label(ctx, fixed(lo), f.x0 - 4, f.y1, { align: 'right' });
+    if (ty - f.y0 > 14) label(ctx, fixed(hi), f.x0 - 4, f.y0 + 8, { align: 'right' });
     label(ctx, 't=1', f.x0, h - 4);
     label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
     if (w > 330) label(ctx, `${k} neurons: quiet (grey) → busy (dark)`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });

@@ -1,0 +1,107 @@
+// Explore mode's charts: built once, fed the numbers of the run on screen (main.js decides
+// which run that is), redrawn in animation frames. Also marks them stale (stale.js) while the
+// page names a run or a layer whose numbers have not arrived yet.
+import { AccuracyCurves, LossCurves } from './charts/curves.js';
+import { DecisionBoundary } from './charts/boundary.js';
+import { EncodedInput } from './charts/encoded-input.js';
+import { NetworkView } from './charts/network.js';
+import { MembraneTraces, SpikeRaster } from './charts/raster.js';
+import { RateHeatmap, RateProfile } from './charts/rates.js';
+import { redrawer } from './redraw.js';
+import { Staleness } from './stale.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** " (8×14×14)" for a conv layer, "" for a dense one (its width is in the network view). */
+function shapeOf(layout, layer) {
+  const s = layout.conv ? layout.shapes?.[layer] : null;
+  return s ? ` (${s.join('×')})` : '';
+}
+
+export class ExploreViews {
+  /** `onLayer(layer)`: a layer was picked in the network view. */
+  constructor(onLayer) {
+    this.charts = {
+      loss: new LossCurves($('chart-loss')),
+      accuracy: new AccuracyCurves($('chart-accuracy')),
+      profile: new RateProfile($('chart-profile')),
+      heatmap: new RateHeatmap($('chart-heatmap')),
+      raster: new SpikeRaster($('chart-raster')),
+      membrane: new MembraneTraces($('chart-membrane')),
+      boundary: new DecisionBoundary($('chart-boundary')),
+      network: new NetworkView($('chart-network'), onLayer),
+      input: new EncodedInput($('chart-input')),
+    };
+    this.redraw = redrawer(this.charts);
+    this.stale = new Staleness($('views'), $('stale-note'), [$('raster-card'), $('membrane-card')]);
+    this.layout = null;
+  }
+
+  redrawAll() {
+    this.redraw(...Object.keys(this.charts));
+  }
+
+  /** A new run is on screen: empty curves and histories, its network. */
+  start(layout) {
+    const c = this.charts;
+    this.layout = layout;
+    c.input.clear();
+    c.loss.clear();
+    c.accuracy.clear();
+    c.heatmap.clear();
+    c.accuracy.setClasses(layout.classes); // after clear(), which forgets the classes
+    c.network.setLayout(layout);
+    c.boundary.setLayout(layout);
+    $('membrane-note').textContent = layout.norm_placement === 'membrane'
+      ? 'normalized by MPBN; a spike where a line reaches θ' : 'a spike where a line reaches θ';
+    $('boundary-card').hidden = layout.features !== 2;
+    $('views').classList.toggle('no-boundary', layout.features !== 2);
+    this.redrawAll();
+  }
+
+  /** Names the selected layer and sample; the raster and membrane wait for their probe. */
+  select({ layer, sample }) {
+    const r = this.charts.raster.r;
+    this.stale.updating(!!r && (r.layer !== layer || r.sample !== sample));
+    this.charts.network.selected = this.charts.profile.selected = layer;
+    const shape = this.layout ? shapeOf(this.layout, layer) : '';
+    $('raster-title').textContent = `layer ${layer + 1}${shape}, sample ${sample + 1}`;
+    this.redraw('network', 'profile');
+  }
+
+  input(input) {
+    this.charts.input.set(input);
+    $('input-title').textContent = `sample ${input.sample + 1}, label ${input.label} · ${input.encoding} · T=${input.steps}`;
+    this.redraw('input');
+  }
+
+  losses(losses) {
+    this.charts.loss.push(losses);
+    this.redraw('loss');
+  }
+
+  accuracy(step, ev) {
+    this.charts.accuracy.push(step, ev.train_accuracy, ev.test_accuracy);
+    this.redraw('accuracy');
+  }
+
+  /** A probe of run `gen`; `view` is the selection the page names. */
+  probe(p, gen, view) {
+    const c = this.charts;
+    if (p.raster.layer === view.layer && p.raster.sample === view.sample) this.stale.updating(false);
+    c.profile.set(p.rates, p.silent, p.saturated);
+    c.network.setRates(p.rates, p.silent, p.saturated);
+    c.heatmap.push(p.step, p.rates);
+    const shape = this.layout?.shapes?.[p.raster.layer];
+    c.raster.set(p.raster, shape ? shape[0] * shape[1] * shape[2] : this.layout?.width ?? p.raster.neurons);
+    c.membrane.set(p.raster);
+    // 1-based, like the title: tests check that the data shown is the layer the title names.
+    c.raster.canvas.dataset.layer = c.membrane.canvas.dataset.layer = String(p.raster.layer + 1);
+    if (p.grid_size) c.boundary.set(p.grid, p.grid_size);
+    const mean = p.rates.reduce((a, b) => a + b, 0) / Math.max(1, p.rates.length);
+    $('mean-rate').textContent = mean.toFixed(3);
+    $('mean-rate').dataset.gen = String(gen);
+    $('synops').textContent = p.synops >= 1000 ? `${(p.synops / 1000).toFixed(1)}k` : p.synops.toFixed(0);
+    this.redraw('profile', 'network', 'heatmap', 'raster', 'membrane', 'boundary');
+  }
+}
