@@ -4,6 +4,7 @@
 //! Everything but `wasm.rs` is plain Rust and runs under `cargo test`. See
 //! `docs/METHOD.md` for the equations this crate implements and our reading of them.
 
+pub mod bench;
 pub mod compare;
 pub mod config;
 pub mod data;

@@ -179,3 +179,27 @@ fn conv_snn_reaches_97_percent_on_mnist28() {
     let rates: Vec<f64> = run["final"]["firing_rates"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()).collect();
     assert!(rates.iter().all(|&r| r > 0.005 && r < 0.9), "rates {rates:?}");
 }
+
+/// `spikeplay bench` prints a markdown row per config and norm with positive timings and
+/// writes every step's time; figures are read, never asserted against a speed.
+#[test]
+fn bench_prints_a_table_and_names_a_bad_config() {
+    let out = tmp("bench.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_spikeplay"))
+        .args(["bench", "--configs", "A", "--norms", "none,psp", "--warmup", "1", "--steps", "3", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let table = String::from_utf8_lossy(&run.stdout);
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| A |")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    for row in rows {
+        let cells: Vec<f64> = row.split('|').skip(3).filter_map(|c| c.trim().parse().ok()).collect();
+        assert_eq!(cells.len(), 4, "{row}");
+        assert!(cells.iter().all(|&v| v > 0.0 && v.is_finite()), "{row}");
+    }
+    let json = read_json(&out);
+    assert_eq!(json["timings"][1]["step_ms"].as_array().unwrap().len(), 3);
+    let (ok, err) = spikeplay(&["bench", "--configs", "Z"]);
+    assert!(!ok && err.contains("bench config \"Z\""), "{err}");
+}

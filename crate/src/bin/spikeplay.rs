@@ -36,6 +36,28 @@ enum Command {
     Train(TrainArgs),
     /// Train a grid (norms x depths x architectures x seeds) and write CSV and markdown tables.
     Compare(CompareArgs),
+    /// Time training steps of the benchmark configs A-E (docs/BENCHMARKS.md) and print a table.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Configs, comma-separated: A (MLP 4x128, T 8), B (8x256, T 16), C (16x128, T 8, 2 inputs),
+    /// D (residual 100x64, T 4), E (conv MNIST 14x14 preset).
+    #[arg(long, value_delimiter = ',', default_value = "A,B,C,D,E")]
+    configs: Vec<String>,
+    /// Norms, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = serde_name::<NormKind>, default_value = "none,bn,psp")]
+    norms: Vec<NormKind>,
+    /// Untimed steps before timing (first steps allocate).
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Timed steps per config and norm.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Also write the timings (every step) as JSON.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Parses an enum by its serde name, so the CLI, JSON configs and the page share names.
@@ -366,6 +388,33 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn bench(args: BenchArgs) -> Result<(), String> {
+    if args.steps == 0 {
+        return Err("--steps: must be at least 1".into());
+    }
+    let threads = std::env::var("RAYON_NUM_THREADS").ok().unwrap_or_else(|| {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        format!("{n} (all cores; set RAYON_NUM_THREADS to change)")
+    });
+    eprintln!("spikeplay bench: native, release build, threads {threads}; {} warm-up + {} timed steps each", args.warmup, args.steps);
+    let start = Instant::now();
+    let clock = || start.elapsed().as_secs_f64() * 1e3;
+    let mut timings = Vec::new();
+    for name in &args.configs {
+        for &norm in &args.norms {
+            let t = spikeplay::bench::measure(name, norm, args.warmup, args.steps, clock).map_err(|e| format!("{name} {}: {}", compare::name(&norm), flag_error(e)))?;
+            eprintln!("{name} {:>5}: median {:.2} ms/step", compare::name(&norm), t.median_ms());
+            timings.push(t);
+        }
+    }
+    print!("{}", spikeplay::bench::table(&timings));
+    if let Some(path) = &args.out {
+        let json = serde_json::json!({ "threads": threads, "warmup": args.warmup, "timings": timings });
+        std::fs::write(path, serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n").map_err(|e| format!("--out {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     // One thread per run: a run's floating-point results then do not depend on how many
     // cores the machine has or on --jobs (candle's matmul splits work by thread count).
@@ -376,6 +425,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train(args),
         Command::Compare(args) => compare_grid(args),
+        Command::Bench(args) => bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
