@@ -61,8 +61,13 @@ impl Timing {
 /// Builds config `name` with `norm`, takes `warmup` untimed steps, then times `steps`
 /// steps one by one with `now_ms` (a monotonic clock in milliseconds).
 pub fn measure(name: &str, norm: NormKind, warmup: usize, steps: usize, now_ms: impl Fn() -> f64) -> Result<Timing> {
+    measure_with_files(name, norm, &[], warmup, steps, now_ms)
+}
+
+/// [`measure`] with the data files of config E given (wasm has no embedded MNIST).
+pub fn measure_with_files(name: &str, norm: NormKind, files: &[crate::upload::DataFile], warmup: usize, steps: usize, now_ms: impl Fn() -> f64) -> Result<Timing> {
     let cfg = ExperimentConfig { norm, ..config(name)? };
-    let mut trainer = Trainer::new(cfg)?;
+    let mut trainer = Trainer::with_files(cfg, files)?;
     for _ in 0..warmup {
         trainer.step()?;
     }

@@ -65,6 +65,24 @@ fn files_from_js(files: JsValue) -> Result<Vec<DataFile>, JsError> {
     serde_wasm_bindgen::from_value(files).map_err(|e| JsError::new(&format!("files: expected [{{ name, bytes: Uint8Array }}]: {e}")))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: in a page, a worker and Node alike.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// Times `steps` training steps of benchmark config `name` (A-E, `crate::bench`) with
+/// `norm` after `warmup` untimed ones; `files` carries config E's MNIST 14x14 files.
+/// Returns `{ config, norm, step_ms: [...] }`, the same record as `spikeplay bench --out`.
+#[wasm_bindgen(js_name = benchSteps)]
+pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsValue) -> Result<JsValue, JsError> {
+    let norm = serde_json::from_value(Value::String(norm.to_owned())).map_err(|e| JsError::new(&format!("norm: {e}")))?;
+    let files = files_from_js(files)?;
+    let t = crate::bench::measure_with_files(name, norm, &files, warmup as usize, steps as usize, performance_now).map_err(js_err)?;
+    to_js(&t)
+}
+
 /// Parses uploaded files (an IDX images + labels pair, or one CSV) and returns what the
 /// page previews: counts, shape, extent and the first samples. A malformed file's error
 /// names the file and the byte or line.

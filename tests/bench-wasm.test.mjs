@@ -1,0 +1,22 @@
+// The wasm benchmark runner (scripts/bench-wasm.mjs) times a config in WebAssembly under Node
+// and natively in one run and prints the ratio. Checked for shape, never for speed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+test('bench-wasm prints wasm and native figures and their ratio for the same config', () => {
+  // The native binary is the release build the CLI tests made (cargo builds it if missing).
+  execFileSync('cargo', ['build', '--release', '--quiet', '--bin', 'spikeplay'], { cwd: ROOT, stdio: 'inherit' });
+  const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--configs', 'A', '--norms', 'none,psp', '--steps', '2', '--warmup', '0'],
+    { cwd: ROOT, encoding: 'utf8' });
+  const rows = out.split('\n').filter((l) => l.startsWith('| A |'));
+  assert.equal(rows.length, 2, out);
+  for (const row of rows) {
+    const [wasm, native, ratio] = row.split('|').slice(3, 6).map(Number);
+    assert.ok(wasm > 0 && native > 0, row);
+    assert.ok(Math.abs(ratio - wasm / native) < 0.01 * ratio + 0.005, `ratio ${ratio} is wasm / native: ${row}`);
+  }
+  assert.match(out, /^native threads: /m);
+});
