@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Times the benchmark configs (crate/src/bench.rs) in WebAssembly under Node and natively
-// with `spikeplay bench`, in one run, and prints both with the wasm/native ratio.
+// Times the benchmark configs (crate/src/bench.rs) in WebAssembly, under Node or in headless
+// Chromium inside a worker (as the page trains), and natively with `spikeplay bench`, in one
+// run, and prints both with the wasm/native ratio.
 //
 //     scripts/build-wasm.sh && cargo build --release
-//     node scripts/bench-wasm.mjs [--configs A,B] [--norms none,psp] [--steps 20] [--warmup 3]
+//     node scripts/bench-wasm.mjs [--in node|chromium] [--configs A,B] [--norms none,psp] [--steps 20] [--warmup 3]
 //
-// Node runs the module on one thread, as a browser worker does; the native run uses every
-// core unless RAYON_NUM_THREADS says otherwise (the header says which). Figures are printed,
+// wasm runs on one thread (Node's main thread, or a browser worker); the native run uses every
+// core unless RAYON_NUM_THREADS says otherwise (the output says which). Figures are printed,
 // never asserted.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,56 +15,88 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchSteps, initSync } from '../pkg/spikeplay.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
   options: {
+    in: { type: 'string', default: 'node' },
     configs: { type: 'string', default: 'A,B,C,D,E' },
     norms: { type: 'string', default: 'none,bn,psp' },
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
   },
 });
-const configs = opt.configs.split(',');
-const norms = opt.norms.split(',');
-const steps = Number(opt.steps);
-const warmup = Number(opt.warmup);
-if (!(steps >= 1 && Number.isInteger(steps))) throw new Error(`--steps: a whole number >= 1, got ${opt.steps}`);
-if (!(warmup >= 0 && Number.isInteger(warmup))) throw new Error(`--warmup: a whole number >= 0, got ${opt.warmup}`);
-
-initSync({ module: readFileSync(join(ROOT, 'pkg', 'spikeplay_bg.wasm')) });
-const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
-  .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));
+const job = { configs: opt.configs.split(','), norms: opt.norms.split(','), steps: Number(opt.steps), warmup: Number(opt.warmup) };
+if (!(job.steps >= 1 && Number.isInteger(job.steps))) throw new Error(`--steps: a whole number >= 1, got ${opt.steps}`);
+if (!(job.warmup >= 0 && Number.isInteger(job.warmup))) throw new Error(`--warmup: a whole number >= 0, got ${opt.warmup}`);
+if (!['node', 'chromium'].includes(opt.in)) throw new Error(`--in: node or chromium, got ${opt.in}`);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-// Native first, with the same configs, norms and step counts.
-const dir = mkdtempSync(join(tmpdir(), 'spikeplay-bench-'));
-let native;
-try {
-  const out = join(dir, 'native.json');
-  const bin = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'release', 'spikeplay');
-  execFileSync(bin, ['bench', '--configs', configs.join(','), '--norms', norms.join(','),
-    '--steps', String(steps), '--warmup', String(warmup), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  native = JSON.parse(readFileSync(out, 'utf8'));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-const nativeMs = new Map(native.timings.map((t) => [`${t.config} ${t.norm}`, median(t.step_ms)]));
-
-console.error(`wasm under Node ${process.version} (one thread), ${warmup} warm-up + ${steps} timed steps each`);
-const rows = [];
-for (const c of configs) {
-  for (const n of norms) {
-    const t = benchSteps(c, n, warmup, steps, c === 'E' ? mnist14 : undefined);
-    const wasm = median(t.step_ms);
-    const nat = nativeMs.get(`${c} ${n}`);
-    console.error(`${c} ${n.padStart(5)}: wasm ${wasm.toFixed(2)} ms/step, native ${nat.toFixed(2)}`);
-    rows.push(`| ${c} | ${n} | ${wasm.toFixed(2)} | ${nat.toFixed(2)} | ${(wasm / nat).toFixed(2)} |`);
+/** `spikeplay bench` on the same configs: { threads, timings }. */
+function native() {
+  const dir = mkdtempSync(join(tmpdir(), 'spikeplay-bench-'));
+  try {
+    const out = join(dir, 'native.json');
+    const bin = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'release', 'spikeplay');
+    execFileSync(bin, ['bench', '--configs', job.configs.join(','), '--norms', job.norms.join(','),
+      '--steps', String(job.steps), '--warmup', String(job.warmup), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return JSON.parse(readFileSync(out, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
-console.log(`native threads: ${native.threads}`);
-console.log('| config | norm | wasm (Node) median ms/step | native median ms/step | wasm / native |');
+
+/** The module on Node's main thread. */
+async function inNode() {
+  const { benchSteps, initSync } = await import('../pkg/spikeplay.js');
+  initSync({ module: readFileSync(join(ROOT, 'pkg', 'spikeplay_bg.wasm')) });
+  const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
+    .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));
+  const out = [];
+  for (const c of job.configs) for (const n of job.norms) out.push(benchSteps(c, n, job.warmup, job.steps, c === 'E' ? mnist14 : undefined));
+  return { where: `Node ${process.version}, main thread`, timings: out };
+}
+
+/** The module in a worker of Debian's Chromium, on the page's own static server. */
+async function inChromium() {
+  const { chromium } = await import('playwright-core');
+  const { startServer } = await import('./serve.mjs');
+  const server = await startServer(0);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage();
+    // Any page of the origin will do: the worker is created from it; the app stays idle.
+    await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+    const timings = await page.evaluate((job) => new Promise((ok, fail) => {
+      const w = new Worker('web/bench-worker.js', { type: 'module' });
+      const got = [];
+      w.onmessage = ({ data }) => {
+        if (data.error) fail(new Error(data.error));
+        else if (data.done) ok(got);
+        else got.push(data.timing);
+      };
+      w.onerror = (e) => fail(new Error(e.message));
+      w.postMessage(job);
+    }), job);
+    return { where: `Chromium ${browser.version()}, a worker`, timings };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+const nat = native();
+const nativeMs = new Map(nat.timings.map((t) => [`${t.config} ${t.norm}`, median(t.step_ms)]));
+const wasm = opt.in === 'chromium' ? await inChromium() : await inNode();
+console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; ${job.warmup} warm-up + ${job.steps} timed steps each`);
+console.log(`| config | norm | wasm median ms/step | native median ms/step | wasm / native |`);
 console.log('|---|---|---|---|---|');
-console.log(rows.join('\n'));
+for (const t of wasm.timings) {
+  const [w, n] = [median(t.step_ms), nativeMs.get(`${t.config} ${t.norm}`)];
+  console.log(`| ${t.config} | ${t.norm} | ${w.toFixed(2)} | ${n.toFixed(2)} | ${(w / n).toFixed(2)} |`);
+}

@@ -6,10 +6,11 @@ import { execFileSync } from 'node:child_process';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
-test('bench-wasm prints wasm and native figures and their ratio for the same config', () => {
+for (const where of ['node', 'chromium']) {
+test(`bench-wasm --in ${where} prints wasm and native figures and their ratio for the same config`, () => {
   // The native binary is the release build the CLI tests made (cargo builds it if missing).
   execFileSync('cargo', ['build', '--release', '--quiet', '--bin', 'spikeplay'], { cwd: ROOT, stdio: 'inherit' });
-  const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--configs', 'A', '--norms', 'none,psp', '--steps', '2', '--warmup', '0'],
+  const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--in', where, '--configs', 'A', '--norms', 'none,psp', '--steps', '2', '--warmup', '0'],
     { cwd: ROOT, encoding: 'utf8' });
   const rows = out.split('\n').filter((l) => l.startsWith('| A |'));
   assert.equal(rows.length, 2, out);
@@ -18,5 +19,6 @@ test('bench-wasm prints wasm and native figures and their ratio for the same con
     assert.ok(wasm > 0 && native > 0, row);
     assert.ok(Math.abs(ratio - wasm / native) < 0.01 * ratio + 0.005, `ratio ${ratio} is wasm / native: ${row}`);
   }
-  assert.match(out, /^native threads: /m);
+  assert.match(out, where === 'chromium' ? /^wasm: Chromium .*, a worker, one thread; native threads: \d/m : /^wasm: Node .*; native threads: \d/m);
 });
+}

@@ -1,0 +1,27 @@
+// Benchmark worker (scripts/bench-wasm.mjs --in chromium): times the benchmark configs of
+// crate/src/bench.rs in the wasm module inside a worker, as the page trains. Not used by the
+// page itself. Message in: { configs, norms, warmup, steps }; out: one { timing } per config
+// and norm, then { done: true }, or { error }.
+import init, { benchSteps } from '../pkg/spikeplay.js';
+
+const MNIST14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'];
+
+self.onmessage = async ({ data: { configs, norms, warmup, steps } }) => {
+  try {
+    await init();
+    let mnist;
+    for (const c of configs) {
+      if (c === 'E' && !mnist) {
+        mnist = await Promise.all(MNIST14.map(async (name) => {
+          const res = await fetch(new URL(`../data/mnist/${name}`, import.meta.url));
+          if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
+          return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+        }));
+      }
+      for (const n of norms) self.postMessage({ timing: benchSteps(c, n, warmup, steps, c === 'E' ? mnist : undefined) });
+    }
+    self.postMessage({ done: true });
+  } catch (e) {
+    self.postMessage({ error: String(e?.message ?? e) });
+  }
+};
