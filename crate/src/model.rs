@@ -177,7 +177,7 @@ pub struct Network {
     pub shapes: Vec<[usize; 3]>,
 }
 
-/// 2x2 max pooling, `n` times. Shapes: `[T, B, C, H, W]` -> `[T, B, C, H/2^n, W/2^n]`.
+/// 2x2 pooling, `n` times: average with `avg`, else max. Shapes: `[T, B, C, H, W]` -> `[T, B, C, H/2^n, W/2^n]`.
 fn pool(xs: &Tensor, n: usize, avg: bool) -> Result<Tensor> {
     let mut xs = xs.clone();
     for _ in 0..n {

@@ -232,36 +232,40 @@ impl DataFile {
     pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Self {
         Self { name: name.into(), bytes }
     }
-
-    /// Whether the (inflated) file starts like an IDX file: two zero bytes.
-    fn looks_like_idx(&self) -> Result<bool> {
-        Ok(gunzip_if_needed(&self.name, &self.bytes)?.starts_with(&[0, 0]))
-    }
 }
 
 /// Parses what a user brought: one CSV file, or an IDX images file and an IDX labels file
 /// in either order (the labels file is the one with one dimension).
 pub fn parse_files(files: &[DataFile]) -> Result<Labelled> {
-    match files {
-        [] => Err(Error::Parse("no file given: drop an IDX images + labels pair or one CSV file".into())),
-        [one] if one.looks_like_idx()? => {
-            let idx = parse_idx(&one.name, &one.bytes)?;
-            let (what, other) = if idx.dims.len() == 1 { ("a labels file", "images") } else { ("an images file", "labels") };
+    Ok(parse_ordered(files)?.0)
+}
+
+/// [`parse_files`], with the file names images first. Each file is inflated once: its
+/// header decides what it is, and the parsers then read the inflated bytes.
+fn parse_ordered(files: &[DataFile]) -> Result<(Labelled, Vec<String>)> {
+    let inflated = files.iter().map(|f| gunzip_if_needed(&f.name, &f.bytes)).collect::<Result<Vec<_>>>()?;
+    // An IDX file starts with two zero bytes; byte 3 is its number of dimensions.
+    let is_idx = |b: &[u8]| b.starts_with(&[0, 0]);
+    let is_labels = |b: &[u8]| b.get(3) == Some(&1);
+    match (files, &inflated[..]) {
+        ([], _) => Err(Error::Parse("no file given: drop an IDX images + labels pair or one CSV file".into())),
+        ([one], [bytes]) if is_idx(bytes) => {
+            let (what, other) = if is_labels(bytes) { ("a labels file", "images") } else { ("an images file", "labels") };
+            parse_idx(&one.name, bytes)?;
             Err(fault(&one.name, format!("this is {what}; add the matching IDX {other} file (select or drop both at once)")))
         }
-        [one] => parse_csv(&one.name, &one.bytes),
-        [a, b] => {
-            for f in [a, b] {
-                if !f.looks_like_idx()? {
+        ([one], [bytes]) => Ok((parse_csv(&one.name, bytes)?, vec![one.name.clone()])),
+        ([a, b], [ab, bb]) => {
+            for (f, bytes) in [(a, ab), (b, bb)] {
+                if !is_idx(bytes) {
                     return Err(fault(&f.name, "byte 0: not an IDX file (it does not start with two zero bytes); two files must be an IDX images + labels pair, a CSV comes alone"));
                 }
             }
-            // The labels file has one dimension: byte 3 of the inflated header.
-            let ndims = |f: &DataFile| -> Result<u8> { Ok(gunzip_if_needed(&f.name, &f.bytes)?.get(3).copied().unwrap_or(0)) };
-            let (images, labels) = if ndims(a)? == 1 && ndims(b)? != 1 { (b, a) } else { (a, b) };
-            parse_idx_pair((&images.name, &images.bytes), (&labels.name, &labels.bytes))
+            let ((images, ib), (labels, lb)) = if is_labels(ab) && !is_labels(bb) { ((b, bb), (a, ab)) } else { ((a, ab), (b, bb)) };
+            let data = parse_idx_pair((&images.name, ib), (&labels.name, lb))?;
+            Ok((data, vec![images.name.clone(), labels.name.clone()]))
         }
-        more => Err(Error::Parse(format!("{} files given: drop an IDX images + labels pair or one CSV file", more.len()))),
+        (more, _) => Err(Error::Parse(format!("{} files given: drop an IDX images + labels pair or one CSV file", more.len()))),
     }
 }
 
@@ -321,7 +325,7 @@ pub struct Preview {
 
 /// Parses `files` and summarizes them (see [`Preview`]).
 pub fn preview(files: &[DataFile]) -> Result<Preview> {
-    let mut data = parse_files(files)?;
+    let (mut data, names) = parse_ordered(files)?;
     let (lo, hi) = data.extent();
     data.scale_to_unit();
     let n = data.len().min(PREVIEW_SAMPLES);
@@ -329,10 +333,6 @@ pub fn preview(files: &[DataFile]) -> Result<Preview> {
     let mut counts = vec![0u32; data.classes];
     for &l in &data.y {
         counts[l as usize] += 1;
-    }
-    let mut names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-    if data.image.is_some() && files.len() == 2 && files[0].looks_like_idx().unwrap_or(false) && gunzip_if_needed(&files[0].name, &files[0].bytes).map(|b| b.get(3) == Some(&1)).unwrap_or(false) {
-        names.reverse();
     }
     Ok(Preview {
         format: if files.len() == 2 { "idx".into() } else { "csv".into() },
