@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod encode;
 pub mod error;
+pub mod fused;
 pub mod metrics;
 pub mod model;
 pub mod neuron;

@@ -27,6 +27,7 @@ use candle_core::{Device, Result, Tensor, Var};
 use candle_nn::{Conv2d, Conv2dConfig, Linear, Module};
 
 use crate::config::{ExperimentConfig, Readout};
+use crate::fused;
 use crate::neuron::{leaky_mean, psp_trace, Lif};
 use crate::norm::{norm, Mode, Norm, NormConfig, Placement};
 use crate::rng::Rng;
@@ -40,15 +41,39 @@ enum Op {
 
 impl Op {
     /// Shapes: `[T, B, in]` -> `[T, B, out]`, or `[T, B, C, H, W]` -> `[T, B, C', H, W]`.
+    ///
+    /// On the CPU the bias is added by [`fused::channel::shift`] and a dense layer is one
+    /// `[T * B, in] x [in, out]` product: candle-nn's layers broadcast the weight over `T`
+    /// and the bias over `[T, B]`, whose gradients then need candle's slow reduction over
+    /// leading axes. Elsewhere, candle-nn's layers as they are.
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
-        match self {
-            Op::Linear(l) => l.forward(a),
-            Op::Conv(c) => {
-                let (t, b) = (a.dim(0)?, a.dim(1)?);
-                let y = c.forward(&a.flatten(0, 1)?)?;
-                let (_, ch, h, w) = y.dims4()?;
-                y.reshape((t, b, ch, h, w))
+        let (t, b) = (a.dim(0)?, a.dim(1)?);
+        if !fused::enabled(a.device()) {
+            return match self {
+                Op::Linear(l) => l.forward(a),
+                Op::Conv(c) => {
+                    let y = c.forward(&a.flatten(0, 1)?)?;
+                    let (_, ch, h, w) = y.dims4()?;
+                    y.reshape((t, b, ch, h, w))
+                }
+            };
+        }
+        let (y, bias) = match self {
+            Op::Linear(l) => {
+                let y = a.flatten(0, 1)?.matmul(&l.weight().t()?)?;
+                let out = y.dim(1)?;
+                (y.reshape((t, b, out))?, l.bias())
             }
+            Op::Conv(c) => {
+                let cfg = c.config();
+                let y = a.flatten(0, 1)?.conv2d(c.weight(), cfg.padding, cfg.stride, cfg.dilation, cfg.groups)?;
+                let (_, ch, h, w) = y.dims4()?;
+                (y.reshape((t, b, ch, h, w))?, c.bias())
+            }
+        };
+        match bias {
+            Some(bias) => fused::channel::shift(&y, bias),
+            None => Ok(y),
         }
     }
 }
@@ -444,6 +469,61 @@ mod tests {
                 let grads = logits.sqr().unwrap().sum_all().unwrap().backward().unwrap();
                 let reached = params.iter().filter(|p| grads.get(p).is_some()).count();
                 assert_eq!(reached, params.len(), "{norm:?} residual={residual}: every parameter is in the graph");
+            }
+        }
+    }
+
+    /// The fused CPU kernels and the unfused path a CUDA or Metal device would take (candle's
+    /// own ops) give the same logits and gradients, for every norm, dense, residual and conv,
+    /// in probe (batch statistics) and eval (running statistics) mode.
+    #[test]
+    fn fused_and_unfused_paths_agree_for_every_norm() {
+        let dense = Tensor::from_vec((0..160).map(|i| (i as f32 * 0.37).sin() * 3.0).collect(), (4, 10, 4), &Device::Cpu).unwrap();
+        for norm in ALL {
+            for (residual, conv, per_step) in [(false, false, false), (true, false, false), (false, true, false), (false, false, true)] {
+                let cfg = ExperimentConfig {
+                    residual,
+                    conv,
+                    pools: 1,
+                    depth: 3,
+                    width: 8,
+                    timesteps: 4,
+                    norm,
+                    zero_init_residual: false,
+                    init_scale: 2.0,
+                    readout: if residual { Readout::Rate } else { Readout::Membrane },
+                    psp_stats: if per_step { crate::config::PspStats::PerStep } else { crate::config::PspStats::Shared },
+                    ..Default::default()
+                };
+                let (features, image) = if conv { (16, Some((4, 4))) } else { (4, None) };
+                let x = if conv { Tensor::from_vec((0..640).map(|i| ((i as f32 * 0.61).sin() + 1.0) * 1.5).collect(), (4, 10, 16), &Device::Cpu).unwrap() } else { dense.clone() };
+                let (net, params) = Network::for_data(&cfg, features, 3, image, &mut Rng::new(0), &Device::Cpu).unwrap();
+                for mode in [Mode::Probe, Mode::Eval] {
+                    let run = || {
+                        let (logits, _) = net.forward(&x, mode, false).unwrap();
+                        let grads = logits.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                        let g: Vec<Vec<f32>> = params.iter().map(|p| grads.get(p).map(|g| g.flatten_all().unwrap().to_vec1().unwrap()).unwrap_or_default()).collect();
+                        (logits.flatten_all().unwrap().to_vec1::<f32>().unwrap(), g)
+                    };
+                    let (fused, plain) = (run(), crate::fused::unfused(run));
+                    let what = format!("{norm:?} residual={residual} conv={conv} per_step={per_step} {mode:?}");
+                    // Relative to the largest value of its kind: some gradients are zero in
+                    // exact arithmetic (a bias before BN) and come out as rounding noise.
+                    let largest = |v: &[Vec<f32>]| v.iter().flatten().fold(1e-3f32, |m, x| m.max(x.abs()));
+                    let (logit_scale, grad_scale) = (largest(std::slice::from_ref(&fused.0)), largest(&fused.1));
+                    let close = |a: &[f32], b: &[f32], name: &str| {
+                        assert_eq!(a.len(), b.len(), "{what} {name}");
+                        let scale = if name == "logits" { logit_scale } else { grad_scale };
+                        for (p, q) in a.iter().zip(b) {
+                            assert!((p - q).abs() <= 1e-4 * scale, "{what} {name}: fused {p} unfused {q} (scale {scale})");
+                        }
+                    };
+                    close(&fused.0, &plain.0, "logits");
+                    assert!(fused.0.iter().any(|v| *v != 0.0), "{what}: the readout should see spikes");
+                    for (i, (a, b)) in fused.1.iter().zip(&plain.1).enumerate() {
+                        close(a, b, &format!("grad of param {i}"));
+                    }
+                }
             }
         }
     }

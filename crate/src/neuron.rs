@@ -74,7 +74,13 @@ impl Lif {
     /// Runs the population over all time steps from a resting membrane (`u = 0`).
     ///
     /// Shapes: `current`: `[T, B, F]` -> spikes `[T, B, F]` (and membrane `[T, B, F]`).
+    /// On the CPU this is one fused op ([`crate::fused::lif`]); elsewhere, the loop of
+    /// [`Lif::step`]s below, which the fused op is tested against.
     pub fn forward(&self, current: &Tensor, record_membrane: bool) -> Result<LifOutput> {
+        if crate::fused::enabled(current.device()) {
+            let (spikes, membrane) = crate::fused::lif(self, current, record_membrane)?;
+            return Ok(LifOutput { spikes, membrane, normalized: None });
+        }
         self.forward_normed(current, record_membrane, None)
     }
 

@@ -66,6 +66,9 @@ impl BatchNorm {
 
     /// Shapes: `xs`: `[T, B, F]` or `[T, B, C, H, W]` -> the same.
     pub fn forward(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
+        if crate::fused::enabled(xs.device()) {
+            return self.forward_fused(xs, mode);
+        }
         let (rank, f) = (xs.rank(), xs.dim(2)?);
         let steps = if self.per_step { xs.dim(0)? } else { 1 };
         let axes = batch_axes(rank, self.per_step);
@@ -94,6 +97,41 @@ impl BatchNorm {
         }
         if let Some(p) = &self.step_scale {
             let mut shape = vec![1; rank];
+            shape[0] = xs.dim(0)?;
+            ys = ys.broadcast_mul(&p.as_tensor().reshape(shape)?)?;
+        }
+        Ok(ys)
+    }
+
+    /// [`BatchNorm::forward`] with the per-channel ops of [`crate::fused::channel`]; the
+    /// gain, `alpha` and the root fold into one `[C]` (BNTT: `[T * C]`) scale.
+    fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
+        use crate::fused::channel;
+        let (mu, var, centred) = match mode {
+            Mode::Eval => {
+                let mu = self.running_mean.as_detached_tensor();
+                let centred = channel::shift(xs, &mu.neg()?)?;
+                (mu, self.running_var.as_detached_tensor(), centred)
+            }
+            Mode::Train | Mode::Probe => {
+                let mu = channel::mean(xs, self.per_step)?;
+                let centred = channel::shift(xs, &mu.neg()?)?;
+                (mu, channel::mean_sq(&centred, self.per_step)?, centred)
+            }
+        };
+        if mode == Mode::Train {
+            let n = super::count_over(xs, &batch_axes(xs.rank(), self.per_step)) as f64;
+            let unbiased = if n > 1.0 { (&var * (n / (n - 1.0)))? } else { var.clone() };
+            momentum_update(&self.running_mean, &mu)?;
+            momentum_update(&self.running_var, &unbiased)?;
+        }
+        let gamma = if self.scale != 1.0 { (self.gamma.as_tensor() * self.scale)? } else { self.gamma.as_tensor().clone() };
+        let mut ys = channel::scale(&centred, &gamma.div(&(var + EPS)?.sqrt()?)?)?;
+        if let Some(b) = &self.beta {
+            ys = channel::shift(&ys, b.as_tensor())?;
+        }
+        if let Some(p) = &self.step_scale {
+            let mut shape = vec![1; xs.rank()];
             shape[0] = xs.dim(0)?;
             ys = ys.broadcast_mul(&p.as_tensor().reshape(shape)?)?;
         }

@@ -38,6 +38,9 @@ impl PspNorm {
 
     /// Shapes: `xs`: `[T, B, F]` or `[T, B, C, H, W]` -> the same.
     pub fn forward(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
+        if crate::fused::enabled(xs.device()) {
+            return self.forward_fused(xs, mode);
+        }
         let (rank, f) = (xs.rank(), xs.dim(2)?);
         let steps = if self.per_step { xs.dim(0)? } else { 1 };
         let sq = match mode {
@@ -51,6 +54,30 @@ impl PspNorm {
         let ys = xs.broadcast_div(&(sq + self.eps)?.sqrt()?)?.broadcast_mul(&self.gamma.as_tensor().reshape(per_feature.as_slice())?)?;
         match &self.shift {
             Some(b) => ys.broadcast_add(&b.as_tensor().reshape(per_feature)?),
+            None => Ok(ys),
+        }
+    }
+}
+
+impl PspNorm {
+    /// [`PspNorm::forward`] with the per-channel ops of [`crate::fused::channel`]: the
+    /// gain and the root are folded into one `[C]` (or `[T * C]`) scale first.
+    fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
+        use crate::fused::channel;
+        let sq = match mode {
+            Mode::Eval => self.running_sq.as_detached_tensor(),
+            Mode::Train | Mode::Probe => channel::mean_sq(xs, self.per_step)?,
+        };
+        if mode == Mode::Train {
+            momentum_update(&self.running_sq, &sq)?;
+        }
+        let gamma = self.gamma.as_tensor();
+        // `[C]` gain against a `[T * C]` per-step table: one row per step.
+        let gamma = if self.per_step { gamma.unsqueeze(0)?.broadcast_as((xs.dim(0)?, gamma.dim(0)?))?.flatten_all()? } else { gamma.clone() };
+        let scale = gamma.div(&(sq + self.eps)?.sqrt()?)?;
+        let ys = channel::scale(xs, &scale)?;
+        match &self.shift {
+            Some(b) => channel::shift(&ys, b.as_tensor()),
             None => Ok(ys),
         }
     }
