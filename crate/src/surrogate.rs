@@ -146,7 +146,39 @@ impl CustomOp1 for SurrogateGradOp {
 /// Shapes: `x` any shape (usually `[B, F]`, the potential minus threshold) -> same shape,
 /// values 0.0 / 1.0, dtype f32.
 pub fn spike(x: &Tensor, sg: Surrogate) -> candle_core::Result<Tensor> {
-    x.contiguous()?.apply_op1(SpikeOp(sg))
+    if crate::fused::enabled(x.device()) {
+        x.contiguous()?.apply_op1(SpikeOp(sg))
+    } else {
+        spike_portable(x, sg)
+    }
+}
+
+/// [`spike`] from candle's own ops, for devices without the custom op (CUDA, Metal): the
+/// straight-through form `H(x) + (x - sg(x)) * g(x)` with `H`, `g` and `sg(x)` detached
+/// (`sg` = stop gradient), whose value is exactly `H(x)` and whose derivative is `g(x)`.
+pub fn spike_portable(x: &Tensor, sg: Surrogate) -> candle_core::Result<Tensor> {
+    use candle_core::DType;
+    let w = sg.width as f64;
+    let xd = x.detach();
+    let g = match sg.kind {
+        SurrogateKind::Sigmoid => {
+            let a = 4.0 / w;
+            let s = candle_nn::ops::sigmoid(&(&xd * a)?)?;
+            ((&s * a)? * s.affine(-1.0, 1.0)?)?
+        }
+        SurrogateKind::FastSigmoid => {
+            let k = 2.0 / w;
+            xd.abs()?.affine(k, 1.0)?.sqr()?.recip()?.affine(0.5 * k, 0.0)?
+        }
+        SurrogateKind::Atan => {
+            let a = 2.0 / w;
+            (&xd * (std::f64::consts::FRAC_PI_2 * a))?.sqr()?.affine(1.0, 1.0)?.recip()?.affine(0.5 * a, 0.0)?
+        }
+        SurrogateKind::Triangle => xd.abs()?.affine(-1.0 / w, 1.0)?.relu()?.affine(1.0 / w, 0.0)?,
+        SurrogateKind::Rectangular => xd.abs()?.lt(0.5 * w)?.to_dtype(DType::F32)?.affine(1.0 / w, 0.0)?,
+    };
+    let step = xd.ge(0.0)?.to_dtype(DType::F32)?;
+    step + (x - &xd)?.mul(&g)?
 }
 
 #[cfg(test)]
@@ -186,6 +218,27 @@ mod tests {
                 for ((&xi, &gi), &ci) in XS.iter().zip(&got).zip(&coefs) {
                     let want = ci * sg.grad(xi);
                     assert!((gi - want).abs() < 1e-6, "{kind:?} w={w} x={xi}: {gi} vs {want}");
+                }
+            }
+        }
+    }
+
+    /// The portable spike (candle ops only, for CUDA or Metal) against the custom op: the
+    /// same 0/1 values and the same surrogate gradient for every kind.
+    #[test]
+    fn portable_spike_matches_the_custom_op() {
+        let xs: Vec<f32> = XS.iter().copied().chain([0.0, -0.0, 2.5]).collect();
+        for kind in KINDS {
+            for w in [0.5f32, 1.0, 2.0] {
+                let sg = Surrogate::new(kind, w);
+                let x = Var::new(xs.as_slice(), &Device::Cpu).unwrap();
+                let coef = Tensor::new(&[1.0f32, 2.0, -1.0, 0.5, 3.0, -2.0, 1.5, 0.25, 0.7, -0.3, 1.1], &Device::Cpu).unwrap();
+                let custom = x.as_tensor().apply_op1(SpikeOp(sg)).unwrap();
+                let portable = spike_portable(x.as_tensor(), sg).unwrap();
+                assert_eq!(portable.to_vec1::<f32>().unwrap(), custom.to_vec1::<f32>().unwrap(), "{kind:?} w={w}");
+                let g = |s: &Tensor| s.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap().get(&x).unwrap().to_vec1::<f32>().unwrap();
+                for (i, (p, c)) in g(&portable).iter().zip(g(&custom)).enumerate() {
+                    assert!((p - c).abs() <= 1e-5 * (1.0 + c.abs()), "{kind:?} w={w} x={}: portable {p} custom {c}", xs[i]);
                 }
             }
         }

@@ -101,8 +101,14 @@ impl Trainer {
     /// [`Trainer::new`] on data given as files: an MNIST subset the page fetched, or a
     /// user's IDX pair or CSV (`dataset = custom`). Other data sets ignore `files`.
     pub fn with_files(cfg: ExperimentConfig, files: &[DataFile]) -> Result<Self> {
+        Self::on_device(cfg, files, Device::Cpu)
+    }
+
+    /// [`Trainer::with_files`] with every tensor on `device`. The page and the CLI pass the
+    /// CPU (the only backend built here); nothing below assumes it: the fused kernels are
+    /// CPU-only and other devices take the unfused path of candle ops ([`crate::fused`]).
+    pub fn on_device(cfg: ExperimentConfig, files: &[DataFile], device: Device) -> Result<Self> {
         cfg.validate()?;
-        let device = Device::Cpu;
         let mut root = Rng::new(cfg.seed);
         let (mut data_rng, mut init_rng, mut rng, mut probe_rng) =
             (root.fork(STREAM_DATA), root.fork(STREAM_INIT), root.fork(STREAM_TRAIN), root.fork(STREAM_PROBE));
