@@ -28,6 +28,8 @@ const STREAM_EVAL: u64 = 5;
 /// generic), so the choice is an enum.
 enum Opt {
     Adam(AdamW),
+    /// The same update in one loop per parameter, on the CPU ([`crate::fused::AdamW`]).
+    FusedAdam(crate::fused::AdamW),
     /// candle's SGD has no weight decay; the params are kept to apply it, decoupled.
     Sgd(SGD, Vec<Var>),
 }
@@ -170,6 +172,10 @@ impl Trainer {
                 o.set_learning_rate(lr);
                 o.step(&grads)?
             }
+            Opt::FusedAdam(o) => {
+                o.set_learning_rate(lr);
+                o.step(&grads)?
+            }
             Opt::Sgd(o, params) => {
                 if self.cfg.weight_decay > 0.0 {
                     for p in params.iter() {
@@ -281,7 +287,14 @@ impl Trainer {
 
 fn make_optimizer(cfg: &ExperimentConfig, params: Vec<Var>) -> Result<Opt> {
     Ok(match cfg.optimizer {
-        OptimizerKind::Adam => Opt::Adam(AdamW::new(params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?),
+        OptimizerKind::Adam => {
+            let p = ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() };
+            if params.first().is_none_or(|v| crate::fused::enabled(v.device())) {
+                Opt::FusedAdam(crate::fused::AdamW::new(params, p)?)
+            } else {
+                Opt::Adam(AdamW::new(params, p)?)
+            }
+        }
         OptimizerKind::Sgd => Opt::Sgd(SGD::new(params.clone(), cfg.lr)?, params),
     })
 }
