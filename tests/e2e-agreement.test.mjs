@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WAIT, download, pause, play, useBrowser } from './browser.mjs';
@@ -15,10 +15,10 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const CONFIG = { dataset: 'digits', depth: 3, width: 32, timesteps: 4, batch: 64, epochs: 3, lr: 0.003 };
 const SEEDS = [0, 1, 2];
 
-function cli(seed) {
+/** `spikeplay train` with `flags`; returns the run it writes. */
+function train(flags) {
   const dir = mkdtempSync(join(tmpdir(), 'spikeplay-agree-'));
   try {
-    const flags = Object.entries({ ...CONFIG, seed }).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, String(v)]);
     const out = join(dir, 'run.json');
     execFileSync('cargo', ['run', '--release', '--quiet', '--bin', 'spikeplay', '--', 'train', ...flags, '--quiet', '--out', out],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -27,6 +27,8 @@ function cli(seed) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const cli = (seed) => train(Object.entries({ ...CONFIG, seed }).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, String(v)]));
 
 test('the page and the CLI agree on the first loss and, within the seed spread, on accuracy', async () => {
   const runs = SEEDS.map(cli);
@@ -58,6 +60,18 @@ test('the page and the CLI agree on the first loss and, within the seed spread, 
   for (let e = 1; e <= CONFIG.epochs; e++) {
     const at = rec.evals.find((v) => v.step === e * (steps / CONFIG.epochs));
     assert.ok(at?.epoch_end, `epoch ${e} evaluated at its last step`);
+  }
+  // Outgrowing the page (README): the downloaded recording is a config the CLI takes as it is,
+  // and training from it natively gives the page's first loss again.
+  const dir = mkdtempSync(join(tmpdir(), 'spikeplay-download-'));
+  try {
+    const file = join(dir, 'spikeplay-run.json');
+    writeFileSync(file, JSON.stringify(rec));
+    const resumed = train(['--config', file, '--epochs', '1']);
+    assert.equal(resumed.config.depth, CONFIG.depth);
+    assert.ok(Math.abs(resumed.losses[0] - first) <= 1e-4, `CLI from the download: first loss ${resumed.losses[0]} vs page ${first}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   assert.deepEqual(problems, []);
   await page.close();

@@ -55,6 +55,15 @@ fn a_run_writes_config_history_and_final() {
     }
     assert_eq!(run["final"]["firing_rates"].as_array().unwrap().len(), 2);
     assert!(err.contains("epoch   3/3"), "progress is shown: {err}");
+
+    // The run file (as the page downloads it, config under "config") continues natively.
+    let again = tmp("run-again.json");
+    let (ok, err) = spikeplay(&["train", "--config", out.to_str().unwrap(), "--epochs", "1", "--out", again.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let rerun: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    assert_eq!(rerun["config"]["dataset"], "moons");
+    assert_eq!(rerun["config"]["samples"], 200);
+    assert_eq!(rerun["config"]["epochs"], 1);
 }
 
 #[test]

@@ -115,7 +115,7 @@ fn parse_arch(s: &str) -> Result<bool, String> {
 /// Every field of ExperimentConfig as a flag, over an optional JSON file.
 #[derive(Args)]
 struct ConfigArgs {
-    /// A JSON config (the fields of ExperimentConfig); flags given as well override it.
+    /// A JSON config (the fields of ExperimentConfig), or a run downloaded from the page or written by --out (its "config" is used); flags given as well override it.
     #[arg(long)]
     config: Option<PathBuf>,
 
@@ -226,7 +226,13 @@ impl ConfigArgs {
         let mut cfg = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("--config {}: {e}", path.display()))?;
-                serde_json::from_str(&text).map_err(|e| format!("--config {}: {e}", path.display()))?
+                let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--config {}: {e}", path.display()))?;
+                // A run the page downloaded (or `train --out` wrote) carries its config
+                // under "config": take that, so a page run continues natively as it is.
+                if let Some(inner) = value.get_mut("config").filter(|c| c.is_object()).map(serde_json::Value::take) {
+                    value = inner;
+                }
+                serde_json::from_value(value).map_err(|e| format!("--config {}: {e}", path.display()))?
             }
             None => ExperimentConfig::default(),
         };
