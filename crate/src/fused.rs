@@ -16,8 +16,9 @@ use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Device, Layout, Result, Shape, Tensor, Var};
 use candle_nn::optim::ParamsAdamW;
 
-use crate::config::Reset;
+use crate::config::{Reset, SurrogateKind};
 use crate::neuron::Lif;
+use crate::surrogate::Surrogate;
 
 /// Whether the fused kernels run on `device`: the CPU, unless `SPIKEPLAY_UNFUSED` is set
 /// or the caller is inside [`unfused`].
@@ -157,7 +158,6 @@ impl CustomOp2 for LifBackward {
             candle_core::bail!("lif-backward: gradient has {} values for {} currents", gs.len(), x.len())
         }
         let lif = &self.0;
-        let hard = lif.reset == Reset::Hard;
         // Recompute the forward, keeping the charged membrane (spikes follow from it).
         let mut charged = vec![0f32; steps * n];
         let mut spikes = vec![0f32; n];
@@ -165,28 +165,45 @@ impl CustomOp2 for LifBackward {
         for t in 0..steps {
             charge_fire_reset(lif, &mut u, &x[t * n..(t + 1) * n], &mut spikes, Some(&mut charged[t * n..(t + 1) * n]));
         }
-        let mut dx = vec![0f32; steps * n];
-        // dv: the gradient reaching the state after step t's reset, from step t + 1.
-        let mut dv = vec![0f32; n];
-        for t in (0..steps).rev() {
-            let last = t + 1 == steps;
-            let range = t * n..(t + 1) * n;
-            for (((dx, dv), &c), &gs) in dx[range.clone()].iter_mut().zip(dv.iter_mut()).zip(&charged[range.clone()]).zip(&gs[range]) {
-                let s = if c - lif.theta >= 0.0 { 1.0 } else { 0.0 };
-                let mut ds = gs;
-                if !lif.detach_reset && !last {
-                    ds += *dv * if hard { -c } else { -lif.theta };
-                }
-                let mut dc = ds * lif.surrogate.grad(c - lif.theta);
-                if !last {
-                    dc += *dv * if hard { 1.0 - s } else { 1.0 };
-                }
-                *dx = dc;
-                *dv = dc * lif.beta;
-            }
-        }
+        // One copy of the loop per surrogate kind, so that `grad`'s match folds away and
+        // the loop is straight-line arithmetic.
+        let (width, kinds) = (lif.surrogate.width, lif.surrogate.kind);
+        let dx = match kinds {
+            SurrogateKind::Atan => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Atan, width).grad(x)),
+            SurrogateKind::Sigmoid => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Sigmoid, width).grad(x)),
+            SurrogateKind::FastSigmoid => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::FastSigmoid, width).grad(x)),
+            SurrogateKind::Triangle => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Triangle, width).grad(x)),
+            SurrogateKind::Rectangular => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Rectangular, width).grad(x)),
+        };
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
+}
+
+/// The backward loop of [`LifBackward`] with the surrogate derivative `g`.
+#[inline(always)]
+fn bptt(lif: &Lif, steps: usize, n: usize, charged: &[f32], gs: &[f32], g: impl Fn(f32) -> f32) -> Vec<f32> {
+    let hard = lif.reset == Reset::Hard;
+    let mut dx = vec![0f32; steps * n];
+    // dv: the gradient reaching the state after step t's reset, from step t + 1.
+    let mut dv = vec![0f32; n];
+    for t in (0..steps).rev() {
+        let last = t + 1 == steps;
+        let range = t * n..(t + 1) * n;
+        for (((dx, dv), &c), &gs) in dx[range.clone()].iter_mut().zip(dv.iter_mut()).zip(&charged[range.clone()]).zip(&gs[range]) {
+            let s = if c - lif.theta >= 0.0 { 1.0 } else { 0.0 };
+            let mut ds = gs;
+            if !lif.detach_reset && !last {
+                ds += *dv * if hard { -c } else { -lif.theta };
+            }
+            let mut dc = ds * g(c - lif.theta);
+            if !last {
+                dc += *dv * if hard { 1.0 - s } else { 1.0 };
+            }
+            *dx = dc;
+            *dv = dc * lif.beta;
+        }
+    }
+    dx
 }
 
 /// Spikes of a LIF population over all steps of `current` (`[T, ...]`, from a resting

@@ -37,6 +37,7 @@ impl Surrogate {
     }
 
     /// The surrogate derivative `g(x)` used in place of the Dirac delta.
+    #[inline(always)]
     pub fn grad(&self, x: f32) -> f32 {
         let w = self.width;
         match self.kind {
