@@ -2,6 +2,7 @@
 // unchanged) and what it reported. Like the explore page it drops any report whose `gen` is not
 // the one it last asked for, so a reused worker's late reports never land on a new run.
 // Failures stay here: a refused config, a failed step or a trap marks this run only.
+import { perf } from './perf.js';
 import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
 import { Recording, summarize } from './recording.js';
 import { tidyConfig } from './state.js';
@@ -65,7 +66,9 @@ export class CompareRun {
   handle(data) {
     switch (data.type) {
       case FromWorker.READY: return this.onReady(data);
-      case FromWorker.REPORT: return this.onReport(data);
+      case FromWorker.REPORT:
+        perf.reports += 1;
+        return this.onReport(data);
       case FromWorker.STATE:
         this.running = data.running && !this.error;
         if (this.usable) this.state = this.running ? 'training' : 'paused';

@@ -16,12 +16,16 @@ import { BY_KEY, parseValue } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const CHARTS = ['profile', 'loss', 'accuracy', 'heatmaps'];
-/** Up to 8 workers report ~25 times a second each: charts and table refresh at most this often. */
-const REDRAW_GAP_MS = 100;
+/**
+ * Up to 8 workers report ~25 times a second each: the table refreshes at most this often (text
+ * nobody can read faster); the charts redraw once per frame at most, within a share of the
+ * main thread (redraw.js).
+ */
+const TABLE_GAP_MS = 100;
 
 export class Compare {
   /**
-   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), workerUrl, hidden(),
+   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), newWorker() (boot.js), hidden(),
    * files(config) -> Promise<files | undefined> (datasets.js: MNIST downloads, the upload) }.
    */
   constructor(ui) {
@@ -32,7 +36,7 @@ export class Compare {
       accuracy: new RunAccuracies($('cmp-accuracy')),
       heatmaps: new RateHeatmaps($('cmp-heatmaps')),
     };
-    this.redraw = redrawer(this.charts, REDRAW_GAP_MS);
+    this.redraw = redrawer(this.charts);
     this.view = new CompareView((field, text) => this.onSpecEdit(field, text), (i) => this.focus(i));
     this.runs = [];
     this.stale = new Set(); // runs whose table row waits for the next refresh
@@ -106,7 +110,7 @@ export class Compare {
   }
 
   take() {
-    return this.pool.pop() ?? new Worker(this.ui.workerUrl, { type: 'module' });
+    return this.pool.pop() ?? this.ui.newWorker();
   }
 
   writeHash() {
@@ -143,14 +147,14 @@ export class Compare {
     this.refresh(run);
   }
 
-  /** Updates `run`'s row (and the step range) with the next chart frame, not per report. */
+  /** Updates `run`'s row (and the step range) at most every TABLE_GAP_MS, not per report. */
   refresh(run) {
     if (!this.stale.size) {
       setTimeout(() => requestAnimationFrame(() => {
         for (const r of this.stale) if (this.runs[r.index] === r) this.view.updateRun(r);
         this.stale.clear();
         $('compare-steps').textContent = this.stepsText();
-      }), REDRAW_GAP_MS);
+      }), TABLE_GAP_MS);
     }
     this.stale.add(run);
   }

@@ -2,6 +2,7 @@
 // reports feed the charts. The main thread never trains; it only draws what arrives.
 // A hash with `compare=` switches to compare mode (compare.js), which owns its own workers;
 // explore mode's worker is ended meanwhile, so the two never compete for the cores.
+import { DEBUG, newWorker } from './boot.js';
 import { Compare } from './compare.js';
 import { compareHash, configStem, defaultSpec, readCompare, specParam } from './compare-spec.js';
 import { ControlPanel } from './controls.js';
@@ -14,13 +15,12 @@ import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
 import { Recording, toCsv } from './recording.js';
 import { plural } from './format.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
+import { perf } from './perf.js';
 import { COLORS } from './charts/canvas.js';
 import { BY_KEY, crossCheck, defaults, firstRunFallback, fromHash, parseValue, tidyConfig, toHash } from './state.js';
 import { Upload, previewIn } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
-// `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
-const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
 const CRASHED = 'The network crashed the WebAssembly module, probably out of memory; the previous settings are restored.';
 
 const page = {
@@ -37,6 +37,7 @@ const page = {
   crashes: 0, // worker replacements since the last run that came up
   notice: null, // a status message that outlives the next READY (a crash)
   running: false,
+  loaded: false, // the worker has instantiated the wasm module (FromWorker.LOADED)
   layout: null,
   view: { layer: 0, sample: 0 },
   firstLosses: [],
@@ -53,11 +54,10 @@ const stale = views.stale;
 
 const panel = new ControlPanel($('controls'), (key, text) => (mode === 'compare' ? compare.onBaseEdit(key, text) : onEdit(key, text)));
 let worker = null;
-const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
 // MNIST files and the user's upload, in memory for every later run (both modes).
 const data = new DataFiles(showDownload);
 const compare = new Compare({
-  panel, workerUrl, paint: paintTransport, status: showStatus, hidden: () => page.hidden,
+  panel, newWorker, paint: paintTransport, status: showStatus, hidden: () => page.hidden,
   files: (config) => data.filesFor(config),
 });
 const upload = new Upload(panel.rows.dataset, {
@@ -70,7 +70,7 @@ const upload = new Upload(panel.rows.dataset, {
 });
 
 async function previewOnce(files) {
-  const w = new Worker(workerUrl, { type: 'module' });
+  const w = newWorker();
   try {
     return await previewIn(w, files);
   } finally {
@@ -84,7 +84,8 @@ function spawn() {
     worker.onmessage = worker.onerror = null;
     worker.terminate();
   }
-  worker = new Worker(workerUrl, { type: 'module' });
+  worker = newWorker();
+  page.loaded = false;
   worker.onmessage = onMessage;
   worker.onerror = (e) => showStatus(`worker failed: ${e.message ?? 'see the console'}`, true);
 }
@@ -204,8 +205,8 @@ function setRunning(running) {
 
 function setBusy(busy) {
   paintTransport({ running: page.running, hasRun: page.gen !== 0, busy, waiting: !!page.waiting });
-  const doing = page.waiting
-    ? `downloading ${dataName(page.requested.dataset)} (once; it stays in memory)…` : 'building the network…';
+  const doing = page.waiting ? `downloading ${dataName(page.requested.dataset)} (once; it stays in memory)…`
+    : page.loaded ? 'building the network…' : 'loading the WebAssembly module…';
   if (busy) showStatus(page.notice ?? doing, !!page.notice);
 }
 
@@ -350,12 +351,16 @@ function recover(gen) {
 function onMessage({ data }) {
   switch (data.type) {
     case FromWorker.LOADED: {
-      const config = page.restore ?? (page.nextGen === 0 ? page.config : null);
+      page.loaded = true;
+      const config = page.restore;
       page.restore = null;
-      return config && start(config);
+      if (config) return start(config);
+      return setBusy(document.body.dataset.busy === 'true'); // the status moves on to building
     }
     case FromWorker.READY: return onReady(data);
-    case FromWorker.REPORT: return onReport(data);
+    case FromWorker.REPORT:
+      perf.reports += 1;
+      return onReport(data);
     case FromWorker.STATE: return setRunning(data.running);
     case FromWorker.ERROR: return onError(data);
   }
@@ -402,10 +407,8 @@ window.addEventListener('hashchange', () => {
   page.notice = null;
   route();
 });
-window.addEventListener('resize', () => {
-  views.redrawAll();
-  compare.resize();
-});
+// Only the mode on screen redraws: the other's charts are hidden, and redrawn when it returns.
+window.addEventListener('resize', () => (mode === 'compare' ? compare.resize() : views.redrawAll()));
 
 /**
  * Reads the hash and runs it in its mode. `autoplay`: a preset was chosen, which is a request
@@ -452,6 +455,7 @@ function stopExplore() {
 function setMode(next) {
   mode = next;
   showMode(next);
+  if (next === 'explore') views.redrawAll(); // at the window's current size (see 'resize')
 }
 
 /** Moves to `hash` as a new history entry (Back returns) and runs it. */
@@ -505,5 +509,8 @@ else {
   page.config = page.requested = applyHash();
   spawn();
   setRunning(false);
+  // The worker keeps messages until its module is instantiated: the first run is asked for
+  // now, not a round trip after its LOADED.
+  start(page.config);
 }
 views.redrawAll();

@@ -4,6 +4,9 @@
 
 /** Page -> worker. */
 export const ToWorker = Object.freeze({
+  // { module }: the first message to every worker (boot.js): the wasm module, compiled once by
+  // the page as it downloads, for the worker to instantiate; null: fetch and compile it itself.
+  WASM: 'wasm',
   // { gen, config, view, files? }: build a run; on failure the previous run keeps going.
   // `files`: [{ name, bytes: Uint8Array }] for mnist14, mnist28 and custom (datasets.js).
   INIT: 'init',

@@ -1,7 +1,8 @@
 // The training worker: the only importer of pkg/. It owns the one `Playground` handle and
 // decides when to step, in ticks of about TICK_MS, yielding to its event loop between
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
-// PAUSE, RESET and a new config act at once.
+// PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
+// page has already compiled (boot.js): the worker only instantiates it.
 import init, { Playground, previewFiles } from '../pkg/spikeplay.js';
 import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
 
@@ -23,7 +24,7 @@ let nextLr = 0; // the learning rate the next step will use (the core reports it
 // steps-per-second figure (steps between two reports / time between them) that includes the
 // time spent probing and evaluating. PLAY starts it from the step training resumes at.
 const recent = [];
-// Messages that arrive while the wasm module is still compiling wait here.
+// Messages that arrive before the wasm module is instantiated (ToWorker.WASM) wait here.
 const pending = [];
 let loaded = false;
 // Test-only fault injection, honoured only when the page created this worker with ?debug=1.
@@ -236,13 +237,20 @@ function dispatch(data) {
   }
 }
 
-self.onmessage = ({ data }) => (loaded ? dispatch(data) : pending.push(data));
+self.onmessage = ({ data }) => {
+  if (data.type === ToWorker.WASM) return load(data.module);
+  return loaded ? dispatch(data) : pending.push(data);
+};
 
-try {
-  wasm = await init();
-  loaded = true;
-  post({ type: FromWorker.LOADED });
-  pending.splice(0).forEach(dispatch);
-} catch (e) {
-  fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`));
+/** Instantiates the module the page compiled (or, given null, fetches and compiles it). */
+async function load(module) {
+  if (wasm) return;
+  try {
+    wasm = await init(module ? { module_or_path: module } : undefined);
+    loaded = true;
+    post({ type: FromWorker.LOADED });
+    pending.splice(0).forEach(dispatch);
+  } catch (e) {
+    fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`));
+  }
 }

@@ -86,23 +86,38 @@ export function ramp(v) {
   return `rgb(${r},${g},${b})`;
 }
 
-let scratch = null; // one bitmap for every call: creating a canvas context each time costs more than the drawing
+// Small bitmaps by size, kept between frames: resizing one canvas for every call (the
+// heatmap, the boundary grid and the input frames differ) allocated a new backing store and
+// image buffer each time, several times a frame.
+const scratch = new Map(); // 'colsxrows' -> { canvas, ctx, img }
+const SCRATCH_SIZES = 8;
+
+function bitmap(cols, rows) {
+  const key = `${cols}x${rows}`;
+  let b = scratch.get(key);
+  if (b) scratch.delete(key); // re-inserted below: the map's order is least recently used first
+  else {
+    if (scratch.size >= SCRATCH_SIZES) scratch.delete(scratch.keys().next().value);
+    const canvas = new OffscreenCanvas(cols, rows);
+    const ctx = canvas.getContext('2d');
+    b = { canvas, ctx, img: ctx.createImageData(cols, rows) };
+  }
+  scratch.set(key, b);
+  return b;
+}
 
 /**
- * Draws a `cols x rows` bitmap scaled into a box: `write(data)` fills its RGBA bytes. Thousands
- * of cells cost one drawImage instead of thousands of fillRects, which keeps the main
- * thread's frames short while training.
+ * Draws a `cols x rows` bitmap scaled into a box: `write(data)` fills its RGBA bytes (zeroed
+ * first). Thousands of cells cost one drawImage instead of thousands of fillRects, which keeps
+ * the main thread's frames short while training.
  */
 export function drawPixels(ctx, cols, rows, write, x, y, w, h) {
-  scratch ??= new OffscreenCanvas(1, 1);
-  scratch.width = cols;
-  scratch.height = rows;
-  const bctx = scratch.getContext('2d');
-  const img = bctx.createImageData(cols, rows);
+  const { canvas, ctx: bctx, img } = bitmap(cols, rows);
+  img.data.fill(0);
   write(img.data);
   bctx.putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(scratch, x, y, w, h);
+  ctx.drawImage(canvas, x, y, w, h);
 }
 
 /** Draws a `cols x rows` grid of colours (`rgba(i)` -> [r, g, b, a]) scaled into a box. */

@@ -1,6 +1,6 @@
 // Firing rates per hidden layer: the profile now (rate against depth, silent and saturated
 // layers flagged) and its history (layer x training step heatmap).
-import { COLORS, drawCells, empty, fit, frame, label, layerTicks, ramp, rampRgb, yAxis } from './canvas.js';
+import { COLORS, RAMP_RGB, drawPixels, empty, fit, frame, label, layerTicks, ramp, yAxis } from './canvas.js';
 
 /** A layer is flagged when most of its neurons are silent or saturated. */
 export function layerFlag(rate, silent, saturated) {
@@ -85,8 +85,20 @@ export class RateHeatmap {
     const layers = this.columns[0][1].length;
     const cols = this.columns.length;
     const rh = (f.y1 - f.y0) / layers;
-    drawCells(ctx, cols, layers, (i) => [...rampRgb(Math.sqrt(this.columns[i % cols][1][Math.floor(i / cols)])), 255],
-      f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
+    // One pixel per layer and probe, straight into the bitmap: a 101-layer history has ~24,000.
+    drawPixels(ctx, cols, layers, (data) => {
+      for (let c = 0; c < cols; c++) {
+        const rates = this.columns[c][1];
+        for (let l = 0; l < layers; l++) {
+          const rgb = RAMP_RGB[Math.round(Math.sqrt(Math.min(1, Math.max(0, rates[l]))) * 255)];
+          const o = 4 * (l * cols + c);
+          data[o] = rgb[0];
+          data[o + 1] = rgb[1];
+          data[o + 2] = rgb[2];
+          data[o + 3] = 255;
+        }
+      }
+    }, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
     label(ctx, 'L1', f.x0 - 4, f.y0 + rh / 2 + 4, { align: 'right' });
     label(ctx, `L${layers}`, f.x0 - 4, f.y1 - rh / 2 + 4, { align: 'right' });
     const first = `step ${this.columns[0][0]}`, last = `step ${this.columns[cols - 1][0]}`;

@@ -1,0 +1,106 @@
+// End-to-end: the hooks behind issue 6's page targets. The page's own counters
+// (web/perf.js, `window.spikeplayPerf`) exist and advance, chart redraws are coalesced into
+// animation frames (never two draws of a chart in one frame, however many reports queue up),
+// the long-task hook records a long task, and the wasm module is downloaded once per page
+// however many workers train. Properties only: the page's speed is read from
+// scripts/bench-page.mjs's output, never asserted here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WAIT, compareReady, frames, pause, play, stepsAtLeast, useBrowser } from './browser.mjs';
+
+const open = useBrowser();
+const counters = (page) => page.evaluate(() => ({ ...window.spikeplayPerf }));
+const stepAtLeast = (page, n) => page.waitForFunction((want) => Number(document.getElementById('step-count').dataset.step) >= want, n, WAIT);
+
+/**
+ * From now on, records for every animation frame how often each chart canvas was redrawn in
+ * it (its data-version's rise over that frame's callbacks). Read with `drawsPerFrame(page)`.
+ */
+const watchFrames = (page) => page.evaluate(() => {
+  const raf = window.requestAnimationFrame.bind(window);
+  const versions = () => Object.fromEntries([...document.querySelectorAll('canvas')].map((c) => [c.id, Number(c.dataset.version ?? 0)]));
+  window.__perFrame = new Map(); // frame time -> { canvas id: draws }
+  window.requestAnimationFrame = (cb) => raf((t) => {
+    const v0 = versions();
+    cb(t);
+    const frame = window.__perFrame.get(t) ?? {};
+    for (const [id, v] of Object.entries(versions())) if (v > v0[id]) frame[id] = (frame[id] ?? 0) + v - v0[id];
+    window.__perFrame.set(t, frame);
+  });
+});
+const drawsPerFrame = (page) => page.evaluate(() => [...window.__perFrame.values()]);
+
+test('the page counts its reports, drawing frames, chart draws and long tasks, from load on', async () => {
+  const { page, problems } = await open();
+  const c0 = await counters(page);
+  for (const k of ['reports', 'frames', 'draws', 'drawMs', 'lastFrameMs', 'longTasks', 'longestTaskMs']) {
+    assert.equal(typeof c0[k], 'number', `spikeplayPerf.${k}`);
+  }
+  assert.ok(c0.reports >= 1, 'the step-0 report is counted');
+  await frames(page);
+  await play(page);
+  await stepAtLeast(page, 20);
+  await page.waitForFunction((c) => window.spikeplayPerf.reports > c.reports + 3 && window.spikeplayPerf.frames > c.frames + 3, c0, WAIT);
+  await pause(page);
+  const c1 = await counters(page);
+  assert.ok(c1.draws > c0.draws && c1.draws >= c1.frames, JSON.stringify(c1));
+  assert.ok(c1.drawMs >= c0.drawMs && c1.lastFrameMs >= 0);
+  // A task we make long on purpose (a page timer, not the test's own evaluate call) is seen by
+  // the page's own observer.
+  await page.evaluate(() => setTimeout(() => {
+    const t = performance.now();
+    while (performance.now() - t < 120);
+  }, 0));
+  await page.waitForFunction((n) => window.spikeplayPerf.longTasks > n && window.spikeplayPerf.longestTaskMs >= 100, c1.longTasks, WAIT);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('reports that queue up while the main thread is busy are drawn together, never twice in a frame', async () => {
+  const { page, problems } = await open();
+  await watchFrames(page);
+  await play(page);
+  await stepAtLeast(page, 5);
+  const got = await page.evaluate(async () => {
+    const p = window.spikeplayPerf;
+    const loss = () => Number(document.getElementById('chart-loss').dataset.version);
+    const before = { reports: p.reports, loss: loss() };
+    // The worker keeps training: its reports (one per ~40 ms tick) queue behind this task.
+    const t = performance.now();
+    while (performance.now() - t < 1000);
+    // Until the loss chart shows them, then two frames more.
+    await new Promise((ok) => {
+      const check = () => (loss() > before.loss ? ok() : requestAnimationFrame(check));
+      requestAnimationFrame(check);
+    });
+    await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+    return { reports: p.reports - before.reports, lossDraws: loss() - before.loss };
+  });
+  await pause(page);
+  assert.ok(got.reports >= 3, `reports handled after the busy second: ${JSON.stringify(got)}`);
+  // Every queued report changed the loss curve; far fewer frames drew it.
+  assert.ok(got.lossDraws >= 1 && got.lossDraws < got.reports, JSON.stringify(got));
+  const perFrame = await drawsPerFrame(page);
+  assert.ok(perFrame.some((f) => f['chart-loss']), 'the loss chart was drawn while watched');
+  for (const f of perFrame) for (const [id, n] of Object.entries(f)) assert.equal(n, 1, `${id} drawn ${n} times in one frame`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a comparison draws each chart at most once per frame, and downloads the wasm module once', async () => {
+  const { page, problems } = await open('#depth=3&width=16&compare=norm:none,bn,psp', { wait: compareReady });
+  await watchFrames(page);
+  await play(page);
+  await stepsAtLeast(page, 10);
+  await pause(page);
+  const perFrame = await drawsPerFrame(page);
+  assert.ok(perFrame.some((f) => f['cmp-loss'] && f['cmp-heatmaps']), 'the comparison charts were drawn while watched');
+  for (const f of perFrame) for (const [id, n] of Object.entries(f)) assert.equal(n, 1, `${id} drawn ${n} times in one frame`);
+  // Three workers, one download: boot.js compiles the module once and hands it to each.
+  const wasmFetches = (scope) => scope.evaluate(() => performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.wasm')).length);
+  assert.equal(await wasmFetches(page), 1, 'the page fetched the wasm module once');
+  assert.equal(page.workers().length, 3);
+  for (const w of page.workers()) assert.equal(await wasmFetches(w), 0, 'a worker fetched the module again');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -1,0 +1,44 @@
+// The page's first script (index.html loads it ahead of main.js). It starts downloading and
+// compiling the WebAssembly module at once, and the training worker with it, so both happen
+// while the main thread is still fetching and parsing the page's other modules, not after
+// them. Every worker gets the compiled module as its first message (ToWorker.WASM) and only
+// instantiates it: the main thread never runs the module, and a comparison's workers do not
+// each compile several MB again. The first caller of `newWorker()` (main.js, or compare mode's first
+// run) adopts the worker started here; what it posted before anyone listened (its LOADED) is
+// delivered to the adopter's handlers.
+import { ToWorker } from './protocol.js';
+
+// `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
+export const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
+export const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
+
+// null if it cannot be compiled here: each worker then fetches it and reports what went wrong.
+const compiled = WebAssembly.compileStreaming(fetch(new URL('../pkg/spikeplay_bg.wasm', import.meta.url))).catch(() => null);
+
+function create() {
+  const w = new Worker(workerUrl, { type: 'module' });
+  compiled.then((module) => w.postMessage({ type: ToWorker.WASM, module }));
+  return w;
+}
+
+let early = create();
+const held = [];
+early.onmessage = early.onerror = (e) => held.push(e);
+
+/** A fresh event like `e` (an event is dispatched once): a message, or a load error. */
+function copy(e) {
+  if (e.type === 'message') return new MessageEvent('message', { data: e.data });
+  if (e instanceof ErrorEvent) return new ErrorEvent('error', { message: e.message, filename: e.filename, lineno: e.lineno, colno: e.colno, error: e.error });
+  return new Event('error'); // a script that failed to load: no message, as the browser gives it
+}
+
+/** A training worker: the one started at load for the first caller, a new one after that. */
+export function newWorker() {
+  if (!early) return create();
+  const w = early;
+  early = null;
+  w.onmessage = w.onerror = null;
+  // The caller sets its handlers right after this returns; the held events reach them next.
+  queueMicrotask(() => held.splice(0).forEach((e) => w.dispatchEvent(copy(e))));
+  return w;
+}
