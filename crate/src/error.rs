@@ -12,9 +12,10 @@ pub enum Error {
     /// A data set could not be loaded or generated.
     #[error("data: {0}")]
     Data(String),
-    /// The loss stopped being a finite number.
-    #[error("training diverged at step {step}: the loss became {loss}; lower the learning rate or add a norm")]
-    Diverged { step: usize, loss: f32 },
+    /// The loss or a layer's gradient stopped being a finite number; `what` names it (the
+    /// layer where one can be named). The step is not applied, so the weights stay as they were.
+    #[error("training diverged at step {step}: {what}; lower the learning rate or add a norm")]
+    Diverged { step: usize, what: String },
     #[error("tensor: {0}")]
     Tensor(#[from] candle_core::Error),
 }

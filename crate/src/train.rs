@@ -157,7 +157,7 @@ impl Trainer {
         let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
         let value = loss.to_scalar::<f32>()?;
         if !value.is_finite() {
-            return Err(Error::Diverged { step: self.step + 1, loss: value });
+            return Err(Error::Diverged { step: self.step + 1, what: self.where_not_finite(value)? });
         }
         let grads = loss.backward()?;
         let lr = self.learning_rate();
@@ -166,6 +166,10 @@ impl Trainer {
                 Some(t) => t.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?,
                 None => 0.0,
             };
+        }
+        // Checked before the update, so a bad gradient never reaches the weights.
+        if self.grad_norms.iter().any(|g| !g.is_finite()) {
+            return Err(Error::Diverged { step: self.step + 1, what: self.where_not_finite(value)? });
         }
         match &mut self.opt {
             Opt::Adam(o) => {
@@ -194,6 +198,27 @@ impl Trainer {
             self.rng.shuffle(&mut self.order);
         }
         Ok(value)
+    }
+
+    /// Names what went bad in a step whose loss came out as `loss`: the first hidden layer
+    /// (or the readout) whose weights are no longer finite, else the first layer whose
+    /// gradient is not (from this step's gradient norms), else the loss itself.
+    fn where_not_finite(&self, loss: f32) -> Result<String> {
+        let finite = |w: &Var| -> Result<bool> { Ok(w.flatten_all()?.to_vec1::<f32>()?.iter().all(|v| v.is_finite())) };
+        for (l, w) in self.net.hidden_weights().enumerate() {
+            if !finite(w)? {
+                return Ok(format!("the weights of layer {} are no longer finite (loss {loss})", l + 1));
+            }
+        }
+        if !finite(&self.net.head.weight)? {
+            return Ok(format!("the readout's weights are no longer finite (loss {loss})"));
+        }
+        if loss.is_finite() {
+            if let Some(l) = self.grad_norms.iter().position(|g| !g.is_finite()) {
+                return Ok(format!("the gradient of layer {} became {}", l + 1, self.grad_norms[l]));
+            }
+        }
+        Ok(format!("the loss became {loss}"))
     }
 
     /// The learning rate of the next step under the config's schedule; after the last
@@ -339,4 +364,54 @@ pub fn run_with_files(cfg: ExperimentConfig, files: &[DataFile], mut on_progress
         steps: trainer.step,
     };
     Ok(RunRecord { config: trainer.cfg, history, losses, final_ })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatasetKind, NormKind};
+
+    fn trainer() -> Trainer {
+        let cfg = ExperimentConfig { dataset: DatasetKind::Moons, samples: 200, depth: 3, width: 16, timesteps: 4, norm: NormKind::None, ..Default::default() };
+        Trainer::new(cfg).unwrap()
+    }
+
+    fn weights(t: &Trainer) -> Vec<Vec<f32>> {
+        t.net.hidden_weights().map(|w| w.flatten_all().unwrap().to_vec1().unwrap()).collect()
+    }
+
+    /// A layer whose weights went bad is named, and the step is not applied.
+    #[test]
+    fn divergence_names_the_layer_with_non_finite_weights() {
+        let mut t = trainer();
+        t.step().unwrap();
+        let w = &t.net.layers[1].weight;
+        w.set(&w.as_tensor().affine(0.0, f64::NAN).unwrap()).unwrap();
+        let before = weights(&t);
+        let err = t.step().unwrap_err().to_string();
+        assert!(err.contains("step 2") && err.contains("weights of layer 2"), "{err}");
+        assert!(err.contains("lower the learning rate"), "{err}");
+        let after = weights(&t);
+        assert_eq!(format!("{before:?}"), format!("{after:?}"), "no update after a bad step");
+        assert_eq!(t.step, 1);
+
+        let mut t = trainer();
+        let head = &t.net.head.weight;
+        head.set(&head.as_tensor().affine(0.0, f64::INFINITY).unwrap()).unwrap();
+        let err = t.step().unwrap_err().to_string();
+        assert!(err.contains("readout's weights"), "{err}");
+    }
+
+    /// Finite weights so large that the backward overflows: the gradient's layer is named
+    /// before the optimizer could write infinities into the weights.
+    #[test]
+    fn divergence_names_the_layer_whose_gradient_overflowed() {
+        let mut t = trainer();
+        let w = &t.net.layers[2].weight;
+        w.set(&w.as_tensor().affine(1e36, 0.0).unwrap()).unwrap();
+        let before = weights(&t);
+        let err = t.step().unwrap_err().to_string();
+        assert!(err.contains("the gradient of layer"), "{err}");
+        assert_eq!(format!("{before:?}"), format!("{:?}", weights(&t)), "no update after a bad gradient");
+    }
 }
