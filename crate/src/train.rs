@@ -218,7 +218,9 @@ impl Trainer {
                 return Ok(format!("the gradient of layer {} became {}", l + 1, self.grad_norms[l]));
             }
         }
-        Ok(format!("the loss became {loss}"))
+        // Spikes are 0 or 1 whatever the currents, so with finite weights only the readout's
+        // output (the logits) can overflow.
+        Ok(format!("the readout's output overflowed (the loss became {loss})"))
     }
 
     /// The learning rate of the next step under the config's schedule; after the last
