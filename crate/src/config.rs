@@ -290,6 +290,9 @@ pub mod limits {
     pub const MAX_ACTIVATIONS: u128 = 1 << 24;
 }
 
+/// serde reads a JSON array as a struct's fields in order; a config must be an object.
+const NOT_AN_OBJECT: &str = r#"expected an object of fields, like {"depth": 4, "width": 64}"#;
+
 fn check(ok: bool, field: &'static str, bound: impl Into<String>) -> Result<()> {
     if ok {
         Ok(())
@@ -337,36 +340,55 @@ impl ExperimentConfig {
         Ok(())
     }
 
-    /// The checks that need the data: a conv net needs images, enough pixels for its
-    /// pools, and its feature maps within the activation bound.
-    pub fn validate_for_data(&self, image: Option<(usize, usize)>) -> Result<()> {
+    /// Everything [`validate`](Self::validate) checks (first: `conv_cells` walks `depth` and
+    /// `pools`, which only `validate` keeps small), then the checks that need the data (`features` per sample, `classes`, the image size if
+    /// the samples are images): a conv net needs images and enough pixels for its pools; the
+    /// weights the data adds (the first dense layer's `features x width`, the readout's
+    /// `width x classes`, or for a conv net `width x final map x classes`) and the encoded
+    /// input and feature maps stay within the bounds. An upload can hold 2^26 values in any
+    /// shape, so this is where a wide file or a huge image is refused, before any allocation.
+    pub fn validate_for_data(&self, features: usize, classes: usize, image: Option<(usize, usize)>) -> Result<()> {
         use limits::*;
+        self.validate()?;
         let c = self;
+        let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
+        let steps = c.timesteps as u128 * c.forward_samples() as u128;
         if !c.conv {
+            let input = features as u128 * c.width as u128;
+            check(input <= MAX_WEIGHTS, "width", format!("the data's {features} features x width {} = {input} input weights exceeds {MAX_WEIGHTS}; lower width (or use data with fewer features)", c.width))?;
+            let head = c.width as u128 * classes as u128;
+            check(head <= MAX_WEIGHTS, "width", format!("width {} x the data's {classes} classes = {head} readout weights exceeds {MAX_WEIGHTS}; lower width", c.width))?;
+            let cells = steps.saturating_mul(features as u128);
+            check(cells <= MAX_ACTIVATIONS, field, format!("timesteps x max(batch, probe_samples) x the data's {features} features = {cells} input values exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples or timesteps"))?;
             return Ok(());
         }
         let Some((h, w)) = image else {
             return Err(Error::Config { field: "conv", message: "a conv net needs image data (digits, mnist14, mnist28 or an IDX image upload); this data set has plain feature vectors".into() });
         };
-        check(h.min(w) >> c.pools >= 1, "pools", format!("{} 2x2 pools shrink a {h}x{w} image below one pixel; at most {}", c.pools, usize::BITS - 1 - h.min(w).leading_zeros()))?;
-        let cells = c.timesteps as u128 * c.forward_samples() as u128 * c.conv_cells(h, w);
-        let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
+        let side = h.min(w);
+        check(side >= 1, "conv", format!("a conv net needs images of at least 1x1 pixel, got {h}x{w}"))?;
+        check(side >> c.pools >= 1, "pools", format!("{} 2x2 pools shrink a {h}x{w} image below one pixel; at most {}", c.pools, side.ilog2()))?;
+        let cells = steps.saturating_mul(c.conv_cells(h, w));
         check(cells <= MAX_ACTIVATIONS, field, format!("timesteps x max(batch, probe_samples) x feature-map cells = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width, depth or use more pools"))?;
+        let pooled = c.pool_schedule().iter().sum::<usize>() as u32;
+        let (fh, fw) = (h.checked_shr(pooled).unwrap_or(0), w.checked_shr(pooled).unwrap_or(0));
+        let head = (c.width as u128 * fh as u128 * fw as u128).saturating_mul(classes as u128);
+        check(head <= MAX_WEIGHTS, "pools", format!("width {} x the final {fh}x{fw} feature map x {classes} classes = {head} readout weights exceeds {MAX_WEIGHTS}; use more pools or lower width", c.width))?;
         Ok(())
     }
 
     /// Cells of one sample at one step over the input, every hidden conv layer's map and
     /// the readout, for an `h x w` image (the conv analogue of `(depth + 2) x width`).
+    /// Saturates rather than overflows for any image size.
     pub fn conv_cells(&self, h: usize, w: usize) -> u128 {
         let (mut h, mut w) = (h, w);
-        let mut total = (h * w) as u128;
+        let map = |h: usize, w: usize| (h as u128 * w as u128).saturating_mul(self.width as u128);
+        let mut total = h as u128 * w as u128;
         for pools in self.pool_schedule() {
-            total += (self.width * h * w) as u128;
-            for _ in 0..pools {
-                (h, w) = (h / 2, w / 2);
-            }
+            total = total.saturating_add(map(h, w));
+            (h, w) = (h.checked_shr(pools as u32).unwrap_or(0), w.checked_shr(pools as u32).unwrap_or(0));
         }
-        total + (self.width * h * w) as u128
+        total.saturating_add(map(h, w))
     }
 
     /// Conv nets: how many 2x2 pools follow each hidden layer. Pool `k` of `P` goes after
@@ -397,11 +419,29 @@ impl ExperimentConfig {
         self.batch.max(self.probe_samples)
     }
 
-    /// Parses a JSON config, naming the unknown or mistyped field, then validates it.
+    /// Parses a JSON config, naming the unknown or mistyped field
+    /// (`config JSON: depth: invalid type: ...`), then validates it.
     pub fn from_json(text: &str) -> Result<Self> {
-        let cfg: Self = serde_json::from_str(text).map_err(|e| Error::Parse(format!("config JSON: {e}")))?;
+        let fault = |e: &dyn std::fmt::Display| Error::Parse(format!("config JSON: {e}"));
+        if !text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+            return Err(fault(&NOT_AN_OBJECT));
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let cfg: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| fault(&e))?;
+        de.end().map_err(|e| fault(&e))?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Reads the fields of an already parsed JSON value, naming the unknown or mistyped
+    /// field (`invalid config: depth: invalid type: ...`, the prefix of [`Error::Config`],
+    /// which the page reads the field from). It does not validate: the CLI overlays its
+    /// flags first.
+    pub fn from_value(value: serde_json::Value) -> Result<Self> {
+        if !value.is_object() {
+            return Err(Error::Parse(format!("invalid config: {NOT_AN_OBJECT}")));
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| Error::Parse(format!("invalid config: {e}")))
     }
 }
 
@@ -452,6 +492,78 @@ mod tests {
     fn unknown_field_is_rejected_by_name() {
         let err = ExperimentConfig::from_json(r#"{"depht": 3}"#).expect_err("typo").to_string();
         assert!(err.contains("depht"), "{err}");
+    }
+
+    #[test]
+    fn mistyped_values_name_their_field() {
+        let cases = [
+            (r#"{"depth": 1e30}"#, "config JSON: depth: invalid type: floating point `1e+30`, expected usize at line 1 column 14"),
+            (r#"{"width": 64, "seed": -1}"#, "config JSON: seed: invalid value: integer `-1`, expected u64"),
+            (r#"{"norm": "psb"}"#, "config JSON: norm: unknown variant `psb`, expected one of"),
+            (r#"{"lr": "fast"}"#, "config JSON: lr: invalid type: string \"fast\", expected f64"),
+            (r#"{"residual": 1}"#, "config JSON: residual: invalid type: integer `1`, expected a boolean"),
+            (r#"{"samples": 18446744073709551616}"#, "config JSON: samples: invalid type: floating point"),
+        ];
+        for (text, want) in cases {
+            let err = ExperimentConfig::from_json(text).expect_err(text).to_string();
+            assert!(err.starts_with(want), "{text}: {err:?} should start with {want:?}");
+        }
+        let err = ExperimentConfig::from_json(r#"{"depth": 3} {"#).expect_err("trailing").to_string();
+        assert!(err.starts_with("config JSON: trailing characters at line 1 column 14"), "{err}");
+        // serde would read a JSON array as the fields in order; a config is an object.
+        for text in [r#"["digits", 100]"#, " 3", ""] {
+            let err = ExperimentConfig::from_json(text).expect_err(text).to_string();
+            assert!(err.starts_with("config JSON: expected an object of fields"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_parsed_value_names_its_field_and_is_not_yet_validated() {
+        let value = serde_json::json!({ "depth": 0, "width": [64] });
+        let err = ExperimentConfig::from_value(value).expect_err("width is a list").to_string();
+        assert_eq!(err, "invalid config: width: invalid type: sequence, expected usize");
+        let err = ExperimentConfig::from_value(serde_json::json!(["digits"])).expect_err("array").to_string();
+        assert!(err.starts_with("invalid config: expected an object of fields"), "{err}");
+        // Out of bounds but well typed: read as is, so the CLI's flags can still fix it.
+        let cfg = ExperimentConfig::from_value(serde_json::json!({ "depth": 0 })).expect("well typed");
+        assert_eq!(cfg.depth, 0);
+    }
+
+    #[test]
+    fn data_checks_survive_any_field_values_and_image_sizes() {
+        let huge = ExperimentConfig { conv: true, depth: usize::MAX, pools: usize::MAX, width: usize::MAX, ..Default::default() };
+        let err = huge.validate_for_data(64, 10, Some((8, 8))).expect_err("huge").to_string();
+        assert!(err.starts_with("invalid config: depth:"), "{err}");
+        let conv = ExperimentConfig { conv: true, pools: 2, ..Default::default() };
+        let err = conv.validate_for_data(0, 10, Some((0, 5))).expect_err("no pixels").to_string();
+        assert_eq!(err, "invalid config: conv: a conv net needs images of at least 1x1 pixel, got 0x5");
+        let err = conv.validate_for_data(usize::MAX, 10, Some((3, usize::MAX))).expect_err("one pool fits").to_string();
+        assert!(err.contains("pools: 2 2x2 pools shrink a 3x18446744073709551615 image below one pixel; at most 1"), "{err}");
+        let err = conv.validate_for_data(usize::MAX, 10, Some((usize::MAX, usize::MAX))).expect_err("too many cells").to_string();
+        assert!(err.starts_with("invalid config: probe_samples: timesteps x max(batch, probe_samples) x feature-map cells"), "{err}");
+        ExperimentConfig { width: 8, ..conv }.validate_for_data(64, 10, Some((8, 8))).expect("digits fit");
+    }
+
+    #[test]
+    fn data_too_wide_or_too_many_classes_is_refused_before_the_net_is_built() {
+        // An upload may hold 2^26 values in any shape: one wide row is a huge first layer.
+        let dense = ExperimentConfig::default();
+        let err = dense.validate_for_data(1 << 22, 2, None).expect_err("wide rows").to_string();
+        assert!(err.starts_with("invalid config: width: the data's 4194304 features x width 64 = 268435456 input weights exceeds 8388608"), "{err}");
+        let err = ExperimentConfig { width: 8, ..dense.clone() }.validate_for_data(1 << 17, 2, None).expect_err("encoded input").to_string();
+        assert!(err.starts_with("invalid config: probe_samples: timesteps x max(batch, probe_samples) x the data's 131072 features"), "{err}");
+        // (Uploads have at most 1000 classes, so only the API can reach this one.)
+        let err = ExperimentConfig { width: 2048, depth: 1, batch: 1, probe_samples: 1, timesteps: 1, ..dense.clone() }
+            .validate_for_data(2, 5000, None).expect_err("readout").to_string();
+        assert!(err.starts_with("invalid config: width: width 2048 x the data's 5000 classes"), "{err}");
+        // 256x256 images with 1000 classes and no pooling: a 64 x 256 x 256 x 1000 readout.
+        let conv = ExperimentConfig { conv: true, pools: 0, depth: 1, batch: 1, probe_samples: 1, timesteps: 1, ..dense.clone() };
+        let err = conv.validate_for_data(256 * 256, 1000, Some((256, 256))).expect_err("conv readout").to_string();
+        assert!(err.starts_with("invalid config: pools: width 64 x the final 256x256 feature map x 1000 classes"), "{err}");
+        ExperimentConfig { pools: 5, depth: 5, ..conv }.validate_for_data(256 * 256, 1000, Some((256, 256))).expect("pooled to 8x8");
+        // The shipped data sets still fit the default net.
+        dense.validate_for_data(784, 10, None).expect("mnist28 dense");
+        ExperimentConfig { conv: true, width: 8, ..dense }.validate_for_data(196, 10, Some((14, 14))).expect("mnist14 conv");
     }
 }
 

@@ -132,18 +132,19 @@ pub fn load(cfg: &ExperimentConfig, files: &[DataFile], rng: &mut Rng) -> Result
 
 /// Parses `64 pixel counts (0..16), label (0..9)` per line, naming the line of any fault.
 pub fn parse_digits(text: &str) -> Result<(Vec<f32>, Vec<u32>)> {
+    let fault = |at: String| Error::Data(format!("digits.csv: {at}"));
     let mut x = Vec::with_capacity(1797 * 64);
     let mut y = Vec::with_capacity(1797);
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let vals: Vec<&str> = line.split(',').collect();
-        if vals.len() != 65 {
-            return Err(Error::Data(format!("digits line {}: expected 65 columns, got {}", i + 1, vals.len())));
+        let columns = line.split(',').count();
+        if columns != 65 {
+            return Err(fault(format!("line {}: expected 65 columns, got {columns}", i + 1)));
         }
-        for (j, v) in vals.iter().enumerate() {
-            let n: u32 = v.trim().parse().map_err(|_| Error::Data(format!("digits line {} column {}: {v:?} is not a whole number", i + 1, j + 1)))?;
+        for (j, v) in line.split(',').enumerate() {
+            let n: u32 = v.trim().parse().map_err(|_| fault(format!("line {}, column {}: {v:?} is not a whole number", i + 1, j + 1)))?;
             let max = if j == 64 { 9 } else { 16 };
             if n > max {
-                return Err(Error::Data(format!("digits line {} column {}: {n} exceeds {max}", i + 1, j + 1)));
+                return Err(fault(format!("line {}, column {}: {n} exceeds {max}", i + 1, j + 1)));
             }
             if j == 64 {
                 y.push(n);
@@ -151,6 +152,9 @@ pub fn parse_digits(text: &str) -> Result<(Vec<f32>, Vec<u32>)> {
                 x.push(n as f32 / 16.0);
             }
         }
+    }
+    if y.is_empty() {
+        return Err(fault("no rows; each line is 64 pixel counts and a label".into()));
     }
     Ok((x, y))
 }
@@ -219,10 +223,12 @@ mod tests {
     #[test]
     fn malformed_digits_name_the_line() {
         let err = parse_digits("1,2,3\n").unwrap_err().to_string();
-        assert!(err.contains("line 1") && err.contains("65 columns"), "{err}");
+        assert_eq!(err, "data: digits.csv: line 1: expected 65 columns, got 3");
         let row = format!("{},17", vec!["0"; 64].join(","));
-        let err = parse_digits(&row).unwrap_err().to_string();
-        assert!(err.contains("column 65") && err.contains("exceeds 9"), "{err}");
+        let err = parse_digits(&format!("\n{row}")).unwrap_err().to_string();
+        assert_eq!(err, "data: digits.csv: line 2, column 65: 17 exceeds 9");
+        let err = parse_digits(" \n\n").unwrap_err().to_string();
+        assert!(err.starts_with("data: digits.csv: no rows"), "{err}");
     }
 
     #[test]

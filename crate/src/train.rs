@@ -115,7 +115,7 @@ impl Trainer {
         let (mut data_rng, mut init_rng, mut rng, mut probe_rng) =
             (root.fork(STREAM_DATA), root.fork(STREAM_INIT), root.fork(STREAM_TRAIN), root.fork(STREAM_PROBE));
         let data = data::load(&cfg, files, &mut data_rng)?;
-        cfg.validate_for_data(data.image)?;
+        cfg.validate_for_data(data.features, data.classes, data.image)?;
         let (net, params) = Network::for_data(&cfg, data.features, data.classes, data.image, &mut init_rng, &device)?;
         let opt = make_optimizer(&cfg, params)?;
         let mut order: Vec<usize> = (0..data.train.len()).collect();

@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 pub const MAX_VALUES: usize = 1 << 26;
 /// The most bytes a gzip file may inflate to (IDX doubles of `MAX_VALUES`, plus a header).
 pub const MAX_INFLATED: usize = 8 * MAX_VALUES + 64;
+/// The largest file read at all (the page checks `File.size`, the CLI the file's length, before
+/// reading): no file the parsers accept can be larger than this.
+pub const MAX_FILE_BYTES: usize = MAX_INFLATED;
 /// Labels must be whole numbers below this.
 pub const MAX_CLASSES: usize = 1000;
 
@@ -42,21 +45,40 @@ fn fault(name: &str, what: impl std::fmt::Display) -> Error {
 }
 
 /// Inflates `bytes` if they are gzip (magic 1f 8b), refusing more than `MAX_INFLATED`.
+/// It inflates twice: once counting, so a file that inflates too far is refused before any
+/// of it is held, then into a buffer of exactly the size (no doubling slack, no copies).
 pub fn gunzip_if_needed<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
-    let mut out = Vec::new();
-    let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_INFLATED as u64 + 1);
-    reader.read_to_end(&mut out).map_err(|e| {
-        let cut = e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete");
-        let hint = if cut { "; is the file cut short?" } else { "" };
-        fault(name, format!("gzip: {e} (after {} inflated bytes{hint})", out.len()))
-    })?;
-    if out.len() > MAX_INFLATED {
-        return Err(fault(name, format!("gzip inflates to more than {MAX_INFLATED} bytes, too large for a browser tab")));
-    }
+    let size = inflate(name, bytes, |_| ())?;
+    let mut out = Vec::with_capacity(size);
+    inflate(name, bytes, |chunk| out.extend_from_slice(chunk))?;
     Ok(std::borrow::Cow::Owned(out))
+}
+
+/// Feeds the inflated bytes of gzip `bytes` to `sink` chunk by chunk; returns their count.
+fn inflate(name: &str, bytes: &[u8], mut sink: impl FnMut(&[u8])) -> Result<usize> {
+    let mut reader = flate2::read::GzDecoder::new(bytes);
+    let (mut total, mut chunk) = (0, vec![0u8; 1 << 15]);
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                total += n;
+                if total > MAX_INFLATED {
+                    return Err(fault(name, format!("gzip inflates to more than {MAX_INFLATED} bytes, too large for a browser tab")));
+                }
+                sink(&chunk[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let cut = e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete");
+                let hint = if cut { "; is the file cut short?" } else { "" };
+                return Err(fault(name, format!("gzip: {e} (after {total} inflated bytes{hint})")));
+            }
+        }
+    }
 }
 
 /// Parses one IDX file (raw or gzip).
@@ -67,7 +89,7 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
         return Err(fault(name, "the file is empty"));
     }
     if b.len() < 4 {
-        return Err(fault(name, format!("truncated header: {} bytes, an IDX header has at least 4", b.len())));
+        return Err(fault(name, format!("truncated header: the file ends before byte {}; an IDX header has at least 4 bytes", b.len())));
     }
     if b[0] != 0 || b[1] != 0 {
         return Err(fault(name, format!("byte 0: wrong magic {:02x} {:02x}; an IDX file starts with two zero bytes", b[0], b[1])));
@@ -85,7 +107,7 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
     }
     let header = 4 + 4 * ndims;
     if b.len() < header {
-        return Err(fault(name, format!("truncated header: {} bytes, {ndims} dimensions need {header}", b.len())));
+        return Err(fault(name, format!("truncated header: the file ends before byte {}; {ndims} dimensions need {header} bytes", b.len())));
     }
     let mut dims = Vec::with_capacity(ndims);
     for i in 0..ndims {
@@ -99,7 +121,7 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
     let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&n| n <= MAX_VALUES);
     let Some(count) = count else {
         let shown: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
-        return Err(fault(name, format!("dimensions {} exceed {MAX_VALUES} values, too large for a browser tab", shown.join(" x "))));
+        return Err(fault(name, format!("bytes 4..{header}: dimensions {} exceed {MAX_VALUES} values, too large for a browser tab", shown.join(" x "))));
     };
     let need = header + count * width;
     if b.len() < need {
@@ -148,10 +170,10 @@ pub fn parse_idx_pair(images: (&str, &[u8]), labels_file: (&str, &[u8])) -> Resu
     let img = parse_idx(images.0, images.1)?;
     let lab = parse_idx(labels_file.0, labels_file.1)?;
     if lab.dims.len() != 1 {
-        return Err(fault(labels_file.0, format!("a labels file has 1 dimension, this one {} (is it the images file?)", lab.dims.len())));
+        return Err(fault(labels_file.0, format!("byte 3: a labels file has 1 dimension, this one {} (is it the images file?)", lab.dims.len())));
     }
     if img.dims.len() < 2 {
-        return Err(fault(images.0, "an images file has at least 2 dimensions (samples, then pixels); this one has 1 (is it the labels file?)"));
+        return Err(fault(images.0, "byte 3: an images file has at least 2 dimensions (samples, then pixels); this one has 1 (is it the labels file?)"));
     }
     if img.dims[0] != lab.dims[0] {
         return Err(Error::Parse(format!("{} has {} samples but {} has {} labels", images.0, img.dims[0], labels_file.0, lab.dims[0])));
@@ -179,21 +201,24 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
     }
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
     let (mut x, mut raw_labels, mut lines) = (Vec::new(), Vec::new(), Vec::new());
-    let mut features = None;
+    let (mut features, mut first) = (None, true);
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(|e| fault(name, format!("line {}: {e}", e.position().map_or(row as u64 + 1, |p| p.line()))))?;
         let line = record.position().map_or(row as u64 + 1, |p| p.line());
         if record.iter().all(|f| f.is_empty()) {
             continue; // blank lines, e.g. at the end
         }
-        if row == 0 && record.get(0).is_some_and(|f| f.parse::<f32>().is_err()) {
-            continue; // a header
-        }
         let n = record.len();
-        let want = *features.get_or_insert(n.saturating_sub(1));
         if n < 2 {
-            return Err(fault(name, format!("line {line}: 1 column; a row is a label and at least one feature")));
+            let field = record.get(0).unwrap_or_default();
+            let other = [';', '\t', '|', ' '].into_iter().find(|&c| field.contains(c));
+            let hint = other.map_or(String::new(), |c| format!(" (this line seems separated by {c:?}; a CSV here is separated by commas)"));
+            return Err(fault(name, format!("line {line}: 1 column; a row is a label and at least one feature{hint}")));
         }
+        if std::mem::take(&mut first) && record.get(0).is_some_and(|f| f.parse::<f32>().is_err()) {
+            continue; // a header: the first row that is not blank
+        }
+        let want = *features.get_or_insert(n - 1);
         if n - 1 != want {
             return Err(fault(name, format!("line {line}: {} features, the rows above have {want}", n - 1)));
         }
@@ -277,11 +302,14 @@ impl Labelled {
 
     /// Scales every feature by the file's global extent into [0, 1] (one scale for all
     /// features, so relative intensities survive; a constant file maps to 0).
+    /// The arithmetic is in f64: in f32, `hi - lo` overflows to infinity for values
+    /// beyond +-1.7e38 and the scaled values became NaN.
     pub fn scale_to_unit(&mut self) {
         let (lo, hi) = self.extent();
+        let (lo, hi) = (lo as f64, hi as f64);
         let span = if hi > lo { hi - lo } else { 1.0 };
         for v in &mut self.x {
-            *v = (*v - lo) / span;
+            *v = ((*v as f64 - lo) / span) as f32;
         }
     }
 
@@ -396,11 +424,11 @@ mod tests {
     fn malformed_idx_files_name_the_problem_and_the_byte() {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (vec![], "empty"),
-            (vec![0, 0, 8], "truncated header: 3 bytes"),
+            (vec![0, 0, 8], "truncated header: the file ends before byte 3; an IDX header has at least 4 bytes"),
             (vec![0x50, 0x4b, 3, 4, 0, 0, 0, 0], "byte 0: wrong magic 50 4b"),
             (vec![0, 0, 0x07, 1, 0, 0, 0, 1, 0], "byte 2: unknown data type 0x07"),
             (vec![0, 0, 8, 0], "byte 3: 0 dimensions"),
-            (vec![0, 0, 8, 2, 0, 0, 0, 1], "truncated header: 8 bytes, 2 dimensions need 12"),
+            (vec![0, 0, 8, 2, 0, 0, 0, 1], "truncated header: the file ends before byte 8; 2 dimensions need 12 bytes"),
             (idx(0x08, &[2, 0], &[]), "byte 8: dimension 2 is 0"),
             (idx(0x08, &[3, 2], &[1, 2, 3]), "truncated data: 3 bytes of values after byte 12, the dimensions need 6"),
             (idx(0x08, &[1], &[1, 2]), "byte 9: 1 bytes after the last value"),
@@ -456,6 +484,31 @@ mod tests {
         assert_eq!((p.samples, p.classes, p.empty_classes), (3, 6, 4));
         assert_eq!(p.counts, vec![2, 0, 0, 0, 0, 1]);
         assert_eq!(p.values, vec![0.0, 0.5, 1.0], "one global scale to [0, 1]");
+    }
+
+    #[test]
+    fn csv_quirks_a_bom_blank_lines_before_the_header_and_other_separators() {
+        let want = Labelled { x: vec![2.0, 3.0], y: vec![1, 0], features: 1, classes: 2, image: None };
+        for text in ["\u{feff}1,2\n0,3\n", "\u{feff}label,a\r\n1,2\r\n0,3", " \n\nlabel,a\n1,2\n0,3\n", "1,2\r0,3\r"] {
+            assert_eq!(parse_csv("q.csv", text.as_bytes()).unwrap(), want, "{text:?}");
+        }
+        // A ';'-separated file used to lose its first row as a "header" and then fail on
+        // line 2 without saying why (found by tests/fuzz.rs).
+        let e = err(parse_csv("semi.csv", b"1;2\n0;3\n"));
+        assert_eq!(e, "semi.csv: line 1: 1 column; a row is a label and at least one feature (this line seems separated by ';'; a CSV here is separated by commas)");
+        assert!(err(parse_csv("tab.csv", b"label\ta\n1\t2\n")).contains("line 1: 1 column; a row is a label and at least one feature (this line seems separated by '\\t'"));
+    }
+
+    /// Found by tests/fuzz.rs: f32 values near the type's limits scaled to NaN.
+    #[test]
+    fn scaling_survives_values_at_the_limits_of_f32() {
+        let csv = format!("0,{}\n1,{}\n0,0\n", f32::MAX, -f32::MAX);
+        let p = preview(&[DataFile::new("edge.csv", csv.into_bytes())]).unwrap();
+        assert_eq!(p.values, vec![1.0, 0.0, 0.5]);
+        let raw = idx(0x0D, &[3, 1], &[[0x7f, 0x7f, 0xff, 0xff], [0xff, 0x7f, 0xff, 0xff], [0, 0, 0, 0]].concat());
+        let labels = idx(0x08, &[3], &[0, 1, 0]);
+        let p = preview(&[DataFile::new("img", raw), DataFile::new("lab", labels)]).unwrap();
+        assert_eq!(p.values, vec![1.0, 0.0, 0.5]);
     }
 
     #[test]

@@ -167,6 +167,28 @@ fn data_flag_errors_name_the_file_and_the_byte_or_line() {
     assert!(!ok && err.contains("conv") && err.contains("image"), "{err}");
 }
 
+#[test]
+fn files_too_large_or_too_wide_are_refused_before_anything_is_built() {
+    // Sparse files: their length is what the CLI checks, before reading a byte of them.
+    let huge = tmp("huge.csv");
+    std::fs::File::create(&huge).unwrap().set_len(600_000_000).unwrap();
+    let (ok, err) = spikeplay(&["train", "--data", huge.to_str().unwrap()]);
+    assert!(!ok && err.contains("huge.csv") && err.contains("600000000 bytes is more than"), "{err}");
+    let big_config = tmp("big.json");
+    std::fs::File::create(&big_config).unwrap().set_len(100 << 20).unwrap();
+    let (ok, err) = spikeplay(&["train", "--config", big_config.to_str().unwrap()]);
+    assert!(!ok && err.contains("--config") && err.contains("nothing was read"), "{err}");
+    // Four rows of 2^21 features: within the upload bound, but a 2^21 x 64 first layer is not.
+    let wide = tmp("wide.csv");
+    let row = |label: u8| format!("{label}{}\n", ",1".repeat(1 << 21));
+    std::fs::write(&wide, [row(0), row(1), row(0), row(1)].concat()).unwrap();
+    let (ok, err) = spikeplay(&["train", "--data", wide.to_str().unwrap(), "--test-fraction", "0.5"]);
+    assert!(!ok && err.contains("width") && err.contains("2097152 features"), "{err}");
+    for p in [huge, big_config, wide] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 /// Issue 5: a small conv SNN (two 3x3 conv layers of 32 channels with PSP norm, two 2x2
 /// pools, T = 4) reaches 97 % test accuracy on the 28x28 MNIST subset (8,000 training and
 /// 2,000 test images) in a CLI run. About 12 minutes on 2 cores; docs/RESULTS.md has the

@@ -221,18 +221,31 @@ fn flag_error(e: Error) -> String {
     }
 }
 
+/// A config or a downloaded run: the largest recording the page writes is a few MB.
+const MAX_CONFIG_BYTES: usize = 64 << 20;
+
+/// Reads `path` whole if it is at most `limit` bytes; otherwise says so without reading it.
+fn read_bounded(path: &std::path::Path, limit: usize, flag: &str) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?.len();
+    if len > limit as u64 {
+        return Err(format!("{flag} {}: {len} bytes is more than the {limit} a file may have; nothing was read", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
+}
+
 impl ConfigArgs {
     fn config(&self) -> Result<ExperimentConfig, String> {
         let mut cfg = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("--config {}: {e}", path.display()))?;
+                let text = read_bounded(path, MAX_CONFIG_BYTES, "--config")?;
+                let text = String::from_utf8(text).map_err(|e| format!("--config {}: not UTF-8 text: byte {} is invalid", path.display(), e.utf8_error().valid_up_to()))?;
                 let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--config {}: {e}", path.display()))?;
                 // A run the page downloaded (or `train --out` wrote) carries its config
                 // under "config": take that, so a page run continues natively as it is.
                 if let Some(inner) = value.get_mut("config").filter(|c| c.is_object()).map(serde_json::Value::take) {
                     value = inner;
                 }
-                serde_json::from_value(value).map_err(|e| format!("--config {}: {e}", path.display()))?
+                ExperimentConfig::from_value(value).map_err(|e| format!("--config {}: {e}", path.display()))?
             }
             None => ExperimentConfig::default(),
         };
@@ -257,12 +270,13 @@ impl ConfigArgs {
         Ok(cfg)
     }
 
-    /// The files of `--data`, read whole (the parsers bound what they accept).
+    /// The files of `--data`, read whole once their size is known to fit (the parsers bound
+    /// what they accept).
     fn files(&self) -> Result<Vec<DataFile>, String> {
         self.data
             .iter()
             .map(|p| {
-                let bytes = std::fs::read(p).map_err(|e| format!("--data {}: {e}", p.display()))?;
+                let bytes = read_bounded(p, spikeplay::upload::MAX_FILE_BYTES, "--data")?;
                 Ok(DataFile::new(p.display().to_string(), bytes))
             })
             .collect()
