@@ -59,12 +59,15 @@ test('a refused value and a crashed run each fail alone; the other runs keep tra
   await page.evaluate(() => window.spikeplayDebug.trapRun(2, 'step'));
   await page.waitForSelector('#compare-table tr[data-run="2"][data-state="error"]', WAIT);
   runs = await rows(page);
-  assert.match(runs[2].error, /crashed the WebAssembly module/);
+  assert.match(runs[2].error, /^the training worker stopped: the network crashed the WebAssembly module/);
+  // A stopped worker can be restarted (tests/e2e-fault.test.mjs); a refused value cannot.
+  assert.equal(await page.isVisible('#compare-table tr[data-run="2"] button.restart'), true);
+  assert.equal(await page.isVisible('#compare-table tr[data-run="1"] button.restart'), false);
   const at = runs[0].step;
   await page.waitForFunction((s) => Number(document.querySelector('#compare-table tr[data-run="0"]').dataset.step) > s + 5, at, WAIT);
   assert.equal((await rows(page))[0].state, 'training');
   assert.match(await page.textContent('#status'), /2 of 3 runs failed/);
-  assert.match(await page.getAttribute('#cmp-heatmaps', 'aria-label'), /beta 0.8: crashed/);
+  assert.match(await page.getAttribute('#cmp-heatmaps', 'aria-label'), /beta 0.8: the training worker stopped: the network crashed/);
   await page.screenshot({ path: ARTIFACTS + 'compare-failed.png' });
   assert.deepEqual(problems, []);
   await page.close();

@@ -147,31 +147,37 @@ test('building a run shows a busy state; Train is unavailable with no run', asyn
   await page.close();
 });
 
-test('a WebAssembly crash is explained, the worker replaced and the last good settings restored', async () => {
+test('a WebAssembly crash is explained; the new settings stay, and Restart or Back is the user\'s choice', async () => {
   const { page, problems } = await open('#depth=3&debug=1');
   const g = await gen(page);
-  // A crash while building the new config: the running config (depth 3) comes back.
+  // A crash while building the new config: the alert says so, and the settings stay depth 7.
   await page.evaluate(() => window.spikeplayDebug.trap('init'));
   await enter(page, 'depth', '7');
-  await page.waitForSelector('#status:has-text("crashed the WebAssembly module")', WAIT);
-  await page.waitForFunction((old) => Number(document.getElementById('step-count').dataset.gen) > old, g, WAIT);
+  await page.waitForSelector('#fault:not([hidden])', WAIT);
+  assert.match(await page.textContent('#fault'), /The training worker stopped: the network crashed the WebAssembly module, probably out of memory/);
+  assert.equal(await page.inputValue('#ctl-depth'), '7');
+  assert.equal(hashOf(page).get('depth'), '7');
+  assert.equal(await gen(page), g, 'nothing was started behind the user\'s back');
+  // Back to the settings that ran: the replacement worker builds them, and they train.
+  await page.click('#fault-back');
   await readyAt(page, await requestedGen(page));
-  assert.match(await page.textContent('#status'), /probably out of memory; the previous settings are restored/);
   assert.equal(await page.inputValue('#ctl-depth'), '3');
   assert.equal(hashOf(page).get('depth'), '3');
-  // The replacement worker trains.
+  assert.equal(await page.isHidden('#fault'), true);
   await play(page);
   await page.waitForFunction(() => Number(document.getElementById('step-count').dataset.step) >= 3, null, WAIT);
-  // A crash while training: the last config that trained a step is restarted, paused.
-  const before = await requestedGen(page);
+  // A crash while training: paused, the same settings, and Restart trains them from step 0.
   await page.evaluate(() => window.spikeplayDebug.trap('step'));
-  await page.waitForSelector('body[data-running="false"]', WAIT);
-  await page.waitForFunction((b) => Number(document.body.dataset.requestedGen) > b, before, WAIT);
-  await readyAt(page, await requestedGen(page));
-  assert.equal(await step(page), 0);
+  await page.waitForSelector('#fault:not([hidden])', WAIT);
+  assert.equal(await page.$eval('body', (b) => b.dataset.running), 'false');
   assert.equal(await page.inputValue('#ctl-depth'), '3');
-  assert.match(await page.textContent('#status'), /crashed the WebAssembly module/);
+  assert.equal(await page.isHidden('#fault-back'), true, 'no other settings to go back to');
   await page.screenshot({ path: ARTIFACTS + 'crash.png' });
+  const before = await requestedGen(page);
+  await page.click('#fault-restart');
+  await readyAt(page, before + 1);
+  await page.waitForFunction(() => Number(document.getElementById('step-count').dataset.step) >= 3, null, WAIT);
+  assert.equal(hashOf(page).get('depth'), '3');
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -1,13 +1,13 @@
 // One run of a comparison: its label and colour, its config, a worker of its own (web/worker.js,
 // unchanged) and what it reported. Like the explore page it drops any report whose `gen` is not
 // the one it last asked for, so a reused worker's late reports never land on a new run.
-// Failures stay here: a refused config, a failed step or a trap marks this run only.
+// Failures stay here: a refused config, a failed step or a fault (its worker stopped: a trap, a
+// panic, a bug in the worker) marks this run only; after a fault, `restart` gives it a new worker.
+import { faultCause } from './fault.js';
 import { perf } from './perf.js';
 import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
 import { Recording, summarize } from './recording.js';
 import { tidyConfig } from './state.js';
-
-const CRASHED = 'crashed the WebAssembly module (probably out of memory)';
 
 export class CompareRun {
   /**
@@ -18,20 +18,40 @@ export class CompareRun {
     Object.assign(this, { index: def.index, label: def.label, color: def.color, value: def.value });
     this.config = def.config ?? null;
     this.hooks = hooks;
-    this.worker = worker;
+    this.worker = null;
     this.gen = 0;
+    this.fresh(def.error ?? null);
+    this.attach(worker);
+  }
+
+  /** Forgets what the run reported; `error`: the page refused its value, so it never starts. */
+  fresh(error = null) {
     this.running = false;
     this.layout = null;
     this.recording = null;
     this.latest = { probe: null, eval: null, step: 0, loss: null, speed: 0 };
     this.firstLosses = [];
-    this.error = def.error ?? null;
+    this.error = error;
+    this.fault = null; // the worker stopped: its row offers Restart
     this.state = this.error ? 'error' : 'building';
-    if (worker) {
-      worker.onmessage = ({ data }) => this.handle(data);
-      // The script itself failed (not the wasm inside it): this run cannot start.
-      worker.onerror = (e) => this.onError({ message: `worker failed: ${e.message ?? 'see the console'}`, rejected: true });
-    }
+  }
+
+  attach(worker) {
+    this.worker = worker;
+    if (!worker) return;
+    worker.onmessage = ({ data }) => this.handle(data);
+    // The script itself failed (not the wasm inside it): a fault like a trap.
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      this.onError({ fault: 'script', message: e.message ?? '' });
+    };
+  }
+
+  /** After a fault: the same config from step 0 in `worker` (a fresh one); init() follows. */
+  restart(worker) {
+    this.terminate();
+    this.fresh();
+    this.attach(worker);
   }
 
   send(type, extra = {}) {
@@ -107,16 +127,18 @@ export class CompareRun {
     this.hooks.report(this, { train, probe, eval: ev });
   }
 
-  onError({ gen, message, trap, rejected }) {
-    const crashed = trap || TRAP_PATTERN.test(message);
+  onError({ gen, message, fault, rejected }) {
+    fault ??= TRAP_PATTERN.test(message) ? 'trap' : null;
     // A late error of an older run in a reused worker is not this run's.
-    if (!crashed && gen !== undefined && gen !== this.gen) return;
-    this.error = crashed ? CRASHED : message.replace(/^invalid config: /, '');
+    if (!fault && gen !== undefined && gen !== this.gen) return;
+    if (fault) console.warn(`spikeplay: run ${this.label}: the training worker stopped (${fault}: ${message})`);
+    this.fault = fault;
+    this.error = fault ? `the training worker stopped: ${faultCause({ fault, message })}` : message.replace(/^invalid config: /, '');
     this.state = 'error';
     this.running = false;
     if (this.recording) this.recording.error = this.error;
-    // A trapped module cannot be trusted; a refused INIT leaves the worker on its old run.
-    if (crashed || rejected) this.terminate();
+    // A stopped worker cannot be trusted; a refused INIT leaves the worker on its old run.
+    if (fault || rejected) this.terminate();
     this.hooks.change(this);
   }
 

@@ -15,10 +15,12 @@ const STATE_TEXT = { building: 'building…', ready: 'ready', training: 'trainin
 export class CompareView {
   /**
    * `onSpec(field, valuesText)` fires when the user changes what is compared; `onFocus(index
-   * or null)` when the pointer enters or leaves a run's legend entry or table row.
+   * or null)` when the pointer enters or leaves a run's legend entry or table row; `onRestart(index)`
+   * when the user restarts a run whose worker stopped.
    */
-  constructor(onSpec, onFocus) {
+  constructor(onSpec, onFocus, onRestart) {
     this.onFocus = onFocus;
+    this.onRestart = onRestart;
     this.field = $('compare-field');
     this.values = $('compare-values');
     for (const c of CONTROLS) this.field.add(new Option(c.label, c.key));
@@ -119,6 +121,17 @@ export class CompareView {
         '<td class="state"></td><td class="acc"></td><td class="rate"></td><td class="silent"></td>' +
         '<td class="saturated"></td><td class="synops"></td><td class="steps"></td><td class="error" colspan="6" hidden></td>';
       tr.querySelector('.name').textContent = run.label;
+      // A run whose worker stopped: its message, then a button to start it again.
+      const err = tr.querySelector('.error');
+      const text = document.createElement('span');
+      text.className = 'error-text';
+      const restart = document.createElement('button');
+      restart.className = 'mini restart';
+      restart.textContent = 'Restart';
+      restart.title = `Start ${run.label} again from step 0 in a new worker`;
+      restart.hidden = true;
+      restart.addEventListener('click', () => this.onRestart(run.index));
+      err.append(text, restart);
       for (const el of [chip, tr]) {
         el.addEventListener('mouseenter', () => this.onFocus(run.index));
         el.addEventListener('mouseleave', () => this.onFocus(null));
@@ -134,7 +147,7 @@ export class CompareView {
     if (!row) return;
     const { chip, tr } = row;
     const s = run.summary();
-    const state = STATE_TEXT[run.state] ?? run.state;
+    const state = run.fault ? 'stopped' : STATE_TEXT[run.state] ?? run.state;
     chip.querySelector('.state').textContent = state;
     chip.classList.toggle('failed', !!run.error);
     chip.title = run.error ?? `${run.label}: ${state}`;
@@ -145,7 +158,8 @@ export class CompareView {
     cell('state', state);
     const err = tr.querySelector('.error');
     err.hidden = !run.error;
-    err.textContent = run.error ?? '';
+    err.querySelector('.error-text').textContent = run.error ?? '';
+    err.querySelector('.restart').hidden = !run.fault;
     for (const cls of ['acc', 'rate', 'silent', 'saturated', 'synops', 'steps']) tr.querySelector(`.${cls}`).hidden = !!run.error;
     if (run.error) return;
     cell('acc', pct(s.test_accuracy));

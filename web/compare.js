@@ -37,7 +37,7 @@ export class Compare {
       heatmaps: new RateHeatmaps($('cmp-heatmaps')),
     };
     this.redraw = redrawer(this.charts);
-    this.view = new CompareView((field, text) => this.onSpecEdit(field, text), (i) => this.focus(i));
+    this.view = new CompareView((field, text) => this.onSpecEdit(field, text), (i) => this.focus(i), (i) => this.restart(i));
     this.runs = [];
     this.stale = new Set(); // runs whose table row waits for the next refresh
     this.pool = []; // idle workers, paused, kept so a rebuild does not recompile the module
@@ -47,6 +47,7 @@ export class Compare {
     this.spec = null;
     this.preset = null;
     this.refused = null;
+    this.faultNoted = false; // the spec line's message says a run stopped
     this.hooks = { report: (run, msg) => this.onReport(run, msg), change: (run) => this.onChange(run) };
   }
 
@@ -58,6 +59,7 @@ export class Compare {
     this.playing = autoplay;
     this.refused = null;
     this.view.showSpec(spec, this.preset);
+    this.faultNoted = false; // showSpec cleared the line
     if (note) this.view.message(note);
     this.build();
   }
@@ -76,6 +78,7 @@ export class Compare {
       const w = run.release();
       if (w) this.pool.push(w);
     }
+    this.clearFaultNote();
     const defs = runsOf(this.base, this.spec);
     this.runs = defs.map((def) => new CompareRun(def, def.error ? null : this.take(), this.hooks));
     for (const run of this.runs) if (!run.error) this.init(run);
@@ -92,6 +95,12 @@ export class Compare {
     this.redraw(...CHARTS);
   }
 
+  /** Takes back the note that a run stopped (it restarted, or every run is rebuilt). */
+  clearFaultNote() {
+    if (this.faultNoted) this.view.message('');
+    this.faultNoted = false;
+  }
+
   /** Builds `run` in its worker once its data files are in memory (one download for all runs). */
   init(run) {
     const gen = ++this.gen;
@@ -101,6 +110,22 @@ export class Compare {
     }, (e) => {
       if (this.runs[run.index] === run) run.onError({ gen, message: e.message, rejected: true });
     });
+  }
+
+  /**
+   * Run `i`'s worker stopped (a fault) and the user pressed its Restart: the same run from step 0
+   * in a fresh worker; the other runs go on untouched, and it trains if they do.
+   */
+  restart(i) {
+    const run = this.runs[i];
+    if (!run?.fault) return;
+    run.restart(this.ui.newWorker());
+    for (const c of Object.values(this.charts)) c.clearRun(i);
+    this.init(run);
+    this.clearFaultNote();
+    this.view.updateRun(run);
+    this.paint();
+    this.redraw(...CHARTS);
   }
 
   /** Restarts every run with `change` applied to the base (an upload switches to `custom`). */
@@ -123,6 +148,11 @@ export class Compare {
       this.charts.heatmaps.setNote(run.index, run.error);
       this.charts.profile.clearRun(run.index);
       this.redraw('heatmaps', 'profile');
+    }
+    // Said once where it is read out (role="alert"); the row keeps the message and Restart.
+    if (run.fault) {
+      this.view.message(`Run ${run.label} stopped: its row in the summary has the reason and a Restart button; the other runs go on.`);
+      this.faultNoted = true;
     }
     if (run.layout && run.index === this.runs.findIndex((r) => r.layout)) this.charts.accuracy.setChance(1 / Math.max(1, run.layout.classes));
     this.view.updateRun(run);

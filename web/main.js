@@ -11,17 +11,17 @@ import { DATA_FILES, DataFiles, dataName, hideDownload, showDownload } from './d
 import { saveCsv, saveJson } from './download.js';
 import { initMenus, showMode } from './menus.js';
 import { presetBase, presetSpec } from './presets.js';
+import { FaultAlert, faultCause, settingsChange } from './fault.js';
 import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
 import { Recording, toCsv } from './recording.js';
 import { plural } from './format.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
-import { perf } from './perf.js';
+import { perf, reportHandled } from './perf.js';
 import { COLORS } from './charts/canvas.js';
-import { BY_KEY, crossCheck, defaults, firstRunFallback, fromHash, parseValue, tidyConfig, toHash } from './state.js';
+import { BY_KEY, crossCheck, firstRunFallback, fromHash, parseValue, tidyConfig, toHash } from './state.js';
 import { Upload, previewIn } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
-const CRASHED = 'The network crashed the WebAssembly module, probably out of memory; the previous settings are restored.';
 
 const page = {
   config: null, // the config of the run the charts show (always valid)
@@ -33,9 +33,11 @@ const page = {
   nextGen: 0,
   lastEdit: null, // { key, text, gen } of the edit that produced the latest request
   refused: null, // { key, at }: a refused edit, kept as typed in `key`, its message at `at`
-  restore: null, // the config to start once a replacement worker has loaded
-  crashes: 0, // worker replacements since the last run that came up
-  notice: null, // a status message that outlives the next READY (a crash)
+  restore: null, // the config to start once a replacement worker has loaded (from compare mode)
+  crashes: 0, // faults (the worker stopped) since the last run that came up
+  fault: null, // { back, play } while the alert says the worker stopped (no run exists)
+  refocus: false, // the alert's button had focus: Train gets it once the new run is up
+  notice: null, // a status message that outlives the next READY (a link's settings refused)
   running: false,
   loaded: false, // the worker has instantiated the wasm module (FromWorker.LOADED)
   layout: null,
@@ -54,6 +56,7 @@ const stale = views.stale;
 
 const panel = new ControlPanel($('controls'), (key, text) => (mode === 'compare' ? compare.onBaseEdit(key, text) : onEdit(key, text)));
 let worker = null;
+const faultAlert = new FaultAlert($('fault'), { restart: () => restart(page.requested), back: () => restart(page.fault?.back ?? page.requested) });
 // MNIST files and the user's upload, in memory for every later run (both modes).
 const data = new DataFiles(showDownload);
 const compare = new Compare({
@@ -78,20 +81,29 @@ async function previewOnce(files) {
   }
 }
 
-/** (Re)creates the worker; a trapped one is thrown away, with anything it still had queued. */
+/** Ends the worker, with anything it still had queued (a stopped one cannot be trusted). */
+function dropWorker() {
+  if (!worker) return;
+  worker.onmessage = worker.onerror = null;
+  worker.terminate();
+  worker = null;
+}
+
+/** (Re)creates the worker. */
 function spawn() {
-  if (worker) {
-    worker.onmessage = worker.onerror = null;
-    worker.terminate();
-  }
+  dropWorker();
   worker = newWorker();
   page.loaded = false;
   worker.onmessage = onMessage;
-  worker.onerror = (e) => showStatus(`worker failed: ${e.message ?? 'see the console'}`, true);
+  // The script failed (to load, or threw where the worker catches nothing): it is a fault too.
+  worker.onerror = (e) => {
+    e.preventDefault?.();
+    onFault({ fault: 'script', message: e.message ?? '' });
+  };
 }
 
 function send(type, extra = {}) {
-  worker.postMessage({ type, ...extra });
+  worker?.postMessage({ type, ...extra });
 }
 
 /** The current selection, clamped to what a run of `config` has. */
@@ -106,6 +118,11 @@ const viewFor = (config) => ({
  * download, or `custom` with no upload, is refused like a config the core refuses.
  */
 function start(config) {
+  if (page.fault) {
+    page.fault = null;
+    page.refocus = faultAlert.hide();
+  }
+  if (!worker) spawn(); // the worker kept stopping and none was started in its place
   page.requested = config;
   const g = (page.nextGen += 1);
   page.sent.set(g, config);
@@ -204,7 +221,8 @@ function setRunning(running) {
 }
 
 function setBusy(busy) {
-  paintTransport({ running: page.running, hasRun: page.gen !== 0, busy, waiting: !!page.waiting });
+  // After a fault the charts still show the stopped run, but no worker has it any more.
+  paintTransport({ running: page.running, hasRun: page.gen !== 0 && !page.fault, busy, waiting: !!page.waiting });
   const doing = page.waiting ? `downloading ${dataName(page.requested.dataset)} (once; it stays in memory)…`
     : page.loaded ? 'building the network…' : 'loading the WebAssembly module…';
   if (busy) showStatus(page.notice ?? doing, !!page.notice);
@@ -237,6 +255,8 @@ function onReady({ gen, config, layout, memory }) {
   const name = config.dataset === 'custom' ? `your data (${data.upload?.preview.files.join(' + ') ?? 'uploaded'})` : config.dataset;
   showStatus(page.notice ?? `${name}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${plural(layout.steps_per_epoch, 'step')} per epoch`, !!page.notice);
   if (page.autoplay === gen) send(ToWorker.PLAY);
+  if (page.refocus && (document.activeElement === document.body || !document.activeElement)) $('play').focus();
+  page.refocus = false;
 }
 
 function onReport({ gen, train, probe, input, eval: ev, stepsPerSecond, memory }) {
@@ -269,11 +289,8 @@ function onReport({ gen, train, probe, input, eval: ev, stepsPerSecond, memory }
   }
 }
 
-function onError({ gen, message, field, rejected, trap, current }) {
-  if (trap || TRAP_PATTERN.test(message)) {
-    console.warn(`spikeplay: the WebAssembly module trapped (${message}); replacing the worker`);
-    return recover(gen);
-  }
+function onError({ gen, message, field, rejected, fault, current }) {
+  if (fault || TRAP_PATTERN.test(message)) return onFault({ fault: fault ?? 'trap', message, gen });
   if (rejected) return onRejected(gen, message, field, current);
   if (gen !== undefined && gen !== page.gen) return;
   setRunning(false);
@@ -328,24 +345,48 @@ function fallBack(refused, field, text) {
 }
 
 /**
- * The WebAssembly module trapped (almost always a failed allocation): its memory can no longer
- * be trusted, so replace the worker and start the last settings known to work.
+ * The worker stopped (protocol.js FAULTS): its run is gone and its module cannot be trusted. A
+ * fresh worker replaces it at once, so every control keeps working; the settings stay as the user
+ * left them (controls and link); the alert says why and offers Restart, and the last settings
+ * that trained when they differ. A worker that stops again and again with no run coming up in
+ * between (one that cannot even load) is not replaced a third time until the user acts.
  */
-function recover(gen) {
-  const crashedRun = gen === page.gen; // the running config itself failed while training
+function onFault({ fault, message, gen }) {
+  console.warn(`spikeplay: the training worker stopped (${fault}: ${message}); replacing it`);
   page.crashes += 1;
-  let restore = crashedRun ? page.good : page.config;
-  if (!restore || page.crashes > 1) restore = defaults();
-  if (page.crashes > 2) return showStatus('The WebAssembly module keeps crashing; please reload the page.', true);
-  page.notice = CRASHED;
-  page.refused = null;
+  // The run on screen failed while training: back to the last config that trained a step. A new
+  // config failed to build: back to the run on screen, which came up.
+  const last = gen === page.gen ? page.good : (page.good ?? page.config);
+  const back = last && settingsChange(page.requested, last);
+  page.fault = { back: back ? last : null, play: page.running || !!page.autoplay || page.resume };
   page.sent.clear();
-  page.restore = restore;
+  page.restore = null;
+  page.waiting = 0;
+  page.resume = false;
+  page.autoplay = 0;
+  page.notice = null;
+  page.running = false;
+  showSpeed(null);
+  if (page.crashes <= 2) spawn();
+  else dropWorker();
+  setBusy(false);
+  panel.show(page.requested, kept());
+  history.replaceState(null, '', toHash(page.requested, page.hidden));
+  // The charts hold the run that stopped: dimmed if it is not of the settings on the left.
+  if (page.gen && settingsChange(page.requested, page.config)) stale.previous(`previous run (${page.config.dataset}) — not the settings on the left`);
+  else stale.fresh();
+  showStatus('The training worker stopped.', true);
+  faultAlert.show(faultCause({ fault, message }), { back, repeated: page.crashes > 2 });
+}
+
+/** Restart, or back to the last settings that trained: a fresh run of `config`. */
+function restart(config) {
+  const play = page.fault?.play;
+  page.refused = null;
   panel.clearErrors();
-  panel.show(restore);
-  setRunning(false);
-  spawn();
-  setBusy(true);
+  start(config);
+  panel.show(page.requested);
+  if (play) page.autoplay = page.nextGen; // it was training: it trains on once built
 }
 
 function onMessage({ data }) {
@@ -360,7 +401,8 @@ function onMessage({ data }) {
     case FromWorker.READY: return onReady(data);
     case FromWorker.REPORT:
       perf.reports += 1;
-      return onReport(data);
+      onReport(data);
+      return reportHandled(data.sentAt);
     case FromWorker.STATE: return setRunning(data.running);
     case FromWorker.ERROR: return onError(data);
   }
@@ -447,6 +489,8 @@ function stopExplore() {
   page.gen = 0;
   page.running = false;
   page.restore = null;
+  page.fault = null;
+  faultAlert.hide();
   page.refused = null;
   page.waiting = 0;
   stale.fresh();
@@ -500,8 +544,9 @@ initMenus({
 
 if (DEBUG) {
   window.spikeplayDebug = {
-    trap: (at) => send(ToWorker.DEBUG_TRAP, { at }),
-    trapRun: (i, at) => compare.runs[i]?.send(ToWorker.DEBUG_TRAP, { at }),
+    // `kind`: 'trap' (default), 'panic' or 'throw' (ToWorker.DEBUG_TRAP).
+    trap: (at, kind = 'trap') => send(ToWorker.DEBUG_TRAP, { at, kind }),
+    trapRun: (i, at, kind = 'trap') => compare.runs[i]?.send(ToWorker.DEBUG_TRAP, { at, kind }),
   };
 }
 if (readCompare(location.hash)) route();

@@ -18,27 +18,39 @@ export const ToWorker = Object.freeze({
   // { id, files }: parse an upload (one CSV, or an IDX images + labels pair) and answer with
   // PREVIEW; the run, if any, is not touched, whatever the files hold.
   PREVIEW: 'preview',
-  // Test only, ignored unless the worker was created with ?debug=1: the next INIT or
-  // training tick executes a WebAssembly trap, as an out-of-memory allocation would.
-  DEBUG_TRAP: 'debugTrap', // { at: 'init' | 'step' }
+  // Test only, ignored unless the worker was created with ?debug=1: the next INIT or training
+  // tick raises a real fault of `kind` (default 'trap'): a WebAssembly trap, as an out-of-memory
+  // allocation ends in; a Rust panic in the core (its message reaches the page); or a plain
+  // JavaScript exception in the worker's own code.
+  DEBUG_TRAP: 'debugTrap', // { at: 'init' | 'step', kind?: 'trap' | 'panic' | 'throw' }
 });
 
 /** Worker -> page. */
 export const FromWorker = Object.freeze({
   LOADED: 'loaded', // { }: wasm is compiled, INIT may follow
   READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
-  // { gen, train, probe?, input?, eval?, stepsPerSecond, memory }: `input` is the probe
+  // { gen, train, probe?, input?, eval?, stepsPerSecond, memory, sentAt? }: `input` is the probe
   // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`
   // carries `limit` (0: every sample, else the first `limit` of each split: an estimate);
-  // `memory` is the wasm memory in bytes.
+  // `memory` is the wasm memory in bytes; `sentAt`, on training reports, the wall clock
+  // (timeOrigin + now, in ms) when posted, for web/perf.js's report latency.
   REPORT: 'report',
   STATE: 'state', // { running }: acknowledges PLAY / PAUSE
   PREVIEW: 'preview', // { id, preview } or { id, error }: the answer to ToWorker.PREVIEW
-  // { gen?, message, field?, trap, rejected?, current? }: a rejected config (`rejected`, with
-  // the gen of the run that keeps going) or a failed step. `trap`: the WebAssembly module
-  // crashed; the worker is unusable and must be replaced.
+  // { gen?, message, field?, fault?, rejected?, current? }: a rejected config (`rejected`, with
+  // the gen of the run that keeps going) or a failed step (the core's message, e.g. divergence).
+  // `fault` (see FAULTS): the worker stopped and must be replaced, its run is gone.
   ERROR: 'error',
 });
+
+/**
+ * What stops a worker: `trap` (the module crashed, almost always a failed allocation; `message`
+ * is the RuntimeError's), `panic` (a bug in the Rust core; `message`: its own text and
+ * location), `exception` (a bug in the worker's JavaScript; `message`: name and text), `load`
+ * (the module could not be instantiated). The page adds `script`: the worker's script itself
+ * failed (Worker `error` event), with whatever message the browser gives.
+ */
+export const FAULTS = Object.freeze(['trap', 'panic', 'exception', 'load', 'script']);
 
 /** How a WebAssembly trap reads when it arrives as text rather than a RuntimeError. */
 export const TRAP_PATTERN = /unreachable|RuntimeError|memory access out of bounds|out of memory|Maximum memory size/i;

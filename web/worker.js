@@ -3,7 +3,7 @@
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
 // page has already compiled (boot.js): the worker only instantiates it.
-import init, { Playground, previewFiles } from '../pkg/spikeplay.js';
+import init, { Playground, debugPanic, previewFiles } from '../pkg/spikeplay.js';
 import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
 
 let handle = null;
@@ -29,7 +29,13 @@ const pending = [];
 let loaded = false;
 // Test-only fault injection, honoured only when the page created this worker with ?debug=1.
 const DEBUG = new URL(self.location.href).searchParams.get('debug') === '1';
-let armedTrap = null; // 'init' | 'step'
+let armed = null; // { at: 'init' | 'step', kind: 'trap' | 'panic' | 'throw' }
+// The last Rust panic, { message, location }: the core's panic hook (crate/src/wasm.rs) calls
+// this before the panic ends in a trap, so nothing has to call back into the broken module.
+let panicked = null;
+globalThis.spikeplayPanic = (message, location) => {
+  panicked = { message, location };
+};
 
 const post = (msg) => self.postMessage(msg);
 /**
@@ -37,15 +43,40 @@ const post = (msg) => self.postMessage(msg);
  * memory in an unknown state: the page must replace this worker, not keep calling it.
  */
 const isTrap = (e) => e instanceof WebAssembly.RuntimeError || TRAP_PATTERN.test(String(e?.message ?? e));
-const fail = (e, extra = {}) => {
-  const message = e instanceof Error ? e.message : String(e);
-  post({ type: FromWorker.ERROR, message, field: fieldOf(message), trap: isTrap(e), ...extra });
+
+/**
+ * Calls into the core. What it throws as a Rust `Err` (a refused config, a diverged run) is an
+ * answer for the page (marked `fromCore`); anything else thrown in this worker is a fault.
+ */
+function core(call) {
+  try {
+    return call();
+  } catch (e) {
+    if (e instanceof Error && !isTrap(e)) e.fromCore = true;
+    throw e;
+  }
+}
+
+/** The fault `e` is (see FromWorker.ERROR), or null for an error of the core's own. */
+const faultOf = (e) => (isTrap(e) ? (panicked ? 'panic' : 'trap') : e?.fromCore ? null : 'exception');
+
+const fail = (e, { fault = faultOf(e), ...extra } = {}) => {
+  let message = e instanceof Error ? e.message : String(e);
+  if (fault === 'panic') message = `${panicked.message}${panicked.location ? ` (at ${panicked.location})` : ''}`;
+  else if (fault === 'exception' && e instanceof Error) message = `${e.name}: ${e.message}`;
+  if (fault) running = false; // a fault ends this worker: the page replaces it
+  post({ type: FromWorker.ERROR, message, field: fault ? null : fieldOf(message), fault, ...extra });
 };
 
-/** Executes a real WebAssembly `unreachable`, the trap a failed allocation ends in. */
-function trapIfArmed(at) {
-  if (armedTrap !== at) return;
-  armedTrap = null;
+/** Test only: raises the fault armed for `at` for real, as a bug or a failed allocation would. */
+function faultIfArmed(at) {
+  if (armed?.at !== at) return;
+  const { kind } = armed;
+  armed = null;
+  const when = at === 'init' ? 'while building a run' : 'while training';
+  if (kind === 'panic') debugPanic(`debug: a deliberate panic ${when}`);
+  if (kind === 'throw') throw new Error(`debug: a deliberate exception ${when}`);
+  // A WebAssembly `unreachable`, the trap a failed allocation ends in:
   // (module (func (export "t") unreachable))
   const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
     7, 5, 1, 1, 116, 0, 0, 10, 5, 1, 3, 0, 0, 11]);
@@ -77,7 +108,7 @@ function stepsPerSecond(step) {
  * that the report of that step carries the epoch's evaluation, as the CLI's history does.
  */
 function runSteps(budgetMs) {
-  trapIfArmed('step');
+  faultIfArmed('step');
   const start = performance.now();
   const losses = [];
   const lrs = [];
@@ -97,7 +128,7 @@ function runSteps(budgetMs) {
 /** One optimizer step; the report also says which learning rate that step used. */
 function trainOne() {
   const used = nextLr;
-  const report = handle.train(1);
+  const report = core(() => handle.train(1));
   nextLr = report.lr;
   lastStep = report.step;
   report.lrs = [used];
@@ -105,10 +136,10 @@ function trainOne() {
 }
 
 /** The probe of the selected layer and sample, and that sample's encoded input. */
-const probe = () => ({ probe: handle.probe(view.layer, view.sample, GRID), input: handle.encodedInput(view.sample) });
+const probe = () => core(() => ({ probe: handle.probe(view.layer, view.sample, GRID), input: handle.encodedInput(view.sample) }));
 
 /** Accuracy on the first `limit` samples of each split (0: all of them). */
-const evaluate = (limit, epochEnd = false) => ({ ...handle.evaluate(limit), limit, epochEnd });
+const evaluate = (limit, epochEnd = false) => ({ ...core(() => handle.evaluate(limit)), limit, epochEnd });
 
 /** A timed evaluation (EVAL_LIMIT samples); its duration sets the wait before the next one. */
 function timedEvaluate() {
@@ -136,6 +167,7 @@ function sendReport(train, force) {
     lastEval = performance.now();
   } else if (force || now - lastEval >= evalGap) msg.eval = timedEvaluate();
   msg.memory = memory();
+  msg.sentAt = performance.timeOrigin + performance.now(); // wall clock: web/perf.js's report latency
   post(msg);
 }
 
@@ -157,10 +189,10 @@ function ready() {
   recent.length = 0;
   lastProbe = lastEval = -Infinity;
   lastStep = 0;
-  const layout = handle.layout();
-  nextLr = handle.config().lr; // both schedules start at the configured rate
+  const [layout, config] = core(() => [handle.layout(), handle.config()]);
+  nextLr = config.lr; // both schedules start at the configured rate
   stepsPerEpoch = Math.max(1, layout.steps_per_epoch);
-  post({ type: FromWorker.READY, gen, config: handle.config(), layout, memory: memory() });
+  post({ type: FromWorker.READY, gen, config, layout, memory: memory() });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
     train: { losses: [], lrs: [], step: 0, epoch: 0, lr: nextLr },
@@ -172,11 +204,12 @@ const handlers = {
   [ToWorker.INIT]({ gen: g, config, view: v, files }) {
     let next;
     try {
-      trapIfArmed('init');
-      next = new Playground(config, files);
+      faultIfArmed('init');
+      next = core(() => new Playground(config, files));
     } catch (e) {
       // The previous run keeps going: only a valid config replaces it. `current` tells the
-      // page which run that is (its READY may have been dropped as stale).
+      // page which run that is (its READY may have been dropped as stale). A fault instead
+      // ends this worker, and the page replaces it.
       return fail(e, { gen: g, rejected: true, current: gen });
     }
     handle?.free();
@@ -190,7 +223,7 @@ const handlers = {
   },
   [ToWorker.RESET]({ gen: g }) {
     if (!handle) return;
-    handle.reset();
+    core(() => handle.reset());
     gen = g;
     ready();
     schedule();
@@ -202,8 +235,8 @@ const handlers = {
     post({ type: FromWorker.STATE, running });
     schedule();
   },
-  [ToWorker.DEBUG_TRAP]({ at }) {
-    if (DEBUG) armedTrap = at;
+  [ToWorker.DEBUG_TRAP]({ at, kind = 'trap' }) {
+    if (DEBUG) armed = { at, kind };
   },
   [ToWorker.PAUSE]() {
     running = false;
@@ -222,9 +255,10 @@ const handlers = {
   [ToWorker.PREVIEW]({ id, files }) {
     // A malformed upload is an answer, not an ERROR: the run keeps training.
     try {
-      post({ type: FromWorker.PREVIEW, id, preview: previewFiles(files) });
+      post({ type: FromWorker.PREVIEW, id, preview: core(() => previewFiles(files)) });
     } catch (e) {
       post({ type: FromWorker.PREVIEW, id, error: e instanceof Error ? e.message : String(e) });
+      if (faultOf(e)) fail(e, { gen }); // the parser crashed: this worker must be replaced
     }
   },
 };
@@ -251,6 +285,6 @@ async function load(module) {
     post({ type: FromWorker.LOADED });
     pending.splice(0).forEach(dispatch);
   } catch (e) {
-    fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`));
+    fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`), { fault: 'load' });
   }
 }

@@ -70,6 +70,37 @@ extern "C" {
     /// `performance.now()`: in a page, a worker and Node alike.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+
+    /// `globalThis.spikeplayPanic(message, location)`, which the worker defines: a panic ends in
+    /// a trap (panic = abort), so its text must reach JavaScript before it, without calling back
+    /// into the module. `catch`: where no one defined it (a test in Node), the hook stays silent.
+    #[wasm_bindgen(catch, js_name = spikeplayPanic)]
+    fn panic_to_js(message: &str, location: &str) -> Result<(), JsValue>;
+}
+
+/// Hands every panic's message and location to JavaScript (`spikeplayPanic`), once per module.
+fn report_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            let _ = panic_to_js(message, &location);
+        }))
+    });
+}
+
+/// Test only (the worker calls it only when created with `?debug=1`): a real Rust panic with
+/// `message`, to check that a bug in the core reaches the page with its own text.
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic(message: &str) {
+    report_panics();
+    panic!("{message}");
 }
 
 /// Times `steps` training steps of benchmark config `name` (A-E, `crate::bench`) with
@@ -77,6 +108,7 @@ extern "C" {
 /// Returns `{ config, norm, step_ms: [...] }`, the same record as `spikeplay bench --out`.
 #[wasm_bindgen(js_name = benchSteps)]
 pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsValue) -> Result<JsValue, JsError> {
+    report_panics();
     let norm = serde_json::from_value(Value::String(norm.to_owned())).map_err(|e| JsError::new(&format!("norm: {e}")))?;
     let files = files_from_js(files)?;
     let t = crate::bench::measure_with_files(name, norm, &files, warmup as usize, steps as usize, performance_now).map_err(js_err)?;
@@ -88,6 +120,7 @@ pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsVal
 /// names the file and the byte or line.
 #[wasm_bindgen(js_name = previewFiles)]
 pub fn preview_files(files: JsValue) -> Result<JsValue, JsError> {
+    report_panics();
     to_js(&upload::preview(&files_from_js(files)?).map_err(js_err)?)
 }
 
@@ -107,6 +140,7 @@ impl Playground {
     /// data files (`[{ name, bytes }]`); a rejected config's error names its field.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, files: JsValue) -> Result<Playground, JsError> {
+        report_panics();
         let map: Map<String, Value> = serde_wasm_bindgen::from_value(config)
             .map_err(|e| JsError::new(&format!("invalid config: expected an object of fields: {e}")))?;
         let cfg = view::parse_config(map).map_err(js_err)?;
