@@ -1,6 +1,7 @@
 // A small static server for the playground: serves the repository root on 127.0.0.1 with
 // the MIME types browsers insist on (application/wasm for streaming compilation,
-// text/javascript for module scripts and workers). No framework: this is all it needs.
+// text/javascript for module scripts and workers) and a strict Content-Security-Policy on
+// every response. No framework: this is all it needs.
 //
 // Usage: node scripts/serve.mjs [--port N]   (PORT env also works; 0 picks a free port)
 import { createServer } from 'node:http';
@@ -26,6 +27,30 @@ const types = {
   // with Content-Encoding: gzip (the browser would inflate them and the length would lie).
   '.gz': 'application/gzip',
 };
+// The page loads only its own files: no inline script or style, no eval (only compiling its
+// WebAssembly module, on the page and in the workers, which get this header with their script),
+// and it talks to no origin but its own, so a file the user uploads cannot leave the page.
+// index.html carries the same policy in a <meta> tag (minus frame-ancestors, which a meta tag
+// cannot set) for static hosts that send no headers; tests/e2e-security.test.mjs checks both.
+export const CSP = [
+  "default-src 'none'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "style-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+export const SECURITY_HEADERS = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
 // Only what the page loads; never the crate, target/ or node_modules. `data` holds the
 // MNIST files the page fetches when a run needs them.
 const allowed = ['index.html', 'web', 'pkg', 'data', 'favicon.ico'];
@@ -47,13 +72,19 @@ function resolvePath(urlPath) {
 
 export function startServer(port = 0) {
   const server = createServer(async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // A static page has nothing to receive.
+      res.writeHead(405, { ...SECURITY_HEADERS, allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
     const file = resolvePath(req.url ?? '/');
     const info = file && (await stat(file).catch(() => null));
     if (!info || !info.isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
     res.writeHead(200, {
+      ...SECURITY_HEADERS,
       'content-type': types[extname(file)] ?? 'application/octet-stream',
       'content-length': info.size,
       // The page is rebuilt often during development; stale wasm next to fresh glue breaks.

@@ -212,3 +212,39 @@ test('rates show one decimal below 10 and no axis label reads -0.0', async () =>
   assert.equal(plural(1, 'step'), '1 step');
   assert.equal(plural(3, 'step'), '3 steps');
 });
+
+// Inputs tests/state-fuzz.test.mjs found, kept as plain regression tests.
+test('fuzz: a link naming an Object.prototype member names no control', async () => {
+  const { readCompare } = await import('../web/compare-spec.js');
+  for (const k of ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty']) {
+    const r = fromHash(`#${k}=1&hide=${k},seed`);
+    assert.deepEqual(r, { config: defaults(), hidden: ['seed'], errors: {} }, k);
+  }
+  assert.equal(readCompare('#compare=constructor:1,2').error, "unknown field 'constructor'");
+  assert.equal(readCompare('#compare=toString:a,b').error, "unknown field 'toString'");
+});
+
+test('fuzz: a repeated key with a bad later value names the value still used', () => {
+  const r = fromHash('#timesteps=1&timesteps=spiral');
+  assert.equal(r.config.timesteps, 1);
+  assert.equal(r.errors.timesteps, "link value 'spiral' ignored (must be a number); using 1");
+  assert.deepEqual(fromHash('#beta=abc&beta=0.5'), { config: { ...defaults(), beta: 0.5 }, hidden: [], errors: {} });
+});
+
+test('fuzz: -0 reads as 0, so a config survives its own link', () => {
+  assert.ok(Object.is(parseValue('noise', '-0').value, 0));
+  assert.ok(Object.is(fromHash('#weightDecay=-0.0').config.weight_decay, 0));
+});
+
+test('fuzz: a 300,000-digit value is refused at once, not after a minute of backtracking', () => {
+  const t0 = performance.now();
+  const r = fromHash(`#lr=${'1'.repeat(300_000)}x&seed=${'9'.repeat(300_000)}`);
+  assert.ok(performance.now() - t0 < 500, `${performance.now() - t0} ms`);
+  assert.match(r.errors.lr, /^link value '1{24}…' ignored \(must be a number\); using 0.003$/);
+  assert.match(r.errors.seed, /must be in \[0, 9007199254740991\]/, 'too long for a double: out of bounds');
+  assert.match(parseValue('depth', '1e999').error, /must be in \[1, 256\]/);
+});
+
+test('fuzz: a hide list names each control once', () => {
+  assert.deepEqual(fromHash('#hide=testFraction,test_fraction,seed,seed').hidden, ['test_fraction', 'seed']);
+});
