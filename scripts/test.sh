@@ -6,13 +6,16 @@
 #            Playwright end-to-end tests against the served page.
 # Each part installs what it needs: the wasm32 rustup target and the wasm-bindgen CLI pinned
 # to Cargo.lock (scripts/build-wasm.sh), npm packages, Debian's chromium and chromium-driver
-# (scripts/setup-web.sh).
+# (scripts/setup-web.sh), and cargo-deny for scripts/check-deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+step "dependency checks (licences, sources, lockfile; advisories where reachable)"
+scripts/check-deps.sh 2>&1 | tee -a "$log"
 
 step "native tests (release profile: candle is ~30x slower unoptimised)"
 cargo test --release --workspace 2>&1 | tee -a "$log"
