@@ -68,6 +68,28 @@ test('a malformed upload shows an alert naming the file; the run and the setting
   await page.close();
 });
 
+test('a file too large for a tab is refused by its size before a byte is read', async () => {
+  const { page, problems } = await open('#dataset=moons&depth=2&width=16');
+  const hash = new URL(page.url()).hash;
+  // A drop whose file claims 600 MB: the page must refuse it from `size` alone (reading it
+  // would be the out-of-memory the check exists to prevent), so reading it is recorded.
+  await page.evaluate(() => {
+    window.__readHuge = false;
+    const huge = { name: 'huge.csv', size: 600e6, arrayBuffer: async () => { window.__readHuge = true; return new ArrayBuffer(0); } };
+    const drop = new Event('drop', { bubbles: true, cancelable: true });
+    Object.defineProperty(drop, 'dataTransfer', { value: { types: ['Files'], files: [huge] } });
+    document.dispatchEvent(drop);
+  });
+  const alert = page.getByRole('alert').filter({ hasText: 'huge.csv' });
+  await alert.waitFor(WAIT);
+  assert.match(await alert.textContent(), /huge\.csv: 600\.0 MB is larger than the 536\.9 MB/);
+  assert.equal(await page.evaluate(() => window.__readHuge), false);
+  assert.equal(new URL(page.url()).hash, hash);
+  assert.equal(await page.inputValue('#ctl-dataset'), 'moons');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a small CSV upload trains', async () => {
   const { page, problems } = await open('#depth=2&width=16&timesteps=4');
   const g = await gen(page);

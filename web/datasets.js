@@ -77,16 +77,27 @@ export class DataFiles {
     return names.map((n) => this.bytes.get(n));
   }
 
-  /** One file, streamed so the page can show how far it got; concurrent asks share it. */
+  /**
+   * One file, streamed so the page can show how far it got. Concurrent asks (the runs of a
+   * comparison) share one download, and each hears its progress, so none reports 0 bytes.
+   */
   fetchOne(name, onChunk) {
-    if (!this.loading.has(name)) {
-      const p = stream(new URL(name, DATA_URL), onChunk).then((bytes) => {
+    let entry = this.loading.get(name);
+    if (!entry) {
+      const listeners = new Set();
+      const promise = stream(new URL(name, DATA_URL), (loaded, total) => {
+        entry.last = [loaded, total];
+        for (const f of listeners) f(loaded, total);
+      }).then((bytes) => {
         this.bytes.set(name, bytes);
         return bytes;
       }).finally(() => this.loading.delete(name));
-      this.loading.set(name, p);
+      entry = { promise, listeners, last: null };
+      this.loading.set(name, entry);
     }
-    return this.loading.get(name);
+    entry.listeners.add(onChunk);
+    if (entry.last) onChunk(...entry.last);
+    return entry.promise;
   }
 }
 

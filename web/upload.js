@@ -11,6 +11,13 @@ const $ = (id) => document.getElementById(id);
 
 let nextId = 0;
 
+/**
+ * The largest file the page reads: `upload::MAX_FILE_BYTES` in crate/src/upload.rs (2^26 f64
+ * values plus a header, 512 MiB), the most any file the core accepts can hold. Checked before
+ * reading, so a huge file is a message, not a tab that runs out of memory.
+ */
+export const MAX_FILE_BYTES = 8 * 2 ** 26 + 64;
+
 /** Asks `worker` to parse `files`; resolves with the preview, rejects with the core's message. */
 export function previewIn(worker, files) {
   const id = ++nextId;
@@ -100,6 +107,12 @@ export class Upload {
     this.error('');
     this.note('');
     const names = fileList.map((f) => f.name).join(' + ');
+    const huge = fileList.find((f) => f.size > MAX_FILE_BYTES);
+    if (huge) {
+      this.error(`${huge.name}: ${formatBytes(huge.size)} is larger than the ${formatBytes(MAX_FILE_BYTES)} a file may have `
+        + '(2^26 values, 256 MiB as 32-bit floats); nothing was read and the run goes on');
+      return;
+    }
     this.state(`reading ${names}…`);
     try {
       const files = await Promise.all(fileList.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
