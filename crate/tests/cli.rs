@@ -36,6 +36,10 @@ fn bad_config_file_names_the_field() {
     let (ok, err) = spikeplay(&["train", "--config", path.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("timestep"), "{err}");
+    // A number JSON cannot hold fails in the tokenizer, still under its key (a recording's too).
+    std::fs::write(&path, r#"{"config": {"depth": 1e400}}"#).unwrap();
+    let (ok, err) = spikeplay(&["train", "--config", path.to_str().unwrap()]);
+    assert!(!ok && err.contains("config.depth: number out of range"), "{err}");
 }
 
 #[test]

@@ -239,7 +239,12 @@ impl ConfigArgs {
             Some(path) => {
                 let text = read_bounded(path, MAX_CONFIG_BYTES, "--config")?;
                 let text = String::from_utf8(text).map_err(|e| format!("--config {}: not UTF-8 text: byte {} is invalid", path.display(), e.utf8_error().valid_up_to()))?;
-                let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--config {}: {e}", path.display()))?;
+                // Through serde_path_to_error even as a Value, so a number JSON cannot hold
+                // (`"depth": 1e400`) is reported with its key.
+                let bad = |e: &dyn std::fmt::Display| format!("--config {}: {e}", path.display());
+                let mut de = serde_json::Deserializer::from_str(&text);
+                let mut value: serde_json::Value = serde_path_to_error::deserialize(&mut de).map_err(|e| bad(&e))?;
+                de.end().map_err(|e| bad(&e))?;
                 // A run the page downloaded (or `train --out` wrote) carries its config
                 // under "config": take that, so a page run continues natively as it is.
                 if let Some(inner) = value.get_mut("config").filter(|c| c.is_object()).map(serde_json::Value::take) {
