@@ -107,8 +107,9 @@ pub fn load(cfg: &ExperimentConfig, files: &[DataFile], rng: &mut Rng) -> Result
                 return Err(Error::Config { field: "dataset", message: what.into() });
             }
             let mut d = parse_files(files)?;
-            if d.len() < 4 {
-                return Err(Error::Config { field: "dataset", message: format!("{} samples; at least 4 are needed to split into train and test", d.len()) });
+            if d.len() < crate::upload::MIN_SAMPLES {
+                let names = files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(" + ");
+                return Err(Error::Config { field: "dataset", message: format!("{names}: {} samples; at least {} are needed to split into train and test", d.len(), crate::upload::MIN_SAMPLES) });
             }
             d.scale_to_unit();
             (d.x, d.y, d.features, d.classes, d.image)

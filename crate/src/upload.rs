@@ -18,6 +18,12 @@ pub const MAX_INFLATED: usize = 8 * MAX_VALUES + 64;
 /// The largest file read at all (the page checks `File.size`, the CLI the file's length, before
 /// reading): no file the parsers accept can be larger than this.
 pub const MAX_FILE_BYTES: usize = MAX_INFLATED;
+/// The most features one CSV row may have: a dense first layer of width 1 already holds
+/// `features` weights, and `limits::MAX_WEIGHTS` (2^23) bounds those, so no wider row can train.
+pub const MAX_FEATURES: usize = 1 << 23;
+/// The fewest samples a run can split into a training and a test set (data.rs checks every
+/// data set; the preview checks an upload's at once, naming the file).
+pub const MIN_SAMPLES: usize = 4;
 /// Labels must be whole numbers below this.
 pub const MAX_CLASSES: usize = 1000;
 
@@ -51,7 +57,13 @@ pub fn gunzip_if_needed<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
-    let size = inflate(name, bytes, |_| ())?;
+    let mut head: Vec<u8> = Vec::with_capacity(2);
+    let size = inflate(name, bytes, |chunk| { let want = 2 - head.len(); head.extend(chunk.iter().copied().take(want)) })?;
+    if head == [0x1f, 0x8b] {
+        // Every parser inflates what it is given: a gzip inside a gzip would be inflated twice,
+        // the inner one unchecked by this pass (a 1 KB file could fill the tab's memory).
+        return Err(fault(name, "bytes 0..2 of the inflated file: gzip inside gzip; gunzip it once and try again"));
+    }
     let mut out = Vec::with_capacity(size);
     inflate(name, bytes, |chunk| out.extend_from_slice(chunk))?;
     Ok(std::borrow::Cow::Owned(out))
@@ -198,6 +210,23 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
             _ => "",
         };
         return Err(fault(name, format!("byte {at}: not text{looks}; a CSV is UTF-8 text, one sample per line")));
+    }
+    // The csv crate keeps a position per field of the row it reads: a 512 MiB line of commas
+    // would ask for gigabytes (and overflow wasm32's address space) before any check below.
+    // Commas are counted first, line by line, in one pass over the bytes. (A comma inside
+    // quotes counts too: such a row can only be over-counted, never let through.)
+    let (mut line, mut commas) = (1u64, 0usize);
+    for &b in bytes.iter() {
+        match b {
+            b'\n' => (line, commas) = (line + 1, 0),
+            b',' => {
+                commas += 1;
+                if commas > MAX_FEATURES {
+                    return Err(fault(name, format!("line {line}: more than {MAX_FEATURES} features in one row, more than any network here can take")));
+                }
+            }
+            _ => {}
+        }
     }
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(&bytes[..]);
     let (mut x, mut raw_labels, mut lines) = (Vec::new(), Vec::new(), Vec::new());
@@ -354,6 +383,9 @@ pub struct Preview {
 /// Parses `files` and summarizes them (see [`Preview`]).
 pub fn preview(files: &[DataFile]) -> Result<Preview> {
     let (mut data, names) = parse_ordered(files)?;
+    if data.len() < MIN_SAMPLES {
+        return Err(fault(&names.join(" + "), format!("{} samples; at least {MIN_SAMPLES} are needed to split into train and test", data.len())));
+    }
     let (lo, hi) = data.extent();
     data.scale_to_unit();
     let n = data.len().min(PREVIEW_SAMPLES);
@@ -456,6 +488,24 @@ mod tests {
     }
 
     #[test]
+    fn hostile_shapes_are_refused_cheaply_naming_the_file() {
+        // A gzip inside a gzip: the outer one is small, the inner one is what a second pass
+        // would inflate unchecked.
+        let nested = gzip(&gzip(&vec![0u8; 1 << 20]));
+        let err = parse_files(&[DataFile::new("bomb.gz", nested)]).expect_err("nested").to_string();
+        assert!(err.contains("bomb.gz: bytes 0..2 of the inflated file: gzip inside gzip"), "{err}");
+        // One row of more commas than any network can take: refused before the csv reader
+        // keeps a position per field.
+        let wide = format!("0{}\n", ",1".repeat(MAX_FEATURES + 1));
+        let err = parse_csv("wide.csv", wide.as_bytes()).expect_err("wide").to_string();
+        assert!(err.contains("wide.csv: line 1: more than 8388608 features"), "{err}");
+        // Too few samples to split: the preview says so, naming the file.
+        let err = preview(&[DataFile::new("three.csv", b"0,1\n1,2\n0,3\n".to_vec())]).expect_err("3 rows").to_string();
+        assert!(err.contains("three.csv: 3 samples; at least 4"), "{err}");
+        assert!(preview(&[DataFile::new("four.csv", b"0,1\n1,2\n0,3\n1,4\n".to_vec())]).is_ok());
+    }
+
+    #[test]
     fn csv_with_and_without_header() {
         let plain = parse_csv("d.csv", b"1,0.5,2\n0,1,-3\n\n").unwrap();
         assert_eq!(plain, Labelled { x: vec![0.5, 2.0, 1.0, -3.0], y: vec![1, 0], features: 2, classes: 2, image: None });
@@ -479,11 +529,11 @@ mod tests {
 
     #[test]
     fn preview_counts_classes_and_flags_unused_labels() {
-        let csv = "0,1\n5,2\n0,3\n";
+        let csv = "0,1\n5,2\n0,3\n0,2\n";
         let p = preview(&[DataFile::new("gap.csv", csv.as_bytes().to_vec())]).unwrap();
-        assert_eq!((p.samples, p.classes, p.empty_classes), (3, 6, 4));
-        assert_eq!(p.counts, vec![2, 0, 0, 0, 0, 1]);
-        assert_eq!(p.values, vec![0.0, 0.5, 1.0], "one global scale to [0, 1]");
+        assert_eq!((p.samples, p.classes, p.empty_classes), (4, 6, 4));
+        assert_eq!(p.counts, vec![3, 0, 0, 0, 0, 1]);
+        assert_eq!(p.values, vec![0.0, 0.5, 1.0, 0.5], "one global scale to [0, 1]");
     }
 
     #[test]
@@ -502,13 +552,13 @@ mod tests {
     /// Found by tests/fuzz.rs: f32 values near the type's limits scaled to NaN.
     #[test]
     fn scaling_survives_values_at_the_limits_of_f32() {
-        let csv = format!("0,{}\n1,{}\n0,0\n", f32::MAX, -f32::MAX);
+        let csv = format!("0,{}\n1,{}\n0,0\n1,0\n", f32::MAX, -f32::MAX);
         let p = preview(&[DataFile::new("edge.csv", csv.into_bytes())]).unwrap();
-        assert_eq!(p.values, vec![1.0, 0.0, 0.5]);
-        let raw = idx(0x0D, &[3, 1], &[[0x7f, 0x7f, 0xff, 0xff], [0xff, 0x7f, 0xff, 0xff], [0, 0, 0, 0]].concat());
-        let labels = idx(0x08, &[3], &[0, 1, 0]);
+        assert_eq!(p.values, vec![1.0, 0.0, 0.5, 0.5]);
+        let raw = idx(0x0D, &[4, 1], &[[0x7f, 0x7f, 0xff, 0xff], [0xff, 0x7f, 0xff, 0xff], [0, 0, 0, 0], [0, 0, 0, 0]].concat());
+        let labels = idx(0x08, &[4], &[0, 1, 0, 1]);
         let p = preview(&[DataFile::new("img", raw), DataFile::new("lab", labels)]).unwrap();
-        assert_eq!(p.values, vec![1.0, 0.0, 0.5]);
+        assert_eq!(p.values, vec![1.0, 0.0, 0.5, 0.5]);
     }
 
     #[test]

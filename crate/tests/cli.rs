@@ -89,6 +89,17 @@ fn compare_writes_one_csv_row_per_run_and_a_markdown_table() {
 }
 
 #[test]
+fn compare_exits_non_zero_when_a_run_fails_even_quietly() {
+    let csv = tmp("cmp-nan.csv");
+    std::fs::write(&csv, "0,1\n1,NaN\n0,2\n1,3\n").unwrap();
+    let out = tmp("cmp-fail");
+    let (ok, err) = spikeplay(&["compare", "--data", csv.to_str().unwrap(), "--norms", "none,psp", "--seeds", "0", "--epochs", "1", "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("2 of 2 runs failed") && err.contains("cmp-nan.csv: line 2, column 2"), "{err}");
+    let table = std::fs::read_to_string(out.with_extension("csv")).expect("the table is still written");
+    assert!(table.contains("line 2, column 2"), "{table}");
+}
+
+#[test]
 fn compare_checks_every_cell_before_running() {
     let out = tmp("bad-grid");
     let (ok, err) = spikeplay(&["compare", "--depths", "1", "--archs", "residual", "--out", out.to_str().unwrap()]);
@@ -188,6 +199,9 @@ fn files_too_large_or_too_wide_are_refused_before_anything_is_built() {
     std::fs::write(&wide, [row(0), row(1), row(0), row(1)].concat()).unwrap();
     let (ok, err) = spikeplay(&["train", "--data", wide.to_str().unwrap(), "--test-fraction", "0.5"]);
     assert!(!ok && err.contains("width") && err.contains("2097152 features"), "{err}");
+    // A device has no length: the read itself stops past the limit.
+    let (ok, err) = spikeplay(&["train", "--config", "/dev/zero"]);
+    assert!(!ok && err.contains("--config /dev/zero: more than the 67108864 bytes"), "{err}");
     for p in [huge, big_config, wide] {
         let _ = std::fs::remove_file(p);
     }

@@ -225,12 +225,34 @@ fn flag_error(e: Error) -> String {
 const MAX_CONFIG_BYTES: usize = 64 << 20;
 
 /// Reads `path` whole if it is at most `limit` bytes; otherwise says so without reading it.
+/// The length is checked first (nothing is read of a file that is too large); a device or a
+/// pipe has no length, so the read itself stops one byte past the limit too.
 fn read_bounded(path: &std::path::Path, limit: usize, flag: &str) -> Result<Vec<u8>, String> {
-    let len = std::fs::metadata(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?.len();
+    use std::io::Read;
+    let bad = |e: &dyn std::fmt::Display| format!("{flag} {}: {e}", path.display());
+    let too_big = |len: u64| bad(&format!("{len} bytes is more than the {limit} a file may have; nothing was read"));
+    let len = std::fs::metadata(path).map_err(|e| bad(&e))?.len();
     if len > limit as u64 {
-        return Err(format!("{flag} {}: {len} bytes is more than the {limit} a file may have; nothing was read", path.display()));
+        return Err(too_big(len));
     }
-    std::fs::read(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).map_err(|e| bad(&e))?.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(|e| bad(&e))?;
+    if bytes.len() > limit {
+        return Err(bad(&format!("more than the {limit} bytes a file may have; reading stopped there")));
+    }
+    Ok(bytes)
+}
+
+/// At most `MAX_MESSAGE` characters of an error: a message that quotes a 1 MB value keeps its
+/// start (the field, the file, the line) and its end.
+fn elide(message: &str) -> String {
+    const MAX_MESSAGE: usize = 600;
+    let chars: Vec<char> = message.chars().collect();
+    if chars.len() <= MAX_MESSAGE {
+        return message.to_string();
+    }
+    let (head, tail) = (&chars[..MAX_MESSAGE / 2], &chars[chars.len() - MAX_MESSAGE / 4..]);
+    format!("{} … ({} characters left out) … {}", head.iter().collect::<String>(), chars.len() - head.len() - tail.len(), tail.iter().collect::<String>())
 }
 
 impl ConfigArgs {
@@ -239,6 +261,7 @@ impl ConfigArgs {
             Some(path) => {
                 let text = read_bounded(path, MAX_CONFIG_BYTES, "--config")?;
                 let text = String::from_utf8(text).map_err(|e| format!("--config {}: not UTF-8 text: byte {} is invalid", path.display(), e.utf8_error().valid_up_to()))?;
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text); // a byte-order mark some editors write
                 // Through serde_path_to_error even as a Value, so a number JSON cannot hold
                 // (`"depth": 1e400`) is reported with its key.
                 let bad = |e: &dyn std::fmt::Display| format!("--config {}: {e}", path.display());
@@ -410,6 +433,13 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
     if !args.quiet {
         eprintln!("wrote {} and {} ({total} runs, {})", csv_path.display(), md_path.display(), fmt_secs(start.elapsed().as_secs_f64()));
     }
+    // The tables hold every run, failed ones with their reason; the exit status and the last
+    // line say that some failed (even with --quiet), so a script does not take them for results.
+    let rows = done.into_inner().map_err(|_| "a run panicked".to_string())?;
+    let failed: Vec<&RunSummary> = rows.iter().flatten().filter(|r| !r.error.is_empty()).collect();
+    if let Some(first) = failed.first() {
+        return Err(format!("{} of {total} runs failed (their reasons are in {}); the first: {}", failed.len(), csv_path.display(), first.error));
+    }
     Ok(())
 }
 
@@ -455,7 +485,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", elide(&e));
             ExitCode::from(2)
         }
     }
