@@ -100,3 +100,27 @@ test('a recording gives each step its loss and learning rate, and the CSV one ro
   rec.addEval(3, { train_accuracy: 0.6, test_accuracy: 0.5, epochEnd: true });
   assert.equal(rec.evals.at(-1).epoch_end, true, 'an epoch-end evaluation is marked');
 });
+
+test('a compare value longer than 64 characters is refused, quoted short, and the link falls back', () => {
+  const long1 = '1'.repeat(20000);
+  const parsed = parseSpec('depth', `${long1},${'2'.repeat(20000)}`);
+  assert.equal(parsed.error, "depth value '1111…' is too long (20000 characters; at most 64)");
+  assert.equal(parsed.spec, undefined);
+  const linked = readCompare(`#compare=depth:${long1},2`);
+  assert.match(linked.error, /^depth value '1111…' is too long \(20000 characters; at most 64\)$/);
+  assert.equal(linked.spec, undefined, 'no spec: the page compares its default instead');
+  assert.ok(parseSpec('depth', `${'0'.repeat(63)}4,8`).spec, '64 characters are still taken');
+  assert.ok(readCompare(`#compare=${'x'.repeat(100000)}`).error.length < 100, 'a broken spec is quoted short');
+  assert.ok(readCompare(`#compare=${'x'.repeat(100000)}:1,2`).error.length < 100, 'and so is an unknown field');
+});
+
+test('a label is shortened with a few measurements, however long it is', async () => {
+  const { ellipsis } = await import('../web/charts/rate-heatmaps.js');
+  let calls = 0;
+  const ctx = { measureText: (t) => (calls++, { width: t.length * 6 }) };
+  const out = ellipsis(ctx, 'x'.repeat(100000), 60);
+  assert.equal(out, `${'x'.repeat(9)}…`, 'the longest cut that fits');
+  assert.ok(calls <= 20, `${calls} measurements`);
+  assert.equal(ellipsis(ctx, 'short', 60), 'short');
+  assert.equal(ellipsis(ctx, 'abcdef', 5), 'a…', 'at least one character is kept');
+});

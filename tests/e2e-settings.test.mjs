@@ -77,6 +77,57 @@ test('a link that breaks a cross-field rule falls back only the fields involved'
   await page.close();
 });
 
+test('a link\'s keys that are not settings get one notice, and the run still trains', async () => {
+  const { page, problems } = await open('#depht=3&foo=bar&depth=3&hide=seed');
+  const status = await page.textContent('#status');
+  assert.match(status, /^The link's 'depht', 'foo' are not settings and were ignored\. moons: /);
+  assert.equal(await page.$eval('#status', (e) => e.classList.contains('error')), false, 'a notice, not an error');
+  assert.equal(await page.inputValue('#ctl-depth'), '3', 'the settings it names are kept');
+  await page.screenshot({ path: ARTIFACTS + 'unknown-keys.png' });
+  assert.equal(hashOf(page).get('depht'), null, 'the address bar holds only settings');
+  await play(page);
+  await page.waitForFunction(() => Number(document.getElementById('step-count').dataset.step) >= 3, null, WAIT);
+  assert.ok(await step(page) >= 3);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a link the core refuses several times keeps its data set and conv net, one field reset at a time', async () => {
+  // The page refuses width 4096 itself; the core then refuses the conv net's feature maps three
+  // times, naming probe_samples (256, reset to 128), batch (200, reset to 32), then
+  // probe_samples again, now at its default: the bound's other field, pools 0, goes back to 2.
+  const { page, problems } = await open('#dataset=digits&conv=true&width=4096&pools=0&batch=200&probeSamples=256');
+  assert.equal(await page.inputValue('#ctl-dataset'), 'digits');
+  assert.equal(await page.isChecked('#ctl-conv'), true);
+  assert.equal(await page.inputValue('#ctl-width'), '64');
+  assert.equal(await page.inputValue('#ctl-probeSamples'), '128');
+  assert.equal(await page.inputValue('#ctl-batch'), '32');
+  assert.equal(await page.inputValue('#ctl-pools'), '2');
+  assert.match(await message(page, 'width'), /link value '4096' ignored/);
+  for (const [key, used] of [['probeSamples', 128], ['batch', 32], ['pools', 2]]) {
+    assert.match(await message(page, key), new RegExp(`feature-map cells = \\d+ activations exceeds \\d+.*; using the default ${used}$`), key);
+  }
+  assert.equal(hashOf(page).get('dataset'), 'digits', 'the run on screen is the link\'s');
+  assert.equal(hashOf(page).get('conv'), 'true');
+  assert.doesNotMatch(await page.textContent('#status'), /default settings/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a conv link no reset of one field can fix falls back to the defaults, saying why', async () => {
+  // mnist28's first conv layer alone is 28 x 28 x width 64 cells: at the default probe batch
+  // and timesteps no pools can bring it under the core's bound (nor mnist14's two full-size
+  // layers; only a lower width, probe batch or timesteps would, which are at their defaults), so after pools 0 -> 2 the
+  // core's next refusal (probe_samples, at its default) ends on the defaults.
+  const { page, problems } = await open('#dataset=mnist28&conv=true&width=4096&pools=0');
+  assert.match(await message(page, 'pools'), /feature-map cells = \d+ activations exceeds \d+.*; using the default 2$/);
+  assert.match(await message(page, 'probeSamples'), /feature-map cells = \d+ activations exceeds \d+.*; using the defaults$/);
+  assert.match(await page.textContent('#status'), /^The link's settings were refused \(.*\); showing the default settings instead\.$/);
+  assert.equal(await page.inputValue('#ctl-dataset'), 'moons');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a too-large edit is refused under the control that was edited, which keeps the typed text', async () => {
   const { page, problems } = await open();
   const g = await gen(page);

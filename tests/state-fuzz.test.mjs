@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BY_KEY, CONTROLS, camel, crossCheck, defaults, fromHash, parseValue, toHash } from '../web/state.js';
-import { MAX_RUNS, MIN_RUNS, compareHash, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';
+import { BY_KEY, CONTROLS, MAX_UNKNOWN, PAGE_KEYS, camel, crossCheck, defaults, fromHash, parseValue, toHash } from '../web/state.js';
+import { MAX_RUNS, MAX_VALUE_LENGTH, MIN_RUNS, compareHash, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';
 
 const CASES = Number(process.env.SPIKEPLAY_FUZZ_CASES ?? 1500);
 // Random unless given, and printed with each property's summary line, so any run can be replayed.
@@ -140,7 +140,7 @@ const linkValues = (pairs, key) => pairs.filter(([k]) => k === key || k === came
 const MESSAGE = /^link value '([\s\S]*)' ignored \(([\s\S]+)\); using ([\s\S]+)$/;
 
 /** What every result of `fromHash` must satisfy, whatever the hash. */
-function checkResult(hash, { config, hidden, errors }) {
+function checkResult(hash, { config, hidden, errors, unknown }) {
   assert.deepEqual(Object.keys(config).sort(), [...KEYS].sort(), 'one entry per control, nothing else');
   for (const key of KEYS) {
     const r = parseValue(key, String(config[key]));
@@ -160,7 +160,21 @@ function checkResult(hash, { config, hidden, errors }) {
       `'${m[1]}' is what the link said for ${key}`);
     assert.equal(m[3], String(config[key]), `${key}: the message names the value used`);
   }
-  assert.ok(JSON.stringify({ config, hidden, errors }).length < MAX_RESULT_CHARS, 'a bounded result');
+  checkUnknown(pairs, unknown);
+  assert.ok(JSON.stringify({ config, hidden, errors, unknown }).length < MAX_RESULT_CHARS, 'a bounded result');
+}
+
+/** `unknown` names, shortened, only keys of the link that are neither controls nor the page's own. */
+function checkUnknown(pairs, unknown) {
+  assert.ok(Array.isArray(unknown) && unknown.length <= MAX_UNKNOWN, `${unknown?.length} unknown keys`);
+  assert.equal(new Set(unknown).size, unknown.length, 'each unknown key once');
+  const notControls = pairs.map(([k]) => k).filter((k) => !isKey(k) && !KEYS.some((c) => camel(c) === k) && !PAGE_KEYS.includes(k));
+  for (const name of unknown) {
+    assert.ok(name.length <= 25, `'${name}' is shortened`);
+    const said = name.endsWith('…') ? name.slice(0, -1) : name;
+    assert.ok(notControls.some((k) => k === name || (name.endsWith('…') && k.startsWith(said))), `'${name}' is a key of the link that is not a control`);
+  }
+  if (notControls.length && unknown.length < MAX_UNKNOWN) assert.ok(unknown.length > 0, 'an unknown key is reported');
 }
 
 // ---- properties -----------------------------------------------------------------------
@@ -184,7 +198,7 @@ property('whole random hashes up to a few hundred KB parse in bounded time to a 
 });
 
 property('fromHash(toHash(c)) round-trips every valid config, hidden list included', fc.tuple(validConfig, hiddenKeys), ([config, hidden]) => {
-  assert.deepEqual(fromHash(toHash(config, hidden)), { config, hidden, errors: {} });
+  assert.deepEqual(fromHash(toHash(config, hidden)), { config, hidden, errors: {}, unknown: [] });
 });
 
 /** What every spec readCompare accepts must satisfy. */
@@ -194,6 +208,7 @@ function checkSpec(spec) {
   const ids = new Set();
   for (const text of spec.values) {
     assert.ok(text !== '' && text === text.trim() && !text.includes(','), `value '${text}'`);
+    assert.ok(text.length <= MAX_VALUE_LENGTH, `a value of ${text.length} characters`);
     const r = parseValue(spec.field, text);
     assert.ok('value' in r || /^must be in /.test(r.error), `'${text}' is of the right kind: ${r.error}`);
     ids.add('value' in r ? String(r.value) : text);
@@ -222,7 +237,7 @@ property('the compare entry never throws; what it accepts is a usable spec', fc.
   checkResult(hash, fromHash(hash));
   if (c === null) return;
   assert.ok(c.preset === null || (typeof c.preset === 'string' && c.preset !== ''), `preset ${c.preset}`);
-  if (c.error) assert.equal(typeof c.error, 'string');
+  if (c.error) assert.ok(typeof c.error === 'string' && c.error.length < 200, `a short message: ${c.error.slice(0, 80)}`);
   else checkSpec(c.spec);
   assert.ok(JSON.stringify(c).length < MAX_RESULT_CHARS + hash.length, 'a bounded result');
 });
@@ -243,5 +258,5 @@ property('compareHash round-trips: readCompare gives the spec and preset back, f
   const hash = compareHash(base, hidden, spec, preset);
   assert.deepEqual(readCompare(hash), { spec, preset: preset || null });
   assert.deepEqual(parseSpec(spec.field, spec.values.join(',')), { spec });
-  assert.deepEqual(fromHash(hash), { config: base, hidden, errors: {} });
+  assert.deepEqual(fromHash(hash), { config: base, hidden, errors: {}, unknown: [] });
 });

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  CONTROLS, MAX_ACTIVATIONS, MAX_WEIGHTS, PAGE_DEFAULTS, crossCheck, defaults, fromHash, isUnused, parseValue, toHash,
+  CONTROLS, MAX_ACTIVATIONS, MAX_UNKNOWN, MAX_WEIGHTS, PAGE_DEFAULTS, crossCheck, defaults, fromHash, isUnused, parseValue, toHash,
+  unknownNotice,
 } from '../web/state.js';
 
 const source = readFileSync(new URL('../crate/src/config.rs', import.meta.url), 'utf8');
@@ -188,13 +189,26 @@ test('conv, pools and the new data sets round-trip through the hash', () => {
   assert.match(bad.errors.conv, /needs image data/);
 });
 
-test('a refused first run resets the named field, then everything', async () => {
-  const { firstRunFallback } = await import('../web/state.js');
-  const link = { ...defaults(), dataset: 'mnist28', conv: true, depth: 6, width: 64, pools: 0, batch: 128 };
-  const once = firstRunFallback(link, 'batch', 0);
-  assert.equal(once.field, 'batch');
-  assert.deepEqual(once.config, { ...link, batch: 32 });
-  assert.deepEqual(firstRunFallback(once.config, 'probe_samples', 1), { config: defaults(), field: null });
+test('a refused first run resets the named field, up to 4 times, then everything', async () => {
+  const { MAX_FIELD_FALLBACKS, firstRunFallback } = await import('../web/state.js');
+  assert.equal(MAX_FIELD_FALLBACKS, 4);
+  const link = { ...defaults(), dataset: 'mnist28', conv: true, depth: 6, width: 64, pools: 0, batch: 128, probe_samples: 256, timesteps: 16 };
+  const once = firstRunFallback(link, 'probe_samples', 0);
+  assert.deepEqual(once, { config: { ...link, probe_samples: 128 }, field: 'probe_samples' });
+  const twice = firstRunFallback(once.config, 'batch', 1);
+  assert.deepEqual(twice, { config: { ...once.config, batch: 32 }, field: 'batch' }, 'a second refusal still resets one field');
+  // The core names probe_samples (the larger batch) though it is at its default: the activation
+  // bound's other fields that cost more than their default are reset instead, pools first.
+  const third = firstRunFallback(twice.config, 'probe_samples', 2);
+  assert.deepEqual(third, { config: { ...twice.config, pools: 2 }, field: 'pools' });
+  const fourth = firstRunFallback(third.config, 'probe_samples', 3);
+  assert.deepEqual(fourth, { config: { ...third.config, depth: 4 }, field: 'depth' });
+  assert.deepEqual(firstRunFallback(fourth.config, 'probe_samples', 4), { config: defaults(), field: null },
+    'after 4 resets, the defaults (though timesteps 16 is left)');
+  const bare = { ...defaults(), dataset: 'mnist28', conv: true };
+  assert.deepEqual(firstRunFallback(bare, 'probe_samples', 0), { config: defaults(), field: null }, 'nothing left to lower');
+  assert.equal(firstRunFallback({ ...link, conv: false, probe_samples: 128 }, 'probe_samples', 0).field, 'depth',
+    'pools do not lower a plain net');
   // A field already at its default cannot be the fix: straight to the defaults.
   assert.deepEqual(firstRunFallback(link, 'width', 0), { config: defaults(), field: null });
   // Nor can a default that breaks another rule (pools 2 > depth 1 on a conv net).
@@ -218,7 +232,7 @@ test('fuzz: a link naming an Object.prototype member names no control', async ()
   const { readCompare } = await import('../web/compare-spec.js');
   for (const k of ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty']) {
     const r = fromHash(`#${k}=1&hide=${k},seed`);
-    assert.deepEqual(r, { config: defaults(), hidden: ['seed'], errors: {} }, k);
+    assert.deepEqual(r, { config: defaults(), hidden: ['seed'], errors: {}, unknown: [k] }, k);
   }
   assert.equal(readCompare('#compare=constructor:1,2').error, "unknown field 'constructor'");
   assert.equal(readCompare('#compare=toString:a,b').error, "unknown field 'toString'");
@@ -228,7 +242,7 @@ test('fuzz: a repeated key with a bad later value names the value still used', (
   const r = fromHash('#timesteps=1&timesteps=spiral');
   assert.equal(r.config.timesteps, 1);
   assert.equal(r.errors.timesteps, "link value 'spiral' ignored (must be a number); using 1");
-  assert.deepEqual(fromHash('#beta=abc&beta=0.5'), { config: { ...defaults(), beta: 0.5 }, hidden: [], errors: {} });
+  assert.deepEqual(fromHash('#beta=abc&beta=0.5'), { config: { ...defaults(), beta: 0.5 }, hidden: [], errors: {}, unknown: [] });
 });
 
 test('fuzz: -0 reads as 0, so a config survives its own link', () => {
@@ -247,4 +261,33 @@ test('fuzz: a 300,000-digit value is refused at once, not after a minute of back
 
 test('fuzz: a hide list names each control once', () => {
   assert.deepEqual(fromHash('#hide=testFraction,test_fraction,seed,seed').hidden, ['test_fraction', 'seed']);
+});
+
+test('a message longer than 600 characters keeps its start and end, with the middle left out', async () => {
+  const { elide } = await import('../web/format.js');
+  assert.equal(elide('short message'), 'short message');
+  assert.equal(elide('x'.repeat(600)), 'x'.repeat(600), 'up to 600 characters are shown whole');
+  const message = `digits.csv: line 2: '${'9'.repeat(50000)}' is not a number`;
+  const out = elide(message);
+  assert.ok(out.length < 700, `${out.length} characters`);
+  assert.ok(out.startsWith("digits.csv: line 2: '999"), 'the start says where');
+  assert.ok(out.endsWith("999' is not a number"), 'the end says why');
+  const marker = ` … (${message.length - 600} characters left out) … `;
+  assert.ok(out.includes(marker), 'says how much is left out');
+  assert.equal(out.length - marker.length, 600, 'and shows 600 of the characters');
+});
+
+test('a link\'s keys that are not settings are listed, short and capped, for one notice', () => {
+  const r = fromHash('#depht=3&foo=bar&depth=4&hide=seed&compare=norm:none,bn&preset=x&debug=1&mode=compare&probeSamples=8&foo=2');
+  assert.deepEqual(r.unknown, ['depht', 'foo'], 'page keys and both spellings of a control are not reported; each key once');
+  assert.equal(r.config.depth, 4);
+  assert.equal(r.config.probe_samples, 8);
+  assert.equal(unknownNotice(r.unknown), "The link's 'depht', 'foo' are not settings and were ignored.");
+  assert.equal(unknownNotice(['x']), "The link's 'x' is not a setting and was ignored.");
+  assert.equal(unknownNotice([]), null);
+  assert.deepEqual(fromHash(`#${'k'.repeat(100)}=1`).unknown, [`${'k'.repeat(24)}…`], 'shortened like a link value');
+  const many = fromHash(`#${Array.from({ length: 1000 }, (_, i) => `k${i}=1`).join('&')}`).unknown;
+  assert.equal(many.length, MAX_UNKNOWN, 'capped');
+  assert.equal(unknownNotice(many.slice(0, 7)), "The link's 'k0', 'k1', 'k2', 'k3', 'k4' and 2 more are not settings and were ignored.");
+  assert.match(unknownNotice(many), /'k4' and 15\+ more are not settings/);
 });

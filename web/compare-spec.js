@@ -7,6 +7,11 @@ import { BY_KEY, CONTROLS, crossCheck, parseValue, toHash } from './state.js';
 
 export const MIN_RUNS = 2;
 export const MAX_RUNS = 8;
+/** The longest value a comparison takes: no field's real value is longer than ~25 characters. */
+export const MAX_VALUE_LENGTH = 64;
+
+/** `text` cut to its first few characters, for messages that quote what a link said. */
+const quote = (text, n = 24) => (text.length > n ? `${text.slice(0, n)}…` : text);
 
 /** One colour per run (d3's category10 without its grey and olive), the same in every view. */
 export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -27,8 +32,13 @@ export const NORM_COLORS = {
  */
 export function parseSpec(field, list) {
   const key = String(field ?? '').trim();
-  if (!(key in BY_KEY)) return { error: `unknown field '${key}'` };
+  if (!(key in BY_KEY)) return { error: `unknown field '${quote(key)}'` };
   const values = String(list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  // A huge value would be echoed in messages and drawn in labels: refuse it before anything.
+  const long = values.find((text) => text.length > MAX_VALUE_LENGTH);
+  if (long) {
+    return { error: `${key} value '${quote(long, 4)}' is too long (${long.length} characters; at most ${MAX_VALUE_LENGTH})` };
+  }
   if (values.length < MIN_RUNS) return { error: `give at least ${MIN_RUNS} values, separated by commas` };
   if (values.length > MAX_RUNS) return { error: `at most ${MAX_RUNS} values (${values.length} given)` };
   const seen = new Map();
@@ -90,7 +100,7 @@ export function readCompare(hash) {
   if (text === null) return null;
   const preset = p.get('preset') || null;
   const at = text.indexOf(':');
-  const parsed = at < 0 ? { error: `'${text}' is not field:value,value` } : parseSpec(text.slice(0, at), text.slice(at + 1));
+  const parsed = at < 0 ? { error: `'${quote(text)}' is not field:value,value` } : parseSpec(text.slice(0, at), text.slice(at + 1));
   return { ...parsed, preset };
 }
 

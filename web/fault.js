@@ -2,10 +2,12 @@
 // student can act on, and the alert explore mode says it in: the message, Restart, and, when the
 // settings that failed are not the last ones that trained, a way back to those (a network that
 // ran out of memory would only crash again). Compare mode shows the same words in the run's row.
+import { elide } from './format.js';
 import { CONTROLS } from './state.js';
 
 /** Why the worker stopped, as a clause ("the Rust core panicked: …"), from its ERROR or `error` event. */
-export function faultCause({ fault, message = '' }) {
+export function faultCause({ fault, message: whole = '' }) {
+  const message = elide(whole); // compare mode's rows show it too
   switch (fault) {
     case 'panic': return `the Rust core panicked: ${message}`;
     case 'exception': return `a bug in the worker's JavaScript: ${message}`;
@@ -49,6 +51,7 @@ export class FaultAlert {
    * null for no such button; `repeated`: it keeps stopping with no run coming up in between.
    */
   show(cause, { back = null, repeated = false } = {}) {
+    cause = elide(cause);
     this.text.textContent = repeated
       ? `The training worker keeps stopping: ${cause}. Your settings are kept (also in the address bar); if Restart does not help, reload the page.`
       : `The training worker stopped: ${cause}. Your settings are kept.`;

@@ -1,6 +1,6 @@
 // The header's transport buttons and figures, and the status line: plain DOM writes shared by
 // explore mode (main.js) and compare mode (compare.js through `paint` and `status`).
-import { formatRate } from './format.js';
+import { elide, formatRate } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +21,7 @@ export function paintTransport({ running, hasRun, busy, waiting = false }) {
 }
 
 export function showStatus(text, isError = false) {
-  $('status').textContent = text;
+  $('status').textContent = elide(text);
   $('status').classList.toggle('error', isError);
 }
 

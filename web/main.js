@@ -18,7 +18,7 @@ import { plural } from './format.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { perf, reportHandled } from './perf.js';
 import { COLORS } from './charts/canvas.js';
-import { BY_KEY, crossCheck, firstRunFallback, fromHash, parseValue, tidyConfig, toHash } from './state.js';
+import { BY_KEY, MAX_FIELD_FALLBACKS, crossCheck, firstRunFallback, fromHash, parseValue, tidyConfig, toHash, unknownNotice } from './state.js';
 import { Upload, previewIn } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +38,7 @@ const page = {
   fault: null, // { back, play } while the alert says the worker stopped (no run exists)
   refocus: false, // the alert's button had focus: Train gets it once the new run is up
   notice: null, // a status message that outlives the next READY (a link's settings refused)
+  linkNote: null, // shown once, by the link's first READY: its keys that are not settings
   running: false,
   loaded: false, // the worker has instantiated the wasm module (FromWorker.LOADED)
   layout: null,
@@ -253,7 +254,9 @@ function onReady({ gen, config, layout, memory }) {
   hideDownload();
   upload.ask(false);
   const name = config.dataset === 'custom' ? `your data (${data.upload?.preview.files.join(' + ') ?? 'uploaded'})` : config.dataset;
-  showStatus(page.notice ?? `${name}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${plural(layout.steps_per_epoch, 'step')} per epoch`, !!page.notice);
+  const about = `${name}: ${layout.train_samples} training / ${layout.test_samples} test samples, ${plural(layout.steps_per_epoch, 'step')} per epoch`;
+  showStatus(page.notice ?? (page.linkNote ? `${page.linkNote} ${about}` : about), !!page.notice);
+  page.linkNote = null;
   if (page.autoplay === gen) send(ToWorker.PLAY);
   if (page.refocus && (document.activeElement === document.body || !document.activeElement)) $('play').focus();
   page.refocus = false;
@@ -307,7 +310,8 @@ function onRejected(gen, message, field, current, retry = true) {
   if (gen !== page.nextGen) return; // a later request supersedes it
   const text = message.replace(/^invalid config: [a-z_]+: /, '');
   page.waiting = 0;
-  if (retry && !page.gen && refused && page.fallbacks < 2) return fallBack(refused, field, text);
+  // Up to MAX_FIELD_FALLBACKS one-field resets, then one to the defaults (which the core takes).
+  if (retry && !page.gen && refused && page.fallbacks <= MAX_FIELD_FALLBACKS) return fallBack(refused, field, text);
   if (!field) showStatus(message, true);
   else if (page.lastEdit?.gen === gen) {
     page.refused = { key: page.lastEdit.key, at: field };
@@ -335,7 +339,8 @@ function onRejected(gen, message, field, current, retry = true) {
 function fallBack(refused, field, text) {
   const next = firstRunFallback(refused, field, page.fallbacks);
   page.fallbacks += 1;
-  if (next.field) panel.setError(field, `${text}; using the default ${BY_KEY[field].default}`);
+  // The field reset may be another of the bound's fields than the one the core named.
+  if (next.field) panel.setError(next.field, `${text}; using the default ${BY_KEY[next.field].default}`);
   else {
     if (field) panel.setError(field, `${text}; using the defaults`);
     page.notice = `The link's settings were refused (${text}); showing the default settings instead.`;
@@ -435,7 +440,8 @@ document.addEventListener('keydown', (e) => {
 
 /** Reads the hash; fields the link got wrong show the value used instead, and why. */
 function applyHash() {
-  const { config, hidden, errors } = fromHash(location.hash);
+  const { config, hidden, errors, unknown } = fromHash(location.hash);
+  page.linkNote = unknownNotice(unknown);
   page.hidden = hidden;
   page.refused = null;
   panel.hide(hidden);
@@ -461,7 +467,9 @@ function route({ autoplay = false } = {}) {
   const wanted = readCompare(location.hash);
   if (wanted) {
     const spec = wanted.spec ?? defaultSpec();
-    const note = wanted.error ? `the link's comparison was ignored (${wanted.error}); comparing ${specParam(spec)}` : '';
+    const ignored = wanted.error ? `the link's comparison was ignored (${wanted.error}); comparing ${specParam(spec)}` : '';
+    const note = [ignored, page.linkNote].filter(Boolean).join(' ');
+    page.linkNote = null;
     if (mode === 'explore') stopExplore();
     setMode('compare');
     compare.open(config, spec, wanted.preset, { autoplay, note });

@@ -172,27 +172,56 @@ export function crossCheck(cfg) {
 /** True when `key` has no effect on a run of `cfg` (its control is then disabled). */
 export const isUnused = (key, cfg) => !!BY_KEY[key].unusedWhen?.(cfg);
 
-const linkMessage = (text, why, used) =>
-  `link value '${text.length > 24 ? text.slice(0, 24) + '…' : text}' ignored (${why}); using ${used}`;
+const short = (text) => (text.length > 24 ? `${text.slice(0, 24)}…` : text);
+const linkMessage = (text, why, used) => `link value '${short(text)}' ignored (${why}); using ${used}`;
 
 /**
- * Reads the hash into { config, hidden, errors }. A bad entry falls back to its default; so
+ * Hash keys the page reads that are not settings: `hide` (here), `compare` and `preset`
+ * (compare-spec.js readCompare), `debug` (boot.js, worker.js), `mode` (kept for old links).
+ */
+export const PAGE_KEYS = ['hide', 'compare', 'preset', 'debug', 'mode'];
+/** The most unknown keys `fromHash` lists (a link of 10,000 keys is not worth more). */
+export const MAX_UNKNOWN = 20;
+/** How many unknown keys the notice names before "and N more". */
+const NAMED_UNKNOWN = 5;
+
+/**
+ * The status line's notice for a link's keys that are not settings (a typo such as `depht`
+ * would otherwise go unnoticed), or null when there are none.
+ */
+export function unknownNotice(unknown) {
+  if (!unknown?.length) return null;
+  const named = unknown.slice(0, NAMED_UNKNOWN).map((k) => `'${k}'`).join(', ');
+  const rest = unknown.length - NAMED_UNKNOWN;
+  const more = rest > 0 ? ` and ${rest}${unknown.length >= MAX_UNKNOWN ? '+' : ''} more` : '';
+  const verb = unknown.length === 1 ? 'is not a setting and was' : 'are not settings and were';
+  return `The link's ${named}${more} ${verb} ignored.`;
+}
+
+/**
+ * Reads the hash into { config, hidden, errors, unknown }. A bad entry falls back to its default; so
  * does an entry that breaks a cross-field rule (the field Rust names first, then the rule's
  * other fields from the link), one field at a time, so every other valid entry is kept.
  * `errors[key]` is a message for the control: what the link said and what is used instead.
+ * `unknown`: the link's keys that are neither a control nor one of PAGE_KEYS, each shortened
+ * to 24 characters, at most MAX_UNKNOWN of them.
  */
 export function fromHash(hash) {
   const config = defaults();
   const errors = {};
   const given = {};
   let hidden = [];
+  const unknown = new Set();
   for (const [k, v] of new URLSearchParams(hash.replace(/^#/, ''))) {
     if (k === 'hide') {
       hidden = [...new Set(v.split(',').map((s) => FROM_CAMEL[s.trim()] ?? s.trim()).filter((s) => s in BY_KEY))];
       continue;
     }
     const key = FROM_CAMEL[k] ?? (k in BY_KEY ? k : null);
-    if (!key) continue;
+    if (!key) {
+      if (!PAGE_KEYS.includes(k) && unknown.size < MAX_UNKNOWN) unknown.add(short(k));
+      continue;
+    }
     const r = parseValue(key, v);
     if ('value' in r) {
       config[key] = r.value;
@@ -203,12 +232,12 @@ export function fromHash(hash) {
   for (let cross = crossCheck(config); cross; cross = crossCheck(config)) {
     // Every rule passes on the defaults, so some field of the rule came from the link.
     const key = [cross.key, ...cross.keys].find((k) => k in given && config[k] !== BY_KEY[k].default);
-    if (!key) return { config: defaults(), hidden, errors };
+    if (!key) return { config: defaults(), hidden, errors, unknown: [...unknown] };
     config[key] = BY_KEY[key].default;
     errors[key] = linkMessage(given[key], cross.error, config[key]);
     delete given[key];
   }
-  return { config, hidden, errors };
+  return { config, hidden, errors, unknown: [...unknown] };
 }
 
 /** Writes the whole config (every field, so links survive default changes) and `hide`. */
@@ -227,15 +256,37 @@ export function tidyConfig(config) {
 }
 
 /**
+ * How many refusals of the page's first run are each answered by resetting the one field the
+ * core named (a conv link may be refused for its batch, then its probe batch, then its pools)
+ * before the page gives up on the link and uses every default.
+ */
+export const MAX_FIELD_FALLBACKS = 4;
+
+/**
  * What to try after the core refused `config` as the page's first run (a link, so there is
- * no run to fall back to): `field`, the one the core named, back to its default; after a
- * second refusal (`attempt` 1), or when that default breaks a rule of its own, every default.
+ * no run to fall back to): `field`, the one the core named, back to its default; after
+ * MAX_FIELD_FALLBACKS such resets (`attempt` counts the refusals so far), or when the field
+ * is already at its default or its default breaks a rule of its own, every default.
  * Returns { config, field }: `field` is null when the whole config was replaced.
  */
 export function firstRunFallback(config, field, attempt) {
-  if (attempt === 0 && field in BY_KEY && config[field] !== BY_KEY[field].default) {
-    const next = { ...config, [field]: BY_KEY[field].default };
-    if (!crossCheck(next)) return { config: next, field };
+  if (attempt < MAX_FIELD_FALLBACKS && Object.hasOwn(BY_KEY, field ?? '')) {
+    const at = config[field] === BY_KEY[field].default ? relief(config, field) : field;
+    const next = at && { ...config, [at]: BY_KEY[at].default };
+    if (next && !crossCheck(next)) return { config: next, field: at };
   }
   return { config: defaults(), field: null };
+}
+
+/**
+ * The core's activation bound (config.rs `validate_for_data`) names batch or probe_samples,
+ * whichever is larger, even when both are at their defaults and the link's cost is elsewhere
+ * (a conv net on mnist28 with pools=0). Then the first other field of that bound whose default
+ * costs less than the link's value is the one to reset; null when there is none.
+ */
+const ACTIVATION_FIELDS = ['pools', 'width', 'depth', 'timesteps', 'batch', 'probe_samples'];
+function relief(config, field) {
+  if (field !== 'batch' && field !== 'probe_samples') return null;
+  const cheaper = (k) => (k === 'pools' ? config.conv && config.pools < BY_KEY.pools.default : config[k] > BY_KEY[k].default);
+  return ACTIVATION_FIELDS.find((k) => k !== field && cheaper(k)) ?? null;
 }

@@ -5,6 +5,7 @@
 // the run on screen keeps training and the settings stay as they were.
 import { COLORS, drawPixels, fit, label } from './charts/canvas.js';
 import { formatBytes } from './datasets.js';
+import { elide } from './format.js';
 import { FromWorker, ToWorker } from './protocol.js';
 
 const $ = (id) => document.getElementById(id);
@@ -132,7 +133,7 @@ export class Upload {
 
   /** Shows (or, with '', dismisses) the message about a file the core could not read. */
   error(text) {
-    $('upload-error-text').textContent = text ? `Could not use these files: ${text}` : '';
+    $('upload-error-text').textContent = text ? `Could not use these files: ${elide(text)}` : '';
     $('upload-error').hidden = !text;
   }
 

@@ -130,11 +130,20 @@ export class RateHeatmaps {
   }
 }
 
-function ellipsis(ctx, text, max) {
+/**
+ * `text` cut to fit `max` pixels with a trailing '…' (at least one character is kept). A binary
+ * search over the kept length: a label of any length costs ~log2(length) measurements.
+ */
+export function ellipsis(ctx, text, max) {
   if (ctx.measureText(text).width <= max) return text;
-  let t = text;
-  while (t.length > 1 && ctx.measureText(`${t}…`).width > max) t = t.slice(0, -1);
-  return `${t}…`;
+  let lo = 1; // fits, or is the shortest allowed
+  let hi = text.length - 1; // the longest cut worth trying
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (ctx.measureText(`${text.slice(0, mid)}…`).width <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${text.slice(0, lo)}…`;
 }
 
 function wrapWords(ctx, text, max) {
