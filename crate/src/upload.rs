@@ -543,13 +543,13 @@ mod tests {
             assert_eq!(parse_csv("q.csv", text.as_bytes()).unwrap(), want, "{text:?}");
         }
         // A ';'-separated file used to lose its first row as a "header" and then fail on
-        // line 2 without saying why (found by tests/fuzz.rs).
+        // line 2 without saying why (found by tests/fuzz/).
         let e = err(parse_csv("semi.csv", b"1;2\n0;3\n"));
         assert_eq!(e, "semi.csv: line 1: 1 column; a row is a label and at least one feature (this line seems separated by ';'; a CSV here is separated by commas)");
         assert!(err(parse_csv("tab.csv", b"label\ta\n1\t2\n")).contains("line 1: 1 column; a row is a label and at least one feature (this line seems separated by '\\t'"));
     }
 
-    /// Found by tests/fuzz.rs: f32 values near the type's limits scaled to NaN.
+    /// Found by tests/fuzz/: f32 values near the type's limits scaled to NaN.
     #[test]
     fn scaling_survives_values_at_the_limits_of_f32() {
         let csv = format!("0,{}\n1,{}\n0,0\n1,0\n", f32::MAX, -f32::MAX);
