@@ -51,7 +51,7 @@ fn forced_unfused() -> bool {
 }
 
 /// The contiguous f32 data of a storage.
-fn slice<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+pub(crate) fn slice<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let data = storage.as_slice::<f32>()?;
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
@@ -265,16 +265,16 @@ impl AdamW {
 /// How a per-channel table (`[C]`, or `[T * C]` with one row per time step) lines up with
 /// a `[T, B, C, ...]` tensor: statistics and per-channel parameters act on axis 2.
 #[derive(Clone, Copy, Debug)]
-struct Table {
+pub(crate) struct Table {
     steps: usize,
     batch: usize,
-    channels: usize,
-    inner: usize,
+    pub(crate) channels: usize,
+    pub(crate) inner: usize,
     per_step: bool,
 }
 
 impl Table {
-    fn of(name: &str, dims: &[usize], per_step: bool) -> Result<Self> {
+    pub(crate) fn of(name: &str, dims: &[usize], per_step: bool) -> Result<Self> {
         if dims.len() < 3 {
             candle_core::bail!("{name}: needs a [T, B, C, ...] tensor, got {dims:?}")
         }
@@ -282,7 +282,7 @@ impl Table {
     }
 
     /// Entries of the table: `C`, or `T * C` per step.
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         if self.per_step {
             self.steps * self.channels
         } else {
@@ -291,19 +291,19 @@ impl Table {
     }
 
     /// Values each table entry averages.
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.batch * self.inner * if self.per_step { 1 } else { self.steps }
     }
 
     /// Values in one `(t, b)` block: `C x inner`.
-    fn block(&self) -> usize {
+    pub(crate) fn block(&self) -> usize {
         self.channels * self.inner
     }
 
     /// Calls `f(start, row)` for every `(t, b)` block in memory order: values
     /// `start..start + C x inner` go with table entries `row..row + C`.
     #[inline(always)]
-    fn blocks(&self, mut f: impl FnMut(usize, usize)) {
+    pub(crate) fn blocks(&self, mut f: impl FnMut(usize, usize)) {
         for t in 0..self.steps {
             let row = if self.per_step { t * self.channels } else { 0 };
             for b in 0..self.batch {
@@ -312,7 +312,7 @@ impl Table {
         }
     }
 
-    fn check(&self, name: &str, table: &[f32]) -> Result<()> {
+    pub(crate) fn check(&self, name: &str, table: &[f32]) -> Result<()> {
         if table.len() != self.len() {
             candle_core::bail!("{name}: a table of {} entries for {} channels over {} steps", table.len(), self.channels, self.steps)
         }

@@ -107,29 +107,28 @@ impl BatchNorm {
     /// gain, `alpha` and the root fold into one `[C]` (BNTT: `[T * C]`) scale.
     fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
         use crate::fused::channel;
-        let (mu, var, centred) = match mode {
+        let gamma = if self.scale != 1.0 { (self.gamma.as_tensor() * self.scale)? } else { self.gamma.as_tensor().clone() };
+        let mut ys = match mode {
             Mode::Eval => {
-                let mu = self.running_mean.as_detached_tensor();
-                let centred = channel::shift(xs, &mu.neg()?)?;
-                (mu, self.running_var.as_detached_tensor(), centred)
+                let centred = channel::shift(xs, &self.running_mean.as_detached_tensor().neg()?)?;
+                let ys = channel::scale(&centred, &gamma.div(&(self.running_var.as_detached_tensor() + EPS)?.sqrt()?)?)?;
+                match &self.beta {
+                    Some(b) => channel::shift(&ys, b.as_tensor())?,
+                    None => ys,
+                }
             }
             Mode::Train | Mode::Probe => {
-                let mu = channel::mean(xs, self.per_step)?;
-                let centred = channel::shift(xs, &mu.neg()?)?;
-                (mu, channel::mean_sq(&centred, self.per_step)?, centred)
+                // One op, statistics and their gradient included (super::kernel).
+                let (ys, mu, var) = super::kernel::batch_norm(xs, &gamma, self.beta.as_ref().map(|b| b.as_tensor()), true, self.per_step, EPS)?;
+                if mode == Mode::Train {
+                    let n = super::count_over(xs, &batch_axes(xs.rank(), self.per_step)) as f64;
+                    let unbiased = if n > 1.0 { (&var * (n / (n - 1.0)))? } else { var };
+                    momentum_update(&self.running_mean, &mu)?;
+                    momentum_update(&self.running_var, &unbiased)?;
+                }
+                ys
             }
         };
-        if mode == Mode::Train {
-            let n = super::count_over(xs, &batch_axes(xs.rank(), self.per_step)) as f64;
-            let unbiased = if n > 1.0 { (&var * (n / (n - 1.0)))? } else { var.clone() };
-            momentum_update(&self.running_mean, &mu)?;
-            momentum_update(&self.running_var, &unbiased)?;
-        }
-        let gamma = if self.scale != 1.0 { (self.gamma.as_tensor() * self.scale)? } else { self.gamma.as_tensor().clone() };
-        let mut ys = channel::scale(&centred, &gamma.div(&(var + EPS)?.sqrt()?)?)?;
-        if let Some(b) = &self.beta {
-            ys = channel::shift(&ys, b.as_tensor())?;
-        }
         if let Some(p) = &self.step_scale {
             let mut shape = vec![1; xs.rank()];
             shape[0] = xs.dim(0)?;

@@ -64,22 +64,23 @@ impl PspNorm {
     /// gain and the root are folded into one `[C]` (or `[T * C]`) scale first.
     fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
         use crate::fused::channel;
-        let sq = match mode {
-            Mode::Eval => self.running_sq.as_detached_tensor(),
-            Mode::Train | Mode::Probe => channel::mean_sq(xs, self.per_step)?,
-        };
-        if mode == Mode::Train {
-            momentum_update(&self.running_sq, &sq)?;
-        }
         let gamma = self.gamma.as_tensor();
         // `[C]` gain against a `[T * C]` per-step table: one row per step.
         let gamma = if self.per_step { gamma.unsqueeze(0)?.broadcast_as((xs.dim(0)?, gamma.dim(0)?))?.flatten_all()? } else { gamma.clone() };
-        let scale = gamma.div(&(sq + self.eps)?.sqrt()?)?;
-        let ys = channel::scale(xs, &scale)?;
-        match &self.shift {
-            Some(b) => channel::shift(&ys, b.as_tensor()),
-            None => Ok(ys),
+        if mode == Mode::Eval {
+            let scale = gamma.div(&(self.running_sq.as_detached_tensor() + self.eps)?.sqrt()?)?;
+            let ys = channel::scale(xs, &scale)?;
+            return match &self.shift {
+                Some(b) => channel::shift(&ys, b.as_tensor()),
+                None => Ok(ys),
+            };
         }
+        // One op, the moment and its gradient included (super::kernel); no centring.
+        let (ys, _, sq) = super::kernel::batch_norm(xs, &gamma, self.shift.as_ref().map(|b| b.as_tensor()), false, self.per_step, self.eps)?;
+        if mode == Mode::Train {
+            momentum_update(&self.running_sq, &sq)?;
+        }
+        Ok(ys)
     }
 }
 
