@@ -42,10 +42,10 @@ enum Op {
 impl Op {
     /// Shapes: `[T, B, in]` -> `[T, B, out]`, or `[T, B, C, H, W]` -> `[T, B, C', H, W]`.
     ///
-    /// On the CPU the bias is added by [`fused::channel::shift`] and a dense layer is one
-    /// `[T * B, in] x [in, out]` product: candle-nn's layers broadcast the weight over `T`
-    /// and the bias over `[T, B]`, whose gradients then need candle's slow reduction over
-    /// leading axes. Elsewhere, candle-nn's layers as they are.
+    /// On the CPU a dense layer is one op with its bias ([`crate::dense`]) and a conv
+    /// layer's bias is added by [`fused::channel::shift`]: candle-nn's layers broadcast the
+    /// weight over `T` and the bias over `[T, B]`, whose gradients then need candle's slow
+    /// reduction over leading axes. Elsewhere, candle-nn's layers as they are.
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
         let (t, b) = (a.dim(0)?, a.dim(1)?);
         if !fused::enabled(a.device()) {
@@ -60,9 +60,11 @@ impl Op {
         }
         let (y, bias) = match self {
             Op::Linear(l) => {
-                let y = a.flatten(0, 1)?.matmul(&l.weight().t()?)?;
-                let out = y.dim(1)?;
-                (y.reshape((t, b, out))?, l.bias())
+                let bias = match l.bias() {
+                    Some(bias) => bias.clone(),
+                    None => Tensor::zeros(l.weight().dim(0)?, a.dtype(), a.device())?,
+                };
+                return crate::dense::dense(a, l.weight(), &bias);
             }
             Op::Conv(c) => {
                 let cfg = c.config();
