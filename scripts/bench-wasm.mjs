@@ -5,6 +5,11 @@
 //
 //     scripts/build-wasm.sh && cargo build --release
 //     node scripts/bench-wasm.mjs [--in node|chromium] [--configs A,B] [--norms none,psp] [--steps 20] [--warmup 3]
+//     node scripts/bench-wasm.mjs --products [--in node|chromium] [--steps 20]
+//
+// --products times a dense layer's matrix products by gemm and by the sparse loops (per
+// shape and share of non-zero inputs, median of --steps) in wasm and natively, instead of
+// training steps: where the layer switches to the sparse loops in each build.
 //
 // wasm runs on one thread (Node's main thread, or a browser worker); the native run uses every
 // core unless RAYON_NUM_THREADS says otherwise (the output says which). Figures are printed,
@@ -24,9 +29,10 @@ const { values: opt } = parseArgs({
     norms: { type: 'string', default: 'none,bn,psp' },
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
+    products: { type: 'boolean', default: false },
   },
 });
-const job = { configs: opt.configs.split(','), norms: opt.norms.split(','), steps: Number(opt.steps), warmup: Number(opt.warmup) };
+const job = { configs: opt.configs.split(','), norms: opt.norms.split(','), steps: Number(opt.steps), warmup: Number(opt.warmup), products: opt.products };
 if (!(job.steps >= 1 && Number.isInteger(job.steps))) throw new Error(`--steps: a whole number >= 1, got ${opt.steps}`);
 if (!(job.warmup >= 0 && Number.isInteger(job.warmup))) throw new Error(`--warmup: a whole number >= 0, got ${opt.warmup}`);
 if (!['node', 'chromium'].includes(opt.in)) throw new Error(`--in: node or chromium, got ${opt.in}`);
@@ -39,8 +45,8 @@ function native() {
   try {
     const out = join(dir, 'native.json');
     const bin = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'release', 'spikeplay');
-    execFileSync(bin, ['bench', '--configs', job.configs.join(','), '--norms', job.norms.join(','),
-      '--steps', String(job.steps), '--warmup', String(job.warmup), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const what = job.products ? ['--products'] : ['--configs', job.configs.join(','), '--norms', job.norms.join(','), '--warmup', String(job.warmup)];
+    execFileSync(bin, ['bench', ...what, '--steps', String(job.steps), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
     return JSON.parse(readFileSync(out, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -49,8 +55,9 @@ function native() {
 
 /** The module on Node's main thread. */
 async function inNode() {
-  const { benchSteps, initSync } = await import('../pkg/spikeplay.js');
+  const { benchProducts, benchSteps, initSync } = await import('../pkg/spikeplay.js');
   initSync({ module: readFileSync(join(ROOT, 'pkg', 'spikeplay_bg.wasm')) });
+  if (job.products) return { where: `Node ${process.version}, main thread`, timings: benchProducts(job.steps) };
   const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
     .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));
   const out = [];
@@ -91,8 +98,19 @@ async function inChromium() {
 }
 
 const nat = native();
-const nativeMs = new Map(nat.timings.map((t) => [`${t.config} ${t.norm}`, median(t.step_ms)]));
 const wasm = opt.in === 'chromium' ? await inChromium() : await inNode();
+if (job.products) {
+  console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; median of ${job.steps} runs each`);
+  console.log('| rows x in x out | non-zeros | wasm: A W^T gemm ms | sparse ms | dY^T A gemm ms | sparse ms | taken | native: A W^T gemm ms | sparse ms | dY^T A gemm ms | sparse ms | taken |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const f = (t) => [t.gemm_ms, t.sparse_ms, t.gemm_grad_ms, t.sparse_grad_ms].map((v) => v.toFixed(3)).concat(t.chosen).join(' | ');
+  wasm.timings.forEach((w, i) => {
+    const n = nat.products[i];
+    console.log(`| ${w.shape.join(' x ')} | ${Math.round(w.density * 100)} % | ${f(w)} | ${f(n)} |`);
+  });
+  process.exit(0);
+}
+const nativeMs = new Map(nat.timings.map((t) => [`${t.config} ${t.norm}`, median(t.step_ms)]));
 console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; ${job.warmup} warm-up + ${job.steps} timed steps each`);
 console.log(`| config | norm | wasm median ms/step | native median ms/step | wasm / native |`);
 console.log('|---|---|---|---|---|');

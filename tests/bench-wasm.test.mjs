@@ -22,3 +22,18 @@ test(`bench-wasm --in ${where} prints wasm and native figures and their ratio fo
   assert.match(out, where === 'chromium' ? /^wasm: Chromium .*, a worker, one thread; native threads: \d/m : /^wasm: Node .*; native threads: \d/m);
 });
 }
+
+test('bench-wasm --products prints the product timings of both builds, shape by shape', () => {
+  execFileSync('cargo', ['build', '--release', '--quiet', '--bin', 'spikeplay'], { cwd: ROOT, stdio: 'inherit' });
+  const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--products', '--steps', '1'], { cwd: ROOT, encoding: 'utf8' });
+  const rows = out.split('\n').filter((l) => /^\| \d+ x \d+ x \d+ \|/.test(l));
+  assert.equal(rows.length, 21, out);
+  for (const row of rows) {
+    const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+    const times = [...cells.slice(2, 6), ...cells.slice(7, 11)].map(Number);
+    assert.ok(times.every((t) => t >= 0 && Number.isFinite(t)), row);
+    assert.ok(['gemm', 'sparse'].includes(cells[6]) && ['gemm', 'sparse'].includes(cells[11]), row);
+  }
+  // The 64-row shape is too small for the sparse loops natively, at any density.
+  assert.ok(rows.filter((r) => r.startsWith('| 64 x')).every((r) => r.trim().endsWith('| gemm |')), out);
+});

@@ -1,14 +1,20 @@
 // Benchmark worker (scripts/bench-wasm.mjs --in chromium): times the benchmark configs of
 // crate/src/bench.rs in the wasm module inside a worker, as the page trains. Not used by the
 // page itself. Message in: { configs, norms, warmup, steps }; out: one { timing } per config
-// and norm, then { done: true }, or { error }.
-import init, { benchSteps } from '../pkg/spikeplay.js';
+// and norm, then { done: true }, or { error }. With { products: true, steps }: one
+// { timing } per product shape and density (benchProducts), then { done: true }.
+import init, { benchProducts, benchSteps } from '../pkg/spikeplay.js';
 
 const MNIST14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'];
 
-self.onmessage = async ({ data: { configs, norms, warmup, steps } }) => {
+self.onmessage = async ({ data: { configs, norms, warmup, steps, products } }) => {
   try {
     await init();
+    if (products) {
+      for (const timing of benchProducts(steps)) self.postMessage({ timing });
+      self.postMessage({ done: true });
+      return;
+    }
     let mnist;
     for (const c of configs) {
       if (c === 'E' && !mnist) {

@@ -56,6 +56,143 @@ fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), 
     }
 }
 
+/// When the sparse products beat `gemm`'s: at most this share of non-zero inputs, and at
+/// least this many rows (`T x B`). Hidden layers take spikes or their normalized traces,
+/// 70-100 % zeros (configs A-D: 0-5 % without a norm, 10-13 % with PSP norm, 13-26 % with
+/// BN). Natively `gemm` runs 8-lane AVX2 with fused multiply-add, the sparse loops cost
+/// ~3.4x more per multiply-add plus a scan of the input and a transpose of the weight, so
+/// they win below ~20 % non-zeros and only with enough rows to pay for the transpose (a
+/// `[1024, 256] x 256` product: 0.5 vs 2.4 ms at 0.3 % non-zeros, 1.5 vs 2.3 at 12 %, level
+/// at ~20 %; `[64, 64] x 64`: 0.013 vs 0.010 ms at 10 %). In the browser `gemm` has 4-lane
+/// SIMD without fused multiply-add, 3.3x slower than natively, so the loops win up to about
+/// half non-zeros and at any size (docs/BENCHMARKS.md). `SPIKEPLAY_SPARSE_MAX` overrides
+/// the share natively (0 turns the sparse products off).
+const SPARSE: (f32, usize) = if cfg!(target_arch = "wasm32") { (0.5, 1) } else { (0.2, 128) };
+
+#[cfg(target_arch = "wasm32")]
+fn sparse_max() -> f32 {
+    SPARSE.0
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn sparse_max() -> f32 {
+    static MAX: std::sync::OnceLock<f32> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| std::env::var("SPIKEPLAY_SPARSE_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(SPARSE.0))
+}
+
+/// Whether `a` (`rows` rows) has few enough non-zeros for [`sparse`].
+fn sparse_enough(a: &[f32], rows: usize) -> bool {
+    let max = sparse_max();
+    rows >= SPARSE.1 && max > 0.0 && (a.iter().filter(|&&v| v != 0.0).count() as f32) <= max * a.len() as f32
+}
+
+/// `[r, c]` row-major -> `[c, r]` row-major.
+fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
+    assert_eq!(x.len(), r * c, "transpose: {} values for [{r}, {c}]", x.len());
+    // In 16 x 16 tiles, so that reads and writes both stay within a few cache lines.
+    const TILE: usize = 16;
+    let mut out = vec![0f32; r * c];
+    for i0 in (0..r).step_by(TILE) {
+        for j0 in (0..c).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(r) {
+                for j in j0..(j0 + TILE).min(c) {
+                    out[j * r + i] = x[i * c + j];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Products with a mostly-zero `A` (`[rows, in]`): the work scales with its non-zeros.
+/// Each non-zero adds a scaled row of a `[*, out]` matrix into an output row; four at a
+/// time, so that an output row is read and written once per four non-zeros.
+mod sparse {
+    /// `acc += v[0] w[0] + v[1] w[1] + v[2] w[2] + v[3] w[3]`, elementwise.
+    #[inline(always)]
+    fn add4(acc: &mut [f32], v: [f32; 4], w: [&[f32]; 4]) {
+        let n = acc.len();
+        let (a, b, c, d) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
+        for o in 0..n {
+            acc[o] += v[0] * a[o] + v[1] * b[o] + v[2] * c[o] + v[3] * d[o];
+        }
+    }
+
+    /// `acc += sum over i in idx of vals[i] * row(i)`, rows of `m` of width `acc.len()`.
+    #[inline(always)]
+    fn add_rows(acc: &mut [f32], idx: &[u32], vals: impl Fn(usize) -> f32, m: &[f32]) {
+        let width = acc.len();
+        let row = |i: u32| &m[i as usize * width..(i as usize + 1) * width];
+        let mut groups = idx.chunks_exact(4);
+        for (j, g) in (&mut groups).enumerate() {
+            let base = 4 * j;
+            add4(acc, [vals(base), vals(base + 1), vals(base + 2), vals(base + 3)], [row(g[0]), row(g[1]), row(g[2]), row(g[3])]);
+        }
+        let done = idx.len() - groups.remainder().len();
+        for (j, &i) in groups.remainder().iter().enumerate() {
+            let (v, w) = (vals(done + j), row(i));
+            for (o, &x) in acc.iter_mut().zip(w) {
+                *o += v * x;
+            }
+        }
+    }
+
+    /// The positions of the non-zeros of `x` into `idx` (without a branch per value);
+    /// returns how many.
+    #[inline(always)]
+    fn nonzeros(x: &[f32], idx: &mut [u32]) -> usize {
+        let mut n = 0;
+        for (k, &v) in x.iter().enumerate() {
+            idx[n] = k as u32;
+            n += (v != 0.0) as usize;
+        }
+        n
+    }
+
+    /// `y [rows, out] += A [rows, in] W^T`, with `wt` = `W^T` as `[in, out]`.
+    pub fn rows_times(y: &mut [f32], a: &[f32], wt: &[f32], fan_in: usize, fan_out: usize) {
+        let mut idx = vec![0u32; fan_in + 1];
+        for (yr, ar) in y.chunks_exact_mut(fan_out).zip(a.chunks_exact(fan_in)) {
+            let n = nonzeros(ar, &mut idx);
+            let idx = &idx[..n];
+            add_rows(yr, idx, |j| ar[idx[j] as usize], wt);
+        }
+    }
+
+    /// `A^T [in, rows] G [rows, out]` as `[in, out]`: the non-zeros of each column of `A`
+    /// (gathered by a counting pass) scale rows of `G`.
+    pub fn columns_times(a: &[f32], g: &[f32], rows: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
+        let mut start = vec![0usize; fan_in + 1];
+        for ar in a.chunks_exact(fan_in) {
+            for (k, &v) in ar.iter().enumerate() {
+                start[k + 1] += (v != 0.0) as usize;
+            }
+        }
+        for k in 0..fan_in {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let (mut at, mut vals) = (vec![0u32; start[fan_in]], vec![0f32; start[fan_in]]);
+        let mut idx = vec![0u32; fan_in + 1];
+        for (r, ar) in a.chunks_exact(fan_in).enumerate().take(rows) {
+            let n = nonzeros(ar, &mut idx);
+            for &k in &idx[..n] {
+                let k = k as usize;
+                at[fill[k]] = r as u32;
+                vals[fill[k]] = ar[k];
+                fill[k] += 1;
+            }
+        }
+        let mut out = vec![0f32; fan_in * fan_out];
+        for (k, acc) in out.chunks_exact_mut(fan_out).enumerate() {
+            let (s, e) = (start[k], start[k + 1]);
+            let vals = &vals[s..e];
+            add_rows(acc, &at[s..e], |j| vals[j], g);
+        }
+        out
+    }
+}
+
 /// `(rows, in, out)` of a dense layer from its input and weight layouts.
 fn sizes(a: &Layout, w: &Layout) -> Result<(usize, usize, usize)> {
     let (dims, wd) = (a.dims(), w.dims());
@@ -81,8 +218,13 @@ impl CustomOp3 for Dense {
         for _ in 0..rows {
             y.extend_from_slice(b);
         }
-        // W^T as [in, out]: element (k, n) is w[n * in + k].
-        product(&mut y, true, (rows, fan_out, fan_in), a, (fan_in, 1), w, (1, fan_in));
+        if sparse_enough(a, rows) {
+            let wt = transpose(w, fan_out, fan_in);
+            sparse::rows_times(&mut y, a, &wt, fan_in, fan_out);
+        } else {
+            // W^T as [in, out]: element (k, n) is w[n * in + k].
+            product(&mut y, true, (rows, fan_out, fan_in), a, (fan_in, 1), w, (1, fan_in));
+        }
         let mut dims = l1.dims().to_vec();
         *dims.last_mut().expect("rank checked") = fan_out;
         Ok((CpuStorage::F32(y), Shape::from(dims)))
@@ -103,8 +245,13 @@ impl CustomOp3 for Dense {
             let mut da = vec![0f32; rows * fan_in];
             product(&mut da, false, (rows, fan_in, fan_out), g, (fan_out, 1), w, (fan_in, 1));
             // dW [out, in] = dY^T [out, rows] A [rows, in].
-            let mut dw = vec![0f32; fan_out * fan_in];
-            product(&mut dw, false, (fan_out, fan_in, rows), g, (1, fan_out), a, (fan_in, 1));
+            let dw = if sparse_enough(a, rows) {
+                transpose(&sparse::columns_times(a, g, rows, fan_in, fan_out), fan_in, fan_out)
+            } else {
+                let mut dw = vec![0f32; fan_out * fan_in];
+                product(&mut dw, false, (fan_out, fan_in, rows), g, (1, fan_out), a, (fan_in, 1));
+                dw
+            };
             // db = column sums of dY, accumulated in f64.
             let mut db = vec![0f64; fan_out];
             for row in g.chunks_exact(fan_out) {
@@ -123,6 +270,87 @@ impl CustomOp3 for Dense {
     }
 }
 
+/// One row of `spikeplay bench --products` (and the page module's `benchProducts`): the
+/// three ways of a dense layer's products at one shape and share of non-zero inputs.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProductTiming {
+    /// `[rows, in, out]`.
+    pub shape: [usize; 3],
+    pub density: f32,
+    /// `A W^T` by `gemm`, ms.
+    pub gemm_ms: f64,
+    /// `A W^T` by the sparse rows, the weight's transpose included, ms.
+    pub sparse_ms: f64,
+    /// `dY^T A` (the weight's gradient) by `gemm` and by the sparse columns, ms.
+    pub gemm_grad_ms: f64,
+    pub sparse_grad_ms: f64,
+    /// Which the layer takes at this shape and density.
+    pub chosen: &'static str,
+}
+
+/// Times the products at the shapes of configs B, A/C and D and a range of densities
+/// (median of `repeats` readings, each averaging enough calls to span ~16 M multiply-adds),
+/// with the clock `now_ms`, so the sparse threshold can be read per
+/// target. Inputs are spikes (0 or 1) at a fixed pattern; the figures are printed, never
+/// asserted.
+pub fn product_timings(repeats: usize, now_ms: impl Fn() -> f64) -> Vec<ProductTiming> {
+    let mut out = Vec::new();
+    for (rows, fan_in, fan_out) in [(1024, 256, 256), (256, 128, 128), (64, 64, 64)] {
+        let w: Vec<f32> = (0..fan_in * fan_out).map(|i| (i as f32 * 0.11).cos()).collect();
+        let g: Vec<f32> = (0..rows * fan_out).map(|i| (i as f32 * 0.7).sin()).collect();
+        for density in [0.01f32, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5] {
+            let a: Vec<f32> = (0..rows * fan_in).map(|i| if (i as f32 * 0.618_034).fract() < density { 1.0 } else { 0.0 }).collect();
+            // Small products run several times per reading: a browser worker's clock ticks
+            // in 0.1 ms.
+            let inner = (1 << 24) / (rows * fan_in * fan_out).max(1) + 1;
+            let time = |f: &mut dyn FnMut()| {
+                f();
+                let mut ms: Vec<f64> = (0..repeats.max(1))
+                    .map(|_| {
+                        let t = now_ms();
+                        for _ in 0..inner {
+                            f();
+                        }
+                        (now_ms() - t) / inner as f64
+                    })
+                    .collect();
+                ms.sort_by(f64::total_cmp);
+                ms[ms.len() / 2]
+            };
+            let mut y = vec![0f32; rows * fan_out];
+            let gemm_ms = time(&mut || product(&mut y, false, (rows, fan_out, fan_in), &a, (fan_in, 1), &w, (1, fan_in)));
+            let sparse_ms = time(&mut || {
+                let wt = transpose(&w, fan_out, fan_in);
+                sparse::rows_times(&mut y, &a, &wt, fan_in, fan_out);
+            });
+            let mut dw = vec![0f32; fan_out * fan_in];
+            let gemm_grad_ms = time(&mut || product(&mut dw, false, (fan_out, fan_in, rows), &g, (1, fan_out), &a, (fan_in, 1)));
+            let sparse_grad_ms = time(&mut || dw = transpose(&sparse::columns_times(&a, &g, rows, fan_in, fan_out), fan_in, fan_out));
+            let chosen = if sparse_enough(&a, rows) { "sparse" } else { "gemm" };
+            out.push(ProductTiming { shape: [rows, fan_in, fan_out], density, gemm_ms, sparse_ms, gemm_grad_ms, sparse_grad_ms, chosen });
+        }
+    }
+    out
+}
+
+/// A markdown table of [`product_timings`].
+pub fn product_table(timings: &[ProductTiming]) -> String {
+    let mut out = String::from("| rows x in x out | non-zeros | A W^T gemm ms | sparse ms | dY^T A gemm ms | sparse ms | taken |\n|---|---|---|---|---|---|---|\n");
+    for t in timings {
+        let [r, i, o] = t.shape;
+        out += &format!(
+            "| {r} x {i} x {o} | {:.0} % | {:.3} | {:.3} | {:.3} | {:.3} | {} |\n",
+            t.density * 100.0,
+            t.gemm_ms,
+            t.sparse_ms,
+            t.gemm_grad_ms,
+            t.sparse_grad_ms,
+            t.chosen
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,9 +360,24 @@ mod tests {
     #[test]
     fn one_op_matches_candle_matmul_and_bias() {
         let dev = Device::Cpu;
-        for (t, b, fan_in, fan_out) in [(1, 1, 1, 1), (3, 5, 7, 4), (4, 16, 64, 33)] {
+        // Dense inputs take gemm; mostly-zero ones (spikes, and scaled like a normalized
+        // trace) with enough rows take the sparse loops, checked by `sparse_enough`.
+        let dense_input = |i: usize| (i as f32 * 0.37).sin();
+        let spikes = |i: usize| if (i as f32 * 0.618).fract() < 0.08 { 1.0 } else { 0.0 };
+        let trace = |i: usize| spikes(i) * (1.0 + (i % 7) as f32 * 0.1);
+        let cases: [(usize, usize, usize, usize, &dyn Fn(usize) -> f32, bool); 6] = [
+            (1, 1, 1, 1, &dense_input, false),
+            (3, 5, 7, 4, &dense_input, false),
+            (4, 16, 64, 33, &dense_input, false),
+            (4, 64, 37, 21, &spikes, true),
+            (8, 32, 64, 9, &trace, true),
+            (2, 64, 5, 3, &trace, true),
+        ];
+        for (t, b, fan_in, fan_out, input, sparse) in cases {
             let n = t * b * fan_in;
-            let a = Var::from_vec((0..n).map(|i| (i as f32 * 0.37).sin()).collect(), (t, b, fan_in), &dev).unwrap();
+            let values: Vec<f32> = (0..n).map(input).collect();
+            assert_eq!(sparse_enough(&values, t * b), sparse, "[{t}, {b}, {fan_in}]: which path");
+            let a = Var::from_vec(values, (t, b, fan_in), &dev).unwrap();
             let w = Var::from_vec((0..fan_in * fan_out).map(|i| (i as f32 * 0.11).cos() * 0.3).collect(), (fan_out, fan_in), &dev).unwrap();
             let bias = Var::from_vec((0..fan_out).map(|i| i as f32 * 0.1 - 0.5).collect(), fan_out, &dev).unwrap();
             let coef = Tensor::from_vec((0..t * b * fan_out).map(|i| (i as f32 * 1.7).sin()).collect(), (t, b, fan_out), &dev).unwrap();
@@ -166,5 +409,21 @@ mod tests {
         let w = Tensor::zeros((5, 3), candle_core::DType::F32, &dev).unwrap();
         let err = dense(&a, &w, &Tensor::zeros(5, candle_core::DType::F32, &dev).unwrap()).unwrap_err().to_string();
         assert!(err.contains("does not fit"), "{err}");
+    }
+
+    #[test]
+    fn product_timings_cover_every_shape_and_density_with_the_given_clock() {
+        let tick = std::cell::Cell::new(0.0);
+        let t = product_timings(1, || {
+            tick.set(tick.get() + 0.5);
+            tick.get()
+        });
+        assert_eq!(t.len(), 21);
+        // One clock step per reading, shared by the calls it averages.
+        assert!(t.iter().all(|r| r.gemm_ms > 0.0 && r.gemm_ms <= 0.5 && r.sparse_grad_ms == r.gemm_ms), "{t:?}");
+        assert_eq!(t[0].gemm_ms, 0.5, "one call per reading at B's shape");
+        let table = product_table(&t);
+        assert_eq!(table.lines().count(), 23);
+        assert!(table.contains("| 1024 x 256 x 256 | 1 % |"), "{table}");
     }
 }

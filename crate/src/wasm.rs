@@ -115,6 +115,14 @@ pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsVal
     to_js(&t)
 }
 
+/// Times a dense layer's matrix products by gemm and by the sparse loops in this module
+/// (`spikeplay bench --products` natively): `[ProductTiming]`, median of `repeats`.
+#[wasm_bindgen(js_name = benchProducts)]
+pub fn bench_products(repeats: u32) -> Result<JsValue, JsError> {
+    report_panics();
+    to_js(&crate::dense::product_timings(repeats as usize, performance_now))
+}
+
 /// Parses uploaded files (an IDX images + labels pair, or one CSV) and returns what the
 /// page previews: counts, shape, extent and the first samples. A malformed file's error
 /// names the file and the byte or line.

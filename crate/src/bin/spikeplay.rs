@@ -58,6 +58,10 @@ struct BenchArgs {
     /// Also write the timings (every step) as JSON.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Instead of training steps, time a dense layer's matrix products by gemm and by the
+    /// sparse loops, per shape and share of non-zero inputs (where the layer switches).
+    #[arg(long)]
+    products: bool,
 }
 
 /// Parses an enum by its serde name, so the CLI, JSON configs and the page share names.
@@ -451,9 +455,19 @@ fn bench(args: BenchArgs) -> Result<(), String> {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         format!("{n} (all cores; set RAYON_NUM_THREADS to change)")
     });
-    eprintln!("spikeplay bench: native, release build, threads {threads}; {} warm-up + {} timed steps each", args.warmup, args.steps);
     let start = Instant::now();
     let clock = || start.elapsed().as_secs_f64() * 1e3;
+    if args.products {
+        eprintln!("spikeplay bench --products: native, release build, threads {threads}; median of {} runs each", args.steps);
+        let timings = spikeplay::dense::product_timings(args.steps, clock);
+        print!("{}", spikeplay::dense::product_table(&timings));
+        if let Some(path) = &args.out {
+            let json = serde_json::json!({ "threads": threads, "products": timings });
+            std::fs::write(path, serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n").map_err(|e| format!("--out {}: {e}", path.display()))?;
+        }
+        return Ok(());
+    }
+    eprintln!("spikeplay bench: native, release build, threads {threads}; {} warm-up + {} timed steps each", args.warmup, args.steps);
     let mut timings = Vec::new();
     for name in &args.configs {
         for &norm in &args.norms {
