@@ -101,9 +101,10 @@ const nat = native();
 const wasm = opt.in === 'chromium' ? await inChromium() : await inNode();
 if (job.products) {
   console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; median of ${job.steps} runs each`);
-  console.log('| rows x in x out | non-zeros | wasm: A W^T gemm ms | sparse ms | dY^T A gemm ms | sparse ms | taken | native: A W^T gemm ms | sparse ms | dY^T A gemm ms | sparse ms | taken |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  const f = (t) => [t.gemm_ms, t.sparse_ms, t.gemm_grad_ms, t.sparse_grad_ms].map((v) => v.toFixed(3)).concat(t.chosen).join(' | ');
+  console.log('| rows x in x out | non-zeros | wasm: A W^T gemm ms | sparse ms | taken | dY^T A gemm ms | sparse ms | taken | native: A W^T gemm ms | sparse ms | taken | dY^T A gemm ms | sparse ms | taken |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const ms = (v) => v.toFixed(3);
+  const f = (t) => [ms(t.gemm_ms), ms(t.sparse_ms), t.chosen, ms(t.gemm_grad_ms), ms(t.sparse_grad_ms), t.chosen_grad].join(' | ');
   wasm.timings.forEach((w, i) => {
     const n = nat.products[i];
     console.log(`| ${w.shape.join(' x ')} | ${Math.round(w.density * 100)} % | ${f(w)} | ${f(n)} |`);
