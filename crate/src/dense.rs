@@ -117,145 +117,7 @@ fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
     out
 }
 
-/// Products with a mostly-zero `A` (`[rows, in]`): the work scales with its non-zeros.
-/// Each non-zero adds a scaled row of a `[*, out]` matrix into an output row; four at a
-/// time, so that an output row is read and written once per four non-zeros.
-mod sparse {
-    /// `x * y + acc`: one fused multiply-add in the AVX2+FMA build of these loops, a
-    /// multiply and an add elsewhere (where `mul_add` would be a library call).
-    #[inline(always)]
-    fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
-        if FMA {
-            x.mul_add(y, acc)
-        } else {
-            acc + x * y
-        }
-    }
-
-    /// `acc += v[0] w[0] + v[1] w[1] + v[2] w[2] + v[3] w[3]`, elementwise.
-    #[inline(always)]
-    fn add4<const FMA: bool>(acc: &mut [f32], v: [f32; 4], w: [&[f32]; 4]) {
-        let n = acc.len();
-        let (a, b, c, d) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
-        for o in 0..n {
-            acc[o] = madd::<FMA>(v[3], d[o], madd::<FMA>(v[2], c[o], madd::<FMA>(v[1], b[o], madd::<FMA>(v[0], a[o], acc[o]))));
-        }
-    }
-
-    /// `acc += sum over i in idx of vals[i] * row(i)`, rows of `m` of width `acc.len()`.
-    #[inline(always)]
-    fn add_rows<const FMA: bool>(acc: &mut [f32], idx: &[u32], vals: impl Fn(usize) -> f32, m: &[f32]) {
-        let width = acc.len();
-        let row = |i: u32| &m[i as usize * width..(i as usize + 1) * width];
-        let mut groups = idx.chunks_exact(4);
-        for (j, g) in (&mut groups).enumerate() {
-            let base = 4 * j;
-            add4::<FMA>(acc, [vals(base), vals(base + 1), vals(base + 2), vals(base + 3)], [row(g[0]), row(g[1]), row(g[2]), row(g[3])]);
-        }
-        let done = idx.len() - groups.remainder().len();
-        for (j, &i) in groups.remainder().iter().enumerate() {
-            let (v, w) = (vals(done + j), row(i));
-            for (o, &x) in acc.iter_mut().zip(w) {
-                *o = madd::<FMA>(v, x, *o);
-            }
-        }
-    }
-
-    /// The positions of the non-zeros of `x` into `idx` (without a branch per value);
-    /// returns how many.
-    #[inline(always)]
-    fn nonzeros(x: &[f32], idx: &mut [u32]) -> usize {
-        let mut n = 0;
-        for (k, &v) in x.iter().enumerate() {
-            idx[n] = k as u32;
-            n += (v != 0.0) as usize;
-        }
-        n
-    }
-
-    /// Whether this CPU runs the AVX2+FMA build of the loops (x86-64 only; the crate is
-    /// built for the baseline x86-64, so the compiler may use them only where asked).
-    fn avx2_fma() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        false
-    }
-
-    /// `y [rows, out] += A [rows, in] W^T`, with `wt` = `W^T` as `[in, out]`.
-    pub fn rows_times(y: &mut [f32], a: &[f32], wt: &[f32], fan_in: usize, fan_out: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if avx2_fma() {
-            #[target_feature(enable = "avx2,fma")]
-            fn wide(y: &mut [f32], a: &[f32], wt: &[f32], fan_in: usize, fan_out: usize) {
-                rows::<true>(y, a, wt, fan_in, fan_out)
-            }
-            // SAFETY: the CPU has AVX2 and FMA (checked above).
-            return unsafe { wide(y, a, wt, fan_in, fan_out) };
-        }
-        let _ = avx2_fma;
-        rows::<false>(y, a, wt, fan_in, fan_out)
-    }
-
-    #[inline(always)]
-    fn rows<const FMA: bool>(y: &mut [f32], a: &[f32], wt: &[f32], fan_in: usize, fan_out: usize) {
-        let mut idx = vec![0u32; fan_in + 1];
-        for (yr, ar) in y.chunks_exact_mut(fan_out).zip(a.chunks_exact(fan_in)) {
-            let n = nonzeros(ar, &mut idx);
-            let idx = &idx[..n];
-            add_rows::<FMA>(yr, idx, |j| ar[idx[j] as usize], wt);
-        }
-    }
-
-    /// `A^T [in, rows] G [rows, out]` as `[in, out]`: the non-zeros of each column of `A`
-    /// (gathered by a counting pass) scale rows of `G`.
-    pub fn columns_times(a: &[f32], g: &[f32], rows: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
-        #[cfg(target_arch = "x86_64")]
-        if avx2_fma() {
-            #[target_feature(enable = "avx2,fma")]
-            fn wide(a: &[f32], g: &[f32], rows: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
-                columns::<true>(a, g, rows, fan_in, fan_out)
-            }
-            // SAFETY: the CPU has AVX2 and FMA (checked above).
-            return unsafe { wide(a, g, rows, fan_in, fan_out) };
-        }
-        columns::<false>(a, g, rows, fan_in, fan_out)
-    }
-
-    #[inline(always)]
-    fn columns<const FMA: bool>(a: &[f32], g: &[f32], rows: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
-        let mut start = vec![0usize; fan_in + 1];
-        for ar in a.chunks_exact(fan_in) {
-            for (k, &v) in ar.iter().enumerate() {
-                start[k + 1] += (v != 0.0) as usize;
-            }
-        }
-        for k in 0..fan_in {
-            start[k + 1] += start[k];
-        }
-        let mut fill = start.clone();
-        let (mut at, mut vals) = (vec![0u32; start[fan_in]], vec![0f32; start[fan_in]]);
-        let mut idx = vec![0u32; fan_in + 1];
-        for (r, ar) in a.chunks_exact(fan_in).enumerate().take(rows) {
-            let n = nonzeros(ar, &mut idx);
-            for &k in &idx[..n] {
-                let k = k as usize;
-                at[fill[k]] = r as u32;
-                vals[fill[k]] = ar[k];
-                fill[k] += 1;
-            }
-        }
-        let mut out = vec![0f32; fan_in * fan_out];
-        for (k, acc) in out.chunks_exact_mut(fan_out).enumerate() {
-            let (s, e) = (start[k], start[k + 1]);
-            let vals = &vals[s..e];
-            add_rows::<FMA>(acc, &at[s..e], |j| vals[j], g);
-        }
-        out
-    }
-}
+mod sparse;
 
 /// `(rows, in, out)` of a dense layer from its input and weight layouts.
 fn sizes(a: &Layout, w: &Layout) -> Result<(usize, usize, usize)> {
@@ -432,13 +294,17 @@ mod tests {
         let dense_input = |i: usize| (i as f32 * 0.37).sin();
         let spikes = |i: usize| if (i as f32 * 0.618).fract() < 0.08 { 1.0 } else { 0.0 };
         let trace = |i: usize| spikes(i) * (1.0 + (i % 7) as f32 * 0.1);
-        let cases: [(usize, usize, usize, usize, &dyn Fn(usize) -> f32, bool); 6] = [
+        // The last case is big enough to be split among candle's threads (when there are
+        // several).
+        type Case<'a> = (usize, usize, usize, usize, &'a dyn Fn(usize) -> f32, bool);
+        let cases: [Case; 7] = [
             (1, 1, 1, 1, &dense_input, false),
             (3, 5, 7, 4, &dense_input, false),
             (4, 16, 64, 33, &dense_input, false),
             (4, 64, 37, 21, &spikes, true),
             (8, 32, 64, 9, &trace, true),
             (2, 64, 5, 3, &trace, true),
+            (16, 128, 64, 128, &trace, true),
         ];
         for (t, b, fan_in, fan_out, input, sparse) in cases {
             let n = t * b * fan_in;
