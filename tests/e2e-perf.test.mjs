@@ -65,7 +65,7 @@ test('reports that queue up while the main thread is busy are drawn together, ne
     const p = window.spikeplayPerf;
     const loss = () => Number(document.getElementById('chart-loss').dataset.version);
     const before = { reports: p.reports, loss: loss() };
-    // The worker keeps training: its reports (one per ~40 ms tick) queue behind this task.
+    // The worker keeps training: its reports (one per ~25 ms tick) queue behind this task.
     const t = performance.now();
     while (performance.now() - t < 1000);
     // Until the loss chart shows them, then two frames more.

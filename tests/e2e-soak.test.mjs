@@ -133,7 +133,7 @@ test(`a ${STEPS}-step run keeps its wasm memory, JS heap and report latency flat
   let prev = { ...(await pageFigures(page, 0)), latencies: [] };
   assert.ok(STEPS >= WARMUP + 2 * WINDOW, `SPIKEPLAY_SOAK_STEPS=${STEPS}: at least ${WARMUP + 2 * WINDOW} for two windows after warm-up`);
   for (let target = WINDOW; prev.step < STEPS; target = Math.min(target + WINDOW, STEPS)) {
-    // The real step counter, never a sleep: the worker trains in ~40 ms ticks meanwhile.
+    // The real step counter, never a sleep: the worker trains in ~25 ms ticks meanwhile.
     await page.waitForFunction((want) => Number(document.getElementById('step-count').dataset.step) >= want, target, WINDOW_TIMEOUT);
     const f = await pageFigures(page, prev.latencyCount);
     samples.push(windowOf(f, prev, await heapBytes(cdp)));

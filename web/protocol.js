@@ -55,8 +55,13 @@ export const FAULTS = Object.freeze(['trap', 'panic', 'exception', 'load', 'scri
 /** How a WebAssembly trap reads when it arrives as text rather than a RuntimeError. */
 export const TRAP_PATTERN = /unreachable|RuntimeError|memory access out of bounds|out of memory|Maximum memory size/i;
 
-/** Ticks last about this long, then the worker yields so PAUSE and RESET get through. */
-export const TICK_MS = 40;
+/**
+ * Ticks last about this long, then the worker yields so PAUSE and RESET get through. Each
+ * tick sends one report, so this also sets how often charts can move: at 40 ms a
+ * 100-layer net drew charts in 29 frames/s (34 reports/s); at 25 ms in 39 (48 reports/s),
+ * with the same steps/s and no long task (scripts/bench-page.mjs, docs/BENCHMARKS.md).
+ */
+export const TICK_MS = 25;
 /**
  * Minimum time between probes (rates, raster, decision grid) and between timed evaluations;
  * the worker waits longer after an evaluation that took over EVAL_MS / 4 (at most ~20 %).
