@@ -59,18 +59,20 @@ fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), 
 /// When the sparse products beat `gemm`'s: at most this share of non-zero inputs, and at
 /// least this many rows (`T x B`). Hidden layers take spikes or their normalized traces,
 /// 70-100 % zeros (configs A-D: 0-5 % without a norm, 10-13 % with PSP norm, 13-26 % with
-/// BN). Natively `gemm` runs 8-lane AVX2 with fused multiply-add, the sparse loops cost
-/// ~3.4x more per multiply-add plus a scan of the input and a transpose of the weight, so
-/// they win below ~20 % non-zeros and only with enough rows to pay for the transpose (a
-/// `[1024, 256] x 256` product: 0.5 vs 2.4 ms at 0.3 % non-zeros, 1.5 vs 2.3 at 12 %, level
-/// at ~20 %; `[64, 64] x 64`: 0.013 vs 0.010 ms at 10 %). In the browser `gemm` has 4-lane
-/// SIMD without fused multiply-add, 3.3x slower than natively, so the loops win up to about
-/// half non-zeros and at any size (docs/BENCHMARKS.md). `SPIKEPLAY_SPARSE_MAX` overrides
+/// BN). Natively `gemm` runs 8-lane AVX2 with fused multiply-add; the sparse loops (an
+/// AVX2+FMA build too, but with a scan of the input, a transpose of the weight and scattered
+/// rows) win the weight gradient below ~20 % non-zeros on B's `[1024, 256] x 256` (0.96 vs
+/// 1.89 ms at 10 %, 1.60 vs 1.90 at 20 %, 2.10 vs 1.80 at 30 %) and only with enough rows
+/// (`[64, 64] x 64`: never). In the browser `gemm`'s 4-lane kernel without fused multiply-add
+/// is 3.4x slower than natively and the loops only 1.4-1.9x, so they win up to about half
+/// non-zeros at every size. Figures: `spikeplay bench --products`, `node
+/// scripts/bench-wasm.mjs --products`, docs/BENCHMARKS.md. `SPIKEPLAY_SPARSE_MAX` overrides
 /// the share natively (0 turns the sparse products off).
 const SPARSE: (f32, usize) = if cfg!(target_arch = "wasm32") { (0.5, 1) } else { (0.2, 128) };
 
 /// The forward's sparse loop (rows of `A`) wins up to a higher share than the weight
-/// gradient's (columns of `A`, gathered first): natively up to 30 % (AVX2+FMA build).
+/// gradient's (columns of `A`, gathered first): natively up to 30 % (1.45 vs 1.68 ms at
+/// 30 %, 2.06 vs 1.63 at 50 %).
 const SPARSE_FORWARD: f32 = if cfg!(target_arch = "wasm32") { 0.5 } else { 0.3 };
 
 #[cfg(target_arch = "wasm32")]
