@@ -360,55 +360,6 @@ impl Table {
     }
 }
 
-/// The mean of `x` (power 1) or of `x^2` (power 2) per table entry.
-struct Moment {
-    power: u8,
-    per_step: bool,
-}
-
-impl CustomOp1 for Moment {
-    fn name(&self) -> &'static str {
-        "channel-moment"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice("channel-moment", storage, layout)?;
-        let table = Table::of("channel-moment", layout.dims(), self.per_step)?;
-        let n = table.count() as f64;
-        let sums = if self.power == 2 { table.sums(|k| (x[k] as f64) * (x[k] as f64)) } else { table.sums(|k| x[k] as f64) };
-        let means = sums.into_iter().map(|v| (v as f64 / n) as f32).collect::<Vec<_>>();
-        let len = means.len();
-        Ok((CpuStorage::F32(means), Shape::from(len)))
-    }
-
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let g = arg.apply_op2_no_bwd(&grad_res.contiguous()?, &MomentBackward { power: self.power, per_step: self.per_step })?;
-        Ok(Some(g))
-    }
-}
-
-/// `(x, dL/dmoment)` -> `dL/dx = g[e] / n` (power 1) or `2 x g[e] / n` (power 2).
-struct MomentBackward {
-    power: u8,
-    per_step: bool,
-}
-
-impl CustomOp2 for MomentBackward {
-    fn name(&self) -> &'static str {
-        "channel-moment-backward"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice("channel-moment-backward", s1, l1)?;
-        let g = slice("channel-moment-backward", s2, l2)?;
-        let table = Table::of("channel-moment-backward", l1.dims(), self.per_step)?;
-        table.check("channel-moment-backward", g)?;
-        let n = table.count() as f32;
-        let out = if self.power == 2 { table.map(x, g, |xk, ge| 2.0 * xk * (ge / n)) } else { table.map(x, g, |_, ge| ge / n) };
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-}
-
 /// `x * table[e]` (scale) or `x + table[e]` (shift), per table entry.
 struct Affine {
     shift: bool,
@@ -482,22 +433,13 @@ impl CustomOp2 for EntryDot {
     }
 }
 
-/// Per-channel statistics and parameters of `[T, B, C, ...]` tensors, one pass each, with
-/// tables `[C]` (shared over time) or `[T * C]` (`per_step`). The norms and the bias use
-/// these on the CPU: candle's reduction over leading axes (and so the backward of every
-/// `broadcast_*` op against a `[1, 1, C]` table) costs two integer divisions per value.
+/// Per-channel parameters of `[T, B, C, ...]` tensors, one pass each, with tables `[C]`
+/// (shared over time) or `[T * C]` (`per_step`). A conv layer's bias and the norms in eval
+/// mode use these on the CPU (in training a norm is one op, `crate::norm::kernel`):
+/// candle's reduction over leading axes (and so the backward of every `broadcast_*` op
+/// against a `[1, 1, C]` table) costs two integer divisions per value.
 pub mod channel {
     use super::*;
-
-    /// Mean of `x` per entry: `[T, B, C, ...]` -> `[C]` or `[T * C]`.
-    pub fn mean(x: &Tensor, per_step: bool) -> Result<Tensor> {
-        x.contiguous()?.apply_op1(Moment { power: 1, per_step })
-    }
-
-    /// Mean of `x^2` per entry: `[T, B, C, ...]` -> `[C]` or `[T * C]`.
-    pub fn mean_sq(x: &Tensor, per_step: bool) -> Result<Tensor> {
-        x.contiguous()?.apply_op1(Moment { power: 2, per_step })
-    }
 
     /// `x * s[entry]`; `s` is `[C]` or `[T * C]`.
     pub fn scale(x: &Tensor, s: &Tensor) -> Result<Tensor> {
@@ -581,11 +523,11 @@ mod tests {
         assert_eq!(s.flatten_all().unwrap().to_vec1::<f32>().unwrap(), want.flatten_all().unwrap().to_vec1::<f32>().unwrap());
     }
 
-    /// The per-channel ops against the same maths in candle's broadcast ops (their
-    /// autograd is the reference), dense and conv shapes, shared and per-step tables.
+    /// The per-channel scale and shift against the same maths in candle's broadcast ops
+    /// (their autograd is the reference), dense and conv shapes, shared and per-step tables.
     #[test]
     fn channel_ops_match_candle_broadcasting_forward_and_backward() {
-        use crate::norm::{batch_axes, mean_over, table_shape};
+        use crate::norm::table_shape;
         for dims in [vec![3usize, 4, 5], vec![2, 3, 4, 2, 3]] {
             for per_step in [false, true] {
                 let (steps, c, rank) = (dims[0], dims[2], dims.len());
@@ -596,22 +538,10 @@ mod tests {
                 let s = Var::from_vec(currents(1, entries, 5), entries, &dev).unwrap();
                 let b = Var::from_vec(currents(1, entries, 9), entries, &dev).unwrap();
                 let w = Tensor::from_vec(currents(1, n, 4), dims.as_slice(), &dev).unwrap();
-                let v = Tensor::from_vec(currents(1, entries, 6), entries, &dev).unwrap();
                 let table = table_shape(if per_step { steps } else { 1 }, c, rank);
-                let axes = batch_axes(rank, per_step);
 
-                let fused = {
-                    let y = channel::shift(&channel::scale(x.as_tensor(), s.as_tensor()).unwrap(), b.as_tensor()).unwrap();
-                    let m2 = channel::mean_sq(x.as_tensor(), per_step).unwrap();
-                    let m1 = channel::mean(x.as_tensor(), per_step).unwrap();
-                    (y, m1, m2)
-                };
-                let reference = {
-                    let y = x.broadcast_mul(&s.reshape(table.as_slice()).unwrap()).unwrap().broadcast_add(&b.reshape(table.as_slice()).unwrap()).unwrap();
-                    let m2 = mean_over(&x.sqr().unwrap(), &axes).unwrap().flatten_all().unwrap();
-                    let m1 = mean_over(x.as_tensor(), &axes).unwrap().flatten_all().unwrap();
-                    (y, m1, m2)
-                };
+                let fused = channel::shift(&channel::scale(x.as_tensor(), s.as_tensor()).unwrap(), b.as_tensor()).unwrap();
+                let reference = x.broadcast_mul(&s.reshape(table.as_slice()).unwrap()).unwrap().broadcast_add(&b.reshape(table.as_slice()).unwrap()).unwrap();
                 let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
                 let close = |what: &str, a: &[f32], b: &[f32]| {
                     assert_eq!(a.len(), b.len(), "{what}");
@@ -619,12 +549,8 @@ mod tests {
                         assert!((p - q).abs() <= 1e-5 * (1.0 + p.abs()), "{dims:?} per_step={per_step} {what}[{i}]: {p} vs {q}");
                     }
                 };
-                close("y", &flat(&fused.0), &flat(&reference.0));
-                close("mean", &flat(&fused.1), &flat(&reference.1));
-                close("mean_sq", &flat(&fused.2), &flat(&reference.2));
-                let loss = |(y, m1, m2): &(Tensor, Tensor, Tensor)| {
-                    (y.mul(&w).unwrap().sum_all().unwrap() + m2.mul(&v).unwrap().sum_all().unwrap() + m1.mul(&v).unwrap().sum_all().unwrap()).unwrap()
-                };
+                close("y", &flat(&fused), &flat(&reference));
+                let loss = |y: &Tensor| y.mul(&w).unwrap().sum_all().unwrap();
                 let (gf, gr) = (loss(&fused).backward().unwrap(), loss(&reference).backward().unwrap());
                 for (name, var) in [("dx", &x), ("ds", &s), ("db", &b)] {
                     close(name, &flat(gf.get(var).unwrap()), &flat(gr.get(var).unwrap()));
