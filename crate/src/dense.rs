@@ -168,16 +168,20 @@ impl CustomOp3 for Dense {
             let (Storage::Cpu(sa), Storage::Cpu(sw), Storage::Cpu(sg)) = (&*sa, &*sw, &*sg) else {
                 candle_core::bail!("dense: CPU tensors only")
             };
-            let (a, w, g) = (slice("dense", sa, la)?, slice("dense", sw, lw)?, slice("dense", sg, lg)?);
-            // dA [rows, in] = dY [rows, out] W [out, in].
-            let mut da = vec![0f32; rows * fan_in];
-            product(&mut da, false, (rows, fan_in, fan_out), g, (fan_out, 1), w, (fan_in, 1));
+            let (a_values, w, g) = (slice("dense", sa, la)?, slice("dense", sw, lw)?, slice("dense", sg, lg)?);
+            // dA [rows, in] = dY [rows, out] W [out, in]; not for the first layer, whose input
+            // (the encoded data) needs no gradient.
+            let da = a.track_op().then(|| {
+                let mut da = vec![0f32; rows * fan_in];
+                product(&mut da, false, (rows, fan_in, fan_out), g, (fan_out, 1), w, (fan_in, 1));
+                da
+            });
             // dW [out, in] = dY^T [out, rows] A [rows, in].
-            let dw = if sparse_enough(a, rows) {
-                transpose(&sparse::columns_times(a, g, rows, fan_in, fan_out), fan_in, fan_out)
+            let dw = if sparse_enough(a_values, rows) {
+                transpose(&sparse::columns_times(a_values, g, rows, fan_in, fan_out), fan_in, fan_out)
             } else {
                 let mut dw = vec![0f32; fan_out * fan_in];
-                product(&mut dw, false, (fan_out, fan_in, rows), g, (1, fan_out), a, (fan_in, 1));
+                product(&mut dw, false, (fan_out, fan_in, rows), g, (1, fan_out), a_values, (fan_in, 1));
                 dw
             };
             // db = column sums of dY, accumulated in f64.
@@ -191,7 +195,7 @@ impl CustomOp3 for Dense {
         };
         let device = a.device();
         Ok((
-            Some(Tensor::from_vec(da, a.shape(), device)?),
+            da.map(|da| Tensor::from_vec(da, a.shape(), device)).transpose()?,
             Some(Tensor::from_vec(dw, w.shape(), device)?),
             Some(Tensor::from_vec(db, fan_out, device)?),
         ))
@@ -334,6 +338,26 @@ mod tests {
                     assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "[{t}, {b}, {fan_in}] -> {fan_out} {name}: op {x}, candle {y}");
                 }
             }
+        }
+    }
+
+    /// An input that needs no gradient (the encoded data of the first layer) gets none, and
+    /// the weight's and bias's gradients are the same as with a tracked input.
+    #[test]
+    fn an_untracked_input_gets_no_gradient_and_changes_no_other() {
+        let dev = Device::Cpu;
+        let values: Vec<f32> = (0..2 * 3 * 4).map(|i| (i as f32 * 0.3).cos()).collect();
+        let w = Var::from_vec((0..20).map(|i| i as f32 * 0.05).collect(), (5, 4), &dev).unwrap();
+        let b = Var::zeros(5, candle_core::DType::F32, &dev).unwrap();
+        let grads_of = |a: &Tensor| dense(a, w.as_tensor(), b.as_tensor()).unwrap().sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let constant = Tensor::from_vec(values.clone(), (2, 3, 4), &dev).unwrap();
+        let tracked = Var::from_vec(values, (2, 3, 4), &dev).unwrap();
+        let (g0, g1) = (grads_of(&constant), grads_of(tracked.as_tensor()));
+        assert!(g0.get(&constant).is_none(), "no gradient for the constant input");
+        assert!(g1.get(tracked.as_tensor()).is_some());
+        for v in [&w, &b] {
+            let flat = |g: &candle_core::backprop::GradStore| g.get(v).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(flat(&g0), flat(&g1));
         }
     }
 
