@@ -131,9 +131,9 @@ if (job.products) {
 const nativeMs = new Map(nat.timings.map((t) => [`${t.config} ${t.norm}`, median(t.step_ms)]));
 const best = rounds > 1 ? `; each side's best of ${rounds} interleaved rounds (lowest median)` : '';
 console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; ${job.warmup} warm-up + ${job.steps} timed steps each${best}`);
-console.log(`| config | norm | wasm median ms/step | native median ms/step | wasm / native |`);
-console.log('|---|---|---|---|---|');
+console.log(`| config | norm | wasm median ms/step | native median ms/step | wasm / native | wasm steps/s | native steps/s |`);
+console.log('|---|---|---|---|---|---|---|');
 for (const t of wasm.timings) {
   const [w, n] = [median(t.step_ms), nativeMs.get(`${t.config} ${t.norm}`)];
-  console.log(`| ${t.config} | ${t.norm} | ${w.toFixed(2)} | ${n.toFixed(2)} | ${(w / n).toFixed(2)} |`);
+  console.log(`| ${t.config} | ${t.norm} | ${w.toFixed(2)} | ${n.toFixed(2)} | ${(w / n).toFixed(2)} | ${(1000 / w).toFixed(1)} | ${(1000 / n).toFixed(1)} |`);
 }

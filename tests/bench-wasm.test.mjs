@@ -15,9 +15,11 @@ test(`bench-wasm --in ${where} prints wasm and native figures and their ratio fo
   const rows = out.split('\n').filter((l) => l.startsWith('| A |'));
   assert.equal(rows.length, 2, out);
   for (const row of rows) {
-    const [wasm, native, ratio] = row.split('|').slice(3, 6).map(Number);
+    const [wasm, native, ratio, wasmRate, nativeRate] = row.split('|').slice(3, 8).map(Number);
     assert.ok(wasm > 0 && native > 0, row);
     assert.ok(Math.abs(ratio - wasm / native) < 0.01 * ratio + 0.005, `ratio ${ratio} is wasm / native: ${row}`);
+    assert.ok(Math.abs(wasmRate - 1000 / wasm) < 0.01 * wasmRate + 0.05 && Math.abs(nativeRate - 1000 / native) < 0.01 * nativeRate + 0.05,
+      `steps/s are 1000 / ms: ${row}`);
   }
   assert.match(out, where === 'chromium' ? /^wasm: Chromium .*, a worker, one thread; native threads: \d/m : /^wasm: Node .*; native threads: \d/m);
 });
