@@ -58,24 +58,24 @@ impl Op {
                 }
             };
         }
-        let (y, bias) = match self {
+        match self {
             Op::Linear(l) => {
                 let bias = match l.bias() {
                     Some(bias) => bias.clone(),
                     None => Tensor::zeros(l.weight().dim(0)?, a.dtype(), a.device())?,
                 };
-                return crate::dense::dense(a, l.weight(), &bias);
+                crate::dense::dense(a, l.weight(), &bias)
             }
             Op::Conv(c) => {
                 let cfg = c.config();
                 let y = a.flatten(0, 1)?.conv2d(c.weight(), cfg.padding, cfg.stride, cfg.dilation, cfg.groups)?;
                 let (_, ch, h, w) = y.dims4()?;
-                (y.reshape((t, b, ch, h, w))?, c.bias())
+                let y = y.reshape((t, b, ch, h, w))?;
+                match c.bias() {
+                    Some(bias) => fused::channel::shift(&y, bias),
+                    None => Ok(y),
+                }
             }
-        };
-        match bias {
-            Some(bias) => fused::channel::shift(&y, bias),
-            None => Ok(y),
         }
     }
 }
