@@ -14,6 +14,10 @@
 // shape and share of non-zero inputs, median of --steps) in wasm and natively, instead of
 // training steps: where the layer switches to the sparse loops in each build.
 //
+// --build relaxed|baseline picks which of the two wasm modules to time (scripts/build-wasm.sh);
+// by default (auto) the one the page loads there: relaxed SIMD in Chromium, the baseline
+// module in Node 20 (which validates relaxed SIMD only with --experimental-wasm-relaxed-simd).
+//
 // wasm runs on one thread (Node's main thread, or a browser worker); the native run uses every
 // core unless RAYON_NUM_THREADS says otherwise (the output says which). Figures are printed,
 // never asserted.
@@ -23,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildUrl, chooseBuild } from '../web/wasm-build.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -34,12 +39,15 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '3' },
     products: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    build: { type: 'string', default: 'auto' },
   },
 });
 const job = { configs: opt.configs.split(','), norms: opt.norms.split(','), steps: Number(opt.steps), warmup: Number(opt.warmup), products: opt.products };
 if (!(job.steps >= 1 && Number.isInteger(job.steps))) throw new Error(`--steps: a whole number >= 1, got ${opt.steps}`);
 if (!(job.warmup >= 0 && Number.isInteger(job.warmup))) throw new Error(`--warmup: a whole number >= 0, got ${opt.warmup}`);
 if (!['node', 'chromium'].includes(opt.in)) throw new Error(`--in: node or chromium, got ${opt.in}`);
+if (!['auto', 'relaxed', 'baseline'].includes(opt.build)) throw new Error(`--build: auto, relaxed or baseline, got ${opt.build}`);
+if (opt.build !== 'auto') job.build = opt.build;
 const rounds = Number(opt.rounds);
 if (!(rounds >= 1 && Number.isInteger(rounds))) throw new Error(`--rounds: a whole number >= 1, got ${opt.rounds}`);
 
@@ -62,13 +70,15 @@ function native() {
 /** The module on Node's main thread. */
 async function inNode() {
   const { benchProducts, benchSteps, initSync } = await import('../pkg/spikeplay.js');
-  initSync({ module: readFileSync(join(ROOT, 'pkg', 'spikeplay_bg.wasm')) });
-  if (job.products) return { where: `Node ${process.version}, main thread`, timings: benchProducts(job.steps) };
+  const build = job.build ?? chooseBuild('');
+  initSync({ module: readFileSync(buildUrl(build)) });
+  const where = `Node ${process.version}, main thread, ${build} build`;
+  if (job.products) return { where, timings: benchProducts(job.steps) };
   const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
     .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));
   const out = [];
   for (const c of job.configs) for (const n of job.norms) out.push(benchSteps(c, n, job.warmup, job.steps, c === 'E' ? mnist14 : undefined));
-  return { where: `Node ${process.version}, main thread`, timings: out };
+  return { where, timings: out };
 }
 
 /** The module in a worker of Debian's Chromium, on the page's own static server. */
@@ -85,18 +95,18 @@ async function inChromium() {
     const page = await browser.newPage();
     // Any page of the origin will do: the worker is created from it; the app stays idle.
     await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
-    const timings = await page.evaluate((job) => new Promise((ok, fail) => {
+    const { timings, build } = await page.evaluate((job) => new Promise((ok, fail) => {
       const w = new Worker('web/bench-worker.js', { type: 'module' });
       const got = [];
       w.onmessage = ({ data }) => {
         if (data.error) fail(new Error(data.error));
-        else if (data.done) ok(got);
+        else if (data.done) ok({ timings: got, build: data.build });
         else got.push(data.timing);
       };
       w.onerror = (e) => fail(new Error(e.message));
       w.postMessage(job);
     }), job);
-    return { where: `Chromium ${browser.version()}, a worker`, timings };
+    return { where: `Chromium ${browser.version()}, a worker, ${build} build`, timings };
   } finally {
     await browser.close();
     server.close();

@@ -2,11 +2,13 @@
 // (web/perf.js, `window.spikeplayPerf`) exist and advance, chart redraws are coalesced into
 // animation frames (never two draws of a chart in one frame, however many reports queue up),
 // the long-task hook records a long task, and the wasm module is downloaded once per page
-// however many workers train. Properties only: the page's speed is read from
+// however many workers train; Chromium gets the relaxed-SIMD build, `#simd=baseline` the
+// baseline one, and both train alike. Properties only: the page's speed is read from
 // scripts/bench-page.mjs's output, never asserted here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WAIT, compareReady, frames, pause, play, stepsAtLeast, useBrowser } from './browser.mjs';
+import { buildUrl } from '../web/wasm-build.js';
 
 const open = useBrowser();
 const counters = (page) => page.evaluate(() => ({ ...window.spikeplayPerf }));
@@ -103,4 +105,23 @@ test('a comparison draws each chart at most once per frame, and downloads the wa
   for (const w of page.workers()) assert.equal(await wasmFetches(w), 0, 'a worker fetched the module again');
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('Chromium trains with the relaxed-SIMD module, #simd=baseline with the baseline one, to nearly the same losses', async () => {
+  const losses = {};
+  for (const [extra, build] of [['', 'relaxed'], ['&simd=baseline', 'baseline']]) {
+    const { page, problems } = await open(`#dataset=circles&depth=3&width=32&timesteps=6&seed=77${extra}`);
+    assert.equal(await page.$eval('html', (h) => h.dataset.wasmBuild), build);
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname).filter((p) => p.endsWith('.wasm')));
+    assert.deepEqual(fetched, [buildUrl(build).pathname.replace(/^.*(?=\/pkg\/)/, '')], `the ${build} module, once`);
+    await play(page);
+    await page.waitForSelector('body[data-first-losses]', WAIT);
+    await pause(page);
+    losses[build] = JSON.parse(await page.$eval('body', (b) => b.dataset.firstLosses));
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
+  // One rounding per fused multiply-add instead of two: close, not bit-equal.
+  assert.equal(losses.relaxed.length, 5);
+  losses.relaxed.forEach((l, i) => assert.ok(Math.abs(l - losses.baseline[i]) <= 1e-3 * (1 + Math.abs(l)), `step ${i}: ${l} vs ${losses.baseline[i]}`));
 });

@@ -1,18 +1,21 @@
 // Benchmark worker (scripts/bench-wasm.mjs --in chromium): times the benchmark configs of
 // crate/src/bench.rs in the wasm module inside a worker, as the page trains. Not used by the
-// page itself. Message in: { configs, norms, warmup, steps }; out: one { timing } per config
-// and norm, then { done: true }, or { error }. With { products: true, steps }: one
-// { timing } per product shape and density (benchProducts), then { done: true }.
+// page itself. Message in: { configs, norms, warmup, steps, build? }; out: one { timing } per
+// config and norm, then { done: true, build }, or { error }. With { products: true, steps }: one
+// { timing } per product shape and density (benchProducts), then { done: true, build }.
+// `build` ('relaxed' or 'baseline', web/wasm-build.js): the module to time; by default the
+// one the page would load in this browser.
 import init, { benchProducts, benchSteps } from '../pkg/spikeplay.js';
+import { buildUrl, chooseBuild } from './wasm-build.js';
 
 const MNIST14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'];
 
-self.onmessage = async ({ data: { configs, norms, warmup, steps, products } }) => {
+self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build = chooseBuild('') } }) => {
   try {
-    await init();
+    await init({ module_or_path: buildUrl(build) });
     if (products) {
       for (const timing of benchProducts(steps)) self.postMessage({ timing });
-      self.postMessage({ done: true });
+      self.postMessage({ done: true, build });
       return;
     }
     let mnist;
@@ -26,7 +29,7 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products } }) =
       }
       for (const n of norms) self.postMessage({ timing: benchSteps(c, n, warmup, steps, c === 'E' ? mnist : undefined) });
     }
-    self.postMessage({ done: true });
+    self.postMessage({ done: true, build });
   } catch (e) {
     self.postMessage({ error: String(e?.message ?? e) });
   }

@@ -7,13 +7,20 @@
 // run) adopts the worker started here; what it posted before anyone listened (its LOADED) is
 // delivered to the adopter's handlers.
 import { ToWorker } from './protocol.js';
+import { buildUrl, chooseBuild } from './wasm-build.js';
 
 // `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
 export const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
 export const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
 
-// null if it cannot be compiled here: each worker then fetches it and reports what went wrong.
-const compiled = WebAssembly.compileStreaming(fetch(new URL('../pkg/spikeplay_bg.wasm', import.meta.url))).catch(() => null);
+// The relaxed-SIMD build where the browser has it, else the baseline one (wasm-build.js);
+// on the page (`<html data-wasm-build>`) for tests and the curious.
+export const BUILD = chooseBuild();
+document.documentElement.dataset.wasmBuild = BUILD;
+
+// null if it cannot be compiled here: each worker then fetches the baseline build itself and
+// reports what went wrong.
+const compiled = WebAssembly.compileStreaming(fetch(buildUrl(BUILD))).catch(() => null);
 
 function create() {
   const w = new Worker(workerUrl, { type: 'module' });

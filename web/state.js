@@ -177,9 +177,9 @@ const linkMessage = (text, why, used) => `link value '${short(text)}' ignored ($
 
 /**
  * Hash keys the page reads that are not settings: `hide` (here), `compare` and `preset`
- * (compare-spec.js readCompare), `debug` (boot.js, worker.js), `mode` (kept for old links).
+ * (compare-spec.js readCompare), `debug` (boot.js, worker.js), `simd` (wasm-build.js), `mode` (kept for old links).
  */
-export const PAGE_KEYS = ['hide', 'compare', 'preset', 'debug', 'mode'];
+export const PAGE_KEYS = ['hide', 'compare', 'preset', 'debug', 'simd', 'mode'];
 /** The most unknown keys `fromHash` lists (a link of 10,000 keys is not worth more). */
 export const MAX_UNKNOWN = 20;
 /** How many unknown keys the notice names before "and N more". */

@@ -27,6 +27,21 @@ fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), 
     assert!(dst.len() == m * n, "dense: destination of {} values for [{m}, {n}]", dst.len());
     assert!(m == 0 || k == 0 || (m - 1) * lhs_rs + (k - 1) * lhs_cs < lhs.len(), "dense: lhs out of bounds");
     assert!(k == 0 || n == 0 || (k - 1) * rhs_rs + (n - 1) * rhs_cs < rhs.len(), "dense: rhs out of bounds");
+    // The page's relaxed-SIMD build has its own kernel (fused multiply-add), which takes its
+    // operands row-major: a transposed one is copied first (`O(mk + kn)` for `O(mnk)` work).
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        let (a, b) = (row_major(lhs, (m, k), (lhs_rs, lhs_cs)), row_major(rhs, (k, n), (rhs_rs, rhs_cs)));
+        relaxed::product(dst, accumulate, (m, n, k), &a, &b);
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    gemm_product(dst, accumulate, (m, n, k), lhs, (lhs_rs, lhs_cs), rhs, (rhs_rs, rhs_cs));
+}
+
+/// [`product`] by the `gemm` crate (its checks done by the caller).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+#[allow(clippy::too_many_arguments)]
+fn gemm_product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), lhs: &[f32], (lhs_rs, lhs_cs): (usize, usize), rhs: &[f32], (rhs_rs, rhs_cs): (usize, usize)) {
     let threads = candle_core::utils::get_num_threads();
     let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     // SAFETY: the asserts above keep every index the strides reach inside the slices;
@@ -54,6 +69,21 @@ fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), 
             parallelism,
         )
     }
+}
+
+/// `x` (`[r, c]` with strides `(rs, cs)`) as a contiguous row-major slice, copied only if it
+/// is not one already.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+fn row_major(x: &[f32], (r, c): (usize, usize), (rs, cs): (usize, usize)) -> std::borrow::Cow<'_, [f32]> {
+    if (cs == 1 && rs == c) || r * c == 0 {
+        return std::borrow::Cow::Borrowed(&x[..r * c]);
+    }
+    if rs == 1 && cs == r {
+        // The transpose of a row-major `[c, r]` (`W^T` forward, `dY^T` for the weight's
+        // gradient): the tiled copy.
+        return std::borrow::Cow::Owned(transpose(&x[..r * c], c, r));
+    }
+    std::borrow::Cow::Owned((0..r).flat_map(|i| (0..c).map(move |j| x[i * rs + j * cs])).collect())
 }
 
 /// When the sparse products beat `gemm`'s: at most this share of non-zero inputs, and at
@@ -120,6 +150,8 @@ fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
 }
 
 mod sparse;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod relaxed;
 
 /// `(rows, in, out)` of a dense layer from its input and weight layouts.
 fn sizes(a: &Layout, w: &Layout) -> Result<(usize, usize, usize)> {

@@ -14,12 +14,41 @@ fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
 }
 
 /// `acc += v[0] w[0] + v[1] w[1] + v[2] w[2] + v[3] w[3]`, elementwise.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
 #[inline(always)]
 fn add4<const FMA: bool>(acc: &mut [f32], v: [f32; 4], w: [&[f32]; 4]) {
     let n = acc.len();
     let (a, b, c, d) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
     for o in 0..n {
         acc[o] = madd::<FMA>(v[3], d[o], madd::<FMA>(v[2], c[o], madd::<FMA>(v[1], b[o], madd::<FMA>(v[0], a[o], acc[o]))));
+    }
+}
+
+/// [`add4`] in the page's relaxed-SIMD build: four lanes at a time with `relaxed_madd`
+/// (the CPU's fused multiply-add, where baseline wasm has a multiply then an add), in the
+/// same order.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[inline(always)]
+fn add4<const FMA: bool>(acc: &mut [f32], v: [f32; 4], w: [&[f32]; 4]) {
+    use core::arch::wasm32::*;
+    let n = acc.len();
+    let (a, b, c, d) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
+    let s = v.map(|x| f32x4_splat(x));
+    let full = n - n % 4;
+    for o in (0..full).step_by(4) {
+        // SAFETY: o + 4 <= n, and every slice here has n values.
+        unsafe {
+            let at = |x: &[f32]| v128_load(x.as_ptr().add(o) as *const v128);
+            let mut x = at(acc);
+            x = f32x4_relaxed_madd(s[0], at(a), x);
+            x = f32x4_relaxed_madd(s[1], at(b), x);
+            x = f32x4_relaxed_madd(s[2], at(c), x);
+            x = f32x4_relaxed_madd(s[3], at(d), x);
+            v128_store(acc.as_mut_ptr().add(o) as *mut v128, x);
+        }
+    }
+    for o in full..n {
+        acc[o] = madd::<false>(v[3], d[o], madd::<false>(v[2], c[o], madd::<false>(v[1], b[o], madd::<false>(v[0], a[o], acc[o]))));
     }
 }
 
@@ -56,13 +85,9 @@ fn nonzeros(x: &[f32], idx: &mut [u32]) -> usize {
 
 /// Whether this CPU runs the AVX2+FMA build of the loops (x86-64 only; the crate is
 /// built for the baseline x86-64, so the compiler may use them only where asked).
+#[cfg(target_arch = "x86_64")]
 fn avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 /// Splits the rows of `out` (of `width` values) among candle's threads, natively and

@@ -1,0 +1,68 @@
+//! The dense layer's products in the wasm builds, in headless Chromium, against candle's
+//! matmul: the baseline build takes `gemm`'s kernel, the relaxed-SIMD build
+//! (`+relaxed-simd`, which the page loads where the browser has it) its own
+//! (`crate/src/dense/relaxed.rs`). scripts/test-web.sh runs this file in both builds.
+//! Natively the same op is held to candle by `dense`'s unit tests.
+#![cfg(target_arch = "wasm32")]
+
+use candle_core::{Device, Tensor, Var};
+use spikeplay::dense::dense;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The build under test is the one scripts/test-web.sh asked for
+/// (`SPIKEPLAY_WASM_BUILD=relaxed` when it builds with `+relaxed-simd`), so the second run
+/// cannot quietly test the baseline build again.
+#[wasm_bindgen_test]
+fn is_the_build_asked_for() {
+    let asked = option_env!("SPIKEPLAY_WASM_BUILD").unwrap_or("baseline");
+    let built = if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "baseline" };
+    assert_eq!(built, asked, "SPIKEPLAY_WASM_BUILD={asked} but this is the {built} build");
+}
+
+/// Forward and all three gradients, of dense inputs (no zeros: the products) at shapes that
+/// fill the relaxed kernel's 4 x 8 blocks, leave edge rows and columns, or have no full
+/// block at all, and of spikes (8 % ones: the sparse loops, four lanes at a time and the
+/// rest).
+#[wasm_bindgen_test]
+fn dense_layer_matches_candle() {
+    let dev = Device::Cpu;
+    let dense_input = |i: usize| (i as f32 * 0.37).sin() + 1.5;
+    let spikes = |i: usize| if (i as f32 * 0.618).fract() < 0.08 { 1.0 } else { 0.0 };
+    type Case<'a> = (usize, usize, usize, usize, &'a dyn Fn(usize) -> f32);
+    let cases: [Case; 9] = [
+        (1, 1, 1, 1, &dense_input),
+        (2, 3, 13, 10, &dense_input),
+        (4, 16, 40, 24, &dense_input),
+        (4, 8, 64, 64, &dense_input),
+        (3, 7, 5, 37, &dense_input),
+        (8, 32, 128, 2, &dense_input),
+        (4, 64, 37, 21, &spikes),
+        (8, 32, 64, 64, &spikes),
+        (2, 5, 9, 6, &spikes),
+    ];
+    for (t, b, fan_in, fan_out, input) in cases {
+        let a = Var::from_vec((0..t * b * fan_in).map(input).collect(), (t, b, fan_in), &dev).unwrap();
+        let w = Var::from_vec((0..fan_in * fan_out).map(|i| (i as f32 * 0.11).cos() * 0.3).collect(), (fan_out, fan_in), &dev).unwrap();
+        let bias = Var::from_vec((0..fan_out).map(|i| i as f32 * 0.1 - 0.5).collect(), fan_out, &dev).unwrap();
+        let coef = Tensor::from_vec((0..t * b * fan_out).map(|i| (i as f32 * 1.7).sin()).collect(), (t, b, fan_out), &dev).unwrap();
+        let run = |fused: bool| {
+            let y = if fused {
+                dense(a.as_tensor(), w.as_tensor(), bias.as_tensor()).unwrap()
+            } else {
+                a.as_tensor().broadcast_matmul(&w.as_tensor().t().unwrap()).unwrap().broadcast_add(bias.as_tensor()).unwrap()
+            };
+            let grads = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
+            let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            [flat(&y), flat(grads.get(&a).unwrap()), flat(grads.get(&w).unwrap()), flat(grads.get(&bias).unwrap())]
+        };
+        let (got, want) = (run(true), run(false));
+        for (name, (p, q)) in ["y", "da", "dw", "db"].iter().zip(got.iter().zip(&want)) {
+            assert_eq!(p.len(), q.len(), "{name}");
+            for (i, (x, y)) in p.iter().zip(q).enumerate() {
+                assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "[{t}, {b}, {fan_in}] -> {fan_out} {name}[{i}]: op {x}, candle {y}");
+            }
+        }
+    }
+}
