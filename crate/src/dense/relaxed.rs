@@ -11,58 +11,75 @@
 
 use core::arch::wasm32::*;
 
-/// Rows and columns of one register block: `ROWS x 4 * VECS` accumulators.
+/// Rows and 4-lane vectors of the main register block: `4 x 8` values, eight accumulators.
 const ROWS: usize = 4;
 const VECS: usize = 2;
-const COLS: usize = 4 * VECS;
 
-/// `c = (c if accumulate) + a b`, all row-major and contiguous; `c` does not alias `a` or `b`.
+/// `c = (c if accumulate) + a b`, all row-major and contiguous; `c` does not alias `a` or `b`
+/// and is only written, not read, without `accumulate`.
 pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), a: &[f32], b: &[f32]) {
     assert!(c.len() == m * n && a.len() == m * k && b.len() == k * n, "relaxed product: sizes");
-    if !accumulate {
-        c.fill(0.0);
-    }
-    let (m4, n8) = (m - m % ROWS, n - n % COLS);
-    // Column panels outermost: a panel of `B` (`k x 8`) stays in L1 while every row block
-    // streams past it.
-    for j in (0..n8).step_by(COLS) {
-        for i in (0..m4).step_by(ROWS) {
-            // SAFETY: i + ROWS <= m and j + COLS <= n, so every access below is in bounds.
-            unsafe { block(c.as_mut_ptr().add(i * n + j), n, a.as_ptr().add(i * k), k, b.as_ptr().add(j), n, k) }
+    // Full blocks, then a 4-wide column panel and single rows at the edges; the last n % 4
+    // columns plainly. Column panels outermost: a panel of `B` (`k x 8`) stays in L1 while
+    // every row block streams past it.
+    let (m4, n8) = (m - m % ROWS, n - n % (4 * VECS));
+    let n4 = n - n % 4;
+    let (cp, ap, bp) = (c.as_mut_ptr(), a.as_ptr(), b.as_ptr());
+    // SAFETY: every block below covers rows i..i + R <= m and columns j..j + 4 V <= n, so
+    // each pointer offset and each load and store stays inside its slice.
+    unsafe {
+        for j in (0..n8).step_by(4 * VECS) {
+            for i in (0..m4).step_by(ROWS) {
+                block::<ROWS, VECS>(accumulate, cp.add(i * n + j), n, ap.add(i * k), k, bp.add(j), n, k);
+            }
+            for i in m4..m {
+                block::<1, VECS>(accumulate, cp.add(i * n + j), n, ap.add(i * k), k, bp.add(j), n, k);
+            }
+        }
+        if n4 > n8 {
+            for i in (0..m4).step_by(ROWS) {
+                block::<ROWS, 1>(accumulate, cp.add(i * n + n8), n, ap.add(i * k), k, bp.add(n8), n, k);
+            }
+            for i in m4..m {
+                block::<1, 1>(accumulate, cp.add(i * n + n8), n, ap.add(i * k), k, bp.add(n8), n, k);
+            }
         }
     }
-    // The edges (rows past the last full block, columns past the last full panel), plainly.
     for i in 0..m {
-        let cols = if i < m4 { n8..n } else { 0..n };
-        for j in cols {
+        for j in n4..n {
             let mut s = 0f32;
             for p in 0..k {
                 s += a[i * k + p] * b[p * n + j];
             }
-            c[i * n + j] += s;
+            c[i * n + j] = if accumulate { c[i * n + j] + s } else { s };
         }
     }
 }
 
-/// One `ROWS x COLS` block of `c` += its rows of `a` times its columns of `b`.
+/// One `R x 4V` block of `c` (+)= its rows of `a` times its columns of `b`: `R V`
+/// accumulators, each step `V` loads of `b`, `R` broadcasts of `a` and `R V` fused
+/// multiply-adds.
 #[inline(always)]
-unsafe fn block(c: *mut f32, ldc: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize) {
-    let z = f32x4_splat(0.0);
-    let mut acc = [[z; VECS]; ROWS];
+#[allow(clippy::too_many_arguments)]
+unsafe fn block<const R: usize, const V: usize>(accumulate: bool, c: *mut f32, ldc: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize) {
+    let mut acc = [[f32x4_splat(0.0); V]; R];
     for p in 0..k {
         let bp = b.add(p * ldb);
-        let bv = [v128_load(bp as *const v128), v128_load(bp.add(4) as *const v128)];
+        let mut bv = [f32x4_splat(0.0); V];
+        for (v, x) in bv.iter_mut().enumerate() {
+            *x = v128_load(bp.add(4 * v) as *const v128);
+        }
         for (r, row) in acc.iter_mut().enumerate() {
             let av = v128_load32_splat(a.add(r * lda + p) as *const u32);
-            for (v, x) in row.iter_mut().enumerate() {
-                *x = f32x4_relaxed_madd(av, bv[v], *x);
+            for (x, &bv) in row.iter_mut().zip(&bv) {
+                *x = f32x4_relaxed_madd(av, bv, *x);
             }
         }
     }
     for (r, row) in acc.iter().enumerate() {
         for (v, x) in row.iter().enumerate() {
             let dst = c.add(r * ldc + 4 * v) as *mut v128;
-            v128_store(dst, f32x4_add(v128_load(dst), *x));
+            v128_store(dst, if accumulate { f32x4_add(v128_load(dst), *x) } else { *x });
         }
     }
 }
