@@ -69,10 +69,9 @@ function native() {
 
 /** The module on Node's main thread. */
 async function inNode() {
-  const { benchProducts, benchSteps, initSync } = await import('../pkg/spikeplay.js');
-  const build = job.build ?? chooseBuild('');
-  initSync({ module: readFileSync(buildUrl(build)) });
-  const where = `Node ${process.version}, main thread, ${build} build`;
+  const { benchProducts, benchSteps, initSync, wasmBuild } = await import('../pkg/spikeplay.js');
+  initSync({ module: readFileSync(buildUrl(job.build ?? chooseBuild(''))) });
+  const where = `Node ${process.version}, main thread, ${wasmBuild()} build`;
   if (job.products) return { where, timings: benchProducts(job.steps) };
   const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
     .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));

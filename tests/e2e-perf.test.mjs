@@ -7,7 +7,7 @@
 // scripts/bench-page.mjs's output, never asserted here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WAIT, compareReady, frames, pause, play, stepsAtLeast, useBrowser } from './browser.mjs';
+import { WAIT, compareReady, frames, hashOf, pause, play, stepsAtLeast, useBrowser } from './browser.mjs';
 import { buildUrl } from '../web/wasm-build.js';
 
 const open = useBrowser();
@@ -123,9 +123,14 @@ test('Chromium trains with the relaxed-SIMD module, #simd=baseline with the base
   const losses = {};
   for (const [extra, build] of [['', 'relaxed'], ['&simd=baseline', 'baseline']]) {
     const { page, problems } = await open(`#dataset=circles&depth=3&width=32&timesteps=6&seed=77${extra}`);
+    // As the module reports itself (wasmBuild(), in the worker's LOADED): not only chosen
+    // and fetched, but compiled and run, with relaxed-SIMD code in the relaxed file.
     assert.equal(await page.$eval('html', (h) => h.dataset.wasmBuild), build);
-    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname).filter((p) => p.endsWith('.wasm')));
-    assert.deepEqual(fetched, [buildUrl(build).pathname.replace(/^.*(?=\/pkg\/)/, '')], `the ${build} module, once`);
+    const wasmFetches = (scope) => scope.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname).filter((p) => p.endsWith('.wasm')));
+    assert.deepEqual(await wasmFetches(page), [buildUrl(build).pathname.replace(/^.*(?=\/pkg\/)/, '')], `the ${build} module, once`);
+    for (const w of page.workers()) assert.deepEqual(await wasmFetches(w), [], 'a worker fetched a module itself');
+    // The address the page rewrites keeps the choice, for a reload or a copied link.
+    assert.equal(hashOf(page).get('simd'), build === 'baseline' ? 'baseline' : null);
     await play(page);
     await page.waitForSelector('body[data-first-losses]', WAIT);
     await pause(page);

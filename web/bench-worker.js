@@ -4,8 +4,8 @@
 // config and norm, then { done: true, build }, or { error }. With { products: true, steps }: one
 // { timing } per product shape and density (benchProducts), then { done: true, build }.
 // `build` ('relaxed' or 'baseline', web/wasm-build.js): the module to time; by default the
-// one the page would load in this browser.
-import init, { benchProducts, benchSteps } from '../pkg/spikeplay.js';
+// one the page would load in this browser. `done` names the module as it reports itself.
+import init, { benchProducts, benchSteps, wasmBuild } from '../pkg/spikeplay.js';
 import { buildUrl, chooseBuild } from './wasm-build.js';
 
 const MNIST14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'];
@@ -15,7 +15,7 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build
     await init({ module_or_path: buildUrl(build) });
     if (products) {
       for (const timing of benchProducts(steps)) self.postMessage({ timing });
-      self.postMessage({ done: true, build });
+      self.postMessage({ done: true, build: wasmBuild() });
       return;
     }
     let mnist;
@@ -29,7 +29,7 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build
       }
       for (const n of norms) self.postMessage({ timing: benchSteps(c, n, warmup, steps, c === 'E' ? mnist : undefined) });
     }
-    self.postMessage({ done: true, build });
+    self.postMessage({ done: true, build: wasmBuild() });
   } catch (e) {
     self.postMessage({ error: String(e?.message ?? e) });
   }

@@ -13,13 +13,13 @@ import { buildUrl, chooseBuild } from './wasm-build.js';
 export const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
 export const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
 
-// The relaxed-SIMD build where the browser has it, else the baseline one (wasm-build.js);
-// on the page (`<html data-wasm-build>`) for tests and the curious.
+// The relaxed-SIMD build where the browser has it, else the baseline one (wasm-build.js).
+// The worker names the module it instantiated in its LOADED (main.js puts it on
+// `<html data-wasm-build>`), which is the chosen one unless compiling it failed.
 export const BUILD = chooseBuild();
-document.documentElement.dataset.wasmBuild = BUILD;
 
-// null if it cannot be compiled here: each worker then fetches the baseline build itself and
-// reports what went wrong.
+// null if it cannot be compiled here: each worker then fetches the baseline build itself
+// (the glue's default) and reports a fault only if that fails too.
 const compiled = WebAssembly.compileStreaming(fetch(buildUrl(BUILD))).catch(() => null);
 
 function create() {

@@ -85,6 +85,9 @@ export class CompareRun {
 
   handle(data) {
     switch (data.type) {
+      case FromWorker.LOADED:
+        document.documentElement.dataset.wasmBuild = data.build; // as main.js does
+        return undefined;
       case FromWorker.READY: return this.onReady(data);
       case FromWorker.REPORT:
         perf.reports += 1;

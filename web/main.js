@@ -398,6 +398,7 @@ function onMessage({ data }) {
   switch (data.type) {
     case FromWorker.LOADED: {
       page.loaded = true;
+      document.documentElement.dataset.wasmBuild = data.build; // the module that runs (wasm-build.js)
       const config = page.restore;
       page.restore = null;
       if (config) return start(config);

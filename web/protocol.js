@@ -27,7 +27,7 @@ export const ToWorker = Object.freeze({
 
 /** Worker -> page. */
 export const FromWorker = Object.freeze({
-  LOADED: 'loaded', // { }: wasm is compiled, INIT may follow
+  LOADED: 'loaded', // { build }: wasm is instantiated ('relaxed' or 'baseline' module), INIT may follow
   READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
   // { gen, train, probe?, input?, eval?, stepsPerSecond, memory, sentAt? }: `input` is the probe
   // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`

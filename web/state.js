@@ -240,11 +240,18 @@ export function fromHash(hash) {
   return { config, hidden, errors, unknown: [...unknown] };
 }
 
-/** Writes the whole config (every field, so links survive default changes) and `hide`. */
-export function toHash(config, hidden = []) {
+/**
+ * Writes the whole config (every field, so links survive default changes), `hide`, and
+ * `simd` if the `current` address has it.
+ */
+export function toHash(config, hidden = [], current = globalThis.location?.hash ?? '') {
   const p = new URLSearchParams();
   for (const c of CONTROLS) p.set(camel(c.key), String(config[c.key]));
   if (hidden.length) p.set('hide', hidden.map(camel).join(','));
+  // Read once at load, but kept in the address so that a reload or a copied link asks for
+  // the same wasm module (web/wasm-build.js).
+  const simd = new URLSearchParams(current.replace(/^#/, '')).get('simd');
+  if (simd !== null) p.set('simd', simd);
   return '#' + p.toString().replace(/%2C/g, ',');
 }
 

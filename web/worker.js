@@ -3,7 +3,7 @@
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
 // page has already compiled (boot.js): the worker only instantiates it.
-import init, { Playground, debugPanic, previewFiles } from '../pkg/spikeplay.js';
+import init, { Playground, debugPanic, previewFiles, wasmBuild } from '../pkg/spikeplay.js';
 import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
 
 let handle = null;
@@ -282,7 +282,7 @@ async function load(module) {
   try {
     wasm = await init(module ? { module_or_path: module } : undefined);
     loaded = true;
-    post({ type: FromWorker.LOADED });
+    post({ type: FromWorker.LOADED, build: wasmBuild() });
     pending.splice(0).forEach(dispatch);
   } catch (e) {
     fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`), { fault: 'load' });

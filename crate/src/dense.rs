@@ -95,9 +95,12 @@ fn row_major(x: &[f32], (r, c): (usize, usize), (rs, cs): (usize, usize)) -> std
 /// 1.89 ms at 10 %, 1.60 vs 1.90 at 20 %, 2.10 vs 1.80 at 30 %) and only with enough rows
 /// (`[64, 64] x 64`: never). In the browser `gemm`'s 4-lane kernel without fused multiply-add
 /// is 3.4x slower than natively and the loops only 1.4-1.9x, so they win up to about half
-/// non-zeros at every size. Figures: `spikeplay bench --products`, `node
-/// scripts/bench-wasm.mjs --products`, docs/BENCHMARKS.md. `SPIKEPLAY_SPARSE_MAX` overrides
-/// the share natively (0 turns the sparse products off).
+/// non-zeros at every size. The relaxed-SIMD module's own dense kernel (`relaxed`) is ~1.5x
+/// faster than `gemm`'s (and its sparse loops use fused multiply-adds as well): at `[1024, 256] x 256` and 50 % non-zeros
+/// 3.6-3.9 ms dense against 3.6 sparse (forward), at `[256, 128] x 128` 0.26 against
+/// 0.26-0.34, so the same share holds for it. Figures: `spikeplay bench --products`, `node
+/// scripts/bench-wasm.mjs --products [--build baseline]`, docs/BENCHMARKS.md.
+/// `SPIKEPLAY_SPARSE_MAX` overrides the share natively (0 turns the sparse products off).
 const SPARSE: (f32, usize) = if cfg!(target_arch = "wasm32") { (0.5, 1) } else { (0.2, 128) };
 
 /// The forward's sparse loop (rows of `A`) wins up to a higher share than the weight
@@ -235,7 +238,8 @@ impl CustomOp3 for Dense {
 }
 
 /// One row of `spikeplay bench --products` (and the page module's `benchProducts`): the
-/// three ways of a dense layer's products at one shape and share of non-zero inputs.
+/// three ways of a dense layer's products at one shape and share of non-zero inputs. "gemm"
+/// is the dense product [`product`] takes: in the relaxed-SIMD module its own kernel.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ProductTiming {
     /// `[rows, in, out]`.

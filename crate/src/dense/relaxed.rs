@@ -19,6 +19,13 @@ const VECS: usize = 2;
 /// and is only written, not read, without `accumulate`.
 pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), a: &[f32], b: &[f32]) {
     assert!(c.len() == m * n && a.len() == m * k && b.len() == k * n, "relaxed product: sizes");
+    if k == 0 {
+        // An empty sum; and no pointer offsets into the empty `a` and `b` below.
+        if !accumulate {
+            c.fill(0.0);
+        }
+        return;
+    }
     // Full blocks, then a 4-wide column panel and single rows at the edges; the last n % 4
     // columns plainly. Column panels outermost: a panel of `B` (`k x 8`) stays in L1 while
     // every row block streams past it.
