@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests: the wasm handle's contract and the dense kernels of both wasm builds
-# (wasm-bindgen-test in headless Chromium) and the
-# end-to-end page tests (Playwright driving Debian's Chromium). Sets up what is missing first.
+# (wasm-bindgen-test in headless Chromium), and the end-to-end page tests (Playwright
+# driving Debian's Chromium). Sets up what is missing first.
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."

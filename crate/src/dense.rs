@@ -44,7 +44,7 @@ fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), 
 fn gemm_product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), lhs: &[f32], (lhs_rs, lhs_cs): (usize, usize), rhs: &[f32], (rhs_rs, rhs_cs): (usize, usize)) {
     let threads = candle_core::utils::get_num_threads();
     let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    // SAFETY: the asserts above keep every index the strides reach inside the slices;
+    // SAFETY: the asserts in `product` keep every index the strides reach inside the slices;
     // `dst` is exclusively borrowed and does not alias the inputs.
     unsafe {
         gemm::gemm(
@@ -96,9 +96,9 @@ fn row_major(x: &[f32], (r, c): (usize, usize), (rs, cs): (usize, usize)) -> std
 /// (`[64, 64] x 64`: never). In the browser `gemm`'s 4-lane kernel without fused multiply-add
 /// is 3.4x slower than natively and the loops only 1.4-1.9x, so they win up to about half
 /// non-zeros at every size. The relaxed-SIMD module's own dense kernel (`relaxed`) is ~1.5x
-/// faster than `gemm`'s (and its sparse loops use fused multiply-adds as well): at `[1024, 256] x 256` and 50 % non-zeros
-/// 3.6-3.9 ms dense against 3.6 sparse (forward), at `[256, 128] x 128` 0.26 against
-/// 0.26-0.34, so the same share holds for it. Figures: `spikeplay bench --products`, `node
+/// faster than `gemm`'s (and its sparse loops use fused multiply-adds as well): at
+/// `[1024, 256] x 256` and 50 % non-zeros 3.6-3.9 ms dense against 3.6 sparse (forward), at
+/// `[256, 128] x 128` 0.26 against 0.26-0.34, so the same share holds for it. Figures: `spikeplay bench --products`, `node
 /// scripts/bench-wasm.mjs --products [--build baseline]`, docs/BENCHMARKS.md.
 /// `SPIKEPLAY_SPARSE_MAX` overrides the share natively (0 turns the sparse products off).
 const SPARSE: (f32, usize) = if cfg!(target_arch = "wasm32") { (0.5, 1) } else { (0.2, 128) };
