@@ -17,24 +17,34 @@ const stepAtLeast = (page, n) => page.waitForFunction((want) => Number(document.
 /**
  * From now on, records for every animation frame how often each chart canvas was redrawn in
  * it (its data-version's rise over that frame's callbacks). Read with `drawsPerFrame(page)`.
- * A frame is one turn of animation-frame callbacks: the callbacks that run before the next
- * task (a message posted at the turn's first callback marks its end), not the callbacks'
- * timestamp. Keyed by timestamp, this test once saw the loss chart "drawn 2 times in one
- * frame" in CI (1 run in 5; never in 19 local runs, with or without load). The redrawer
- * draws a chart at most once per callback and asks for a new frame for the next draw, so
- * that reading can only be two turns that got the same timestamp.
+ * A frame is one turn of animation-frame callbacks: those that run in one rendering update.
+ * Its end is marked inside that update, after its last callback: the turn's first callback
+ * resizes a 1-pixel marker, and a ResizeObserver's notification (which the rendering update
+ * delivers after the animation-frame callbacks) closes the turn. Two earlier markers could
+ * merge two turns and so report a chart "drawn 2 times in one frame" under load (both seen
+ * in CI, 1 run in 5, and reproduced here with two busy processes beside the test): the
+ * callbacks' timestamp (two turns can share one) and a message posted from the turn (with
+ * three workers' reports queued, Chromium may render the next frame before that task runs).
+ * Counted over 16 runs of both frame tests beside three busy processes: a late message in 3
+ * turns, a shared timestamp in 4, each split by the marker. Either still ends a turn here
+ * (neither can end one early), as a fallback.
  */
 const watchFrames = (page) => page.evaluate(() => {
   const raf = window.requestAnimationFrame.bind(window);
   const versions = () => Object.fromEntries([...document.querySelectorAll('canvas')].map((c) => [c.id, Number(c.dataset.version ?? 0)]));
   window.__perFrame = []; // one { time, draws: { canvas id: draws } } per turn
   let turn = null;
+  const marker = document.createElement('div');
+  marker.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;visibility:hidden;pointer-events:none';
+  document.body.append(marker);
+  new ResizeObserver(() => (turn = null)).observe(marker);
   const ends = new MessageChannel();
   ends.port1.onmessage = () => (turn = null);
   window.requestAnimationFrame = (cb) => raf((t) => {
-    if (!turn) {
+    if (!turn || turn.time !== t) {
       turn = { time: t, draws: {} };
       window.__perFrame.push(turn);
+      marker.style.width = marker.style.width === '1px' ? '2px' : '1px';
       ends.port2.postMessage(0);
     }
     const v0 = versions();
