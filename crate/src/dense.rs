@@ -119,19 +119,23 @@ fn sparse_max() -> f32 {
     *MAX.get_or_init(|| std::env::var("SPIKEPLAY_SPARSE_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(SPARSE.0))
 }
 
-/// Whether `a` (`rows` rows) has few enough non-zeros for [`sparse`]'s weight gradient.
-fn sparse_enough(a: &[f32], rows: usize) -> bool {
-    sparse_share(a, rows, sparse_max())
+/// The non-zeros of `a` (`rows` rows of `width`) if it has few enough for [`sparse`]'s
+/// weight gradient, else `None`.
+fn sparse_enough(a: &[f32], rows: usize, width: usize) -> Option<sparse::NonZeros> {
+    sparse_share(a, rows, width, sparse_max())
 }
 
-/// Whether `a` has few enough non-zeros for [`sparse`]'s forward product.
-fn sparse_enough_forward(a: &[f32], rows: usize) -> bool {
+/// The non-zeros of `a` if it has few enough for [`sparse`]'s forward product.
+fn sparse_enough_forward(a: &[f32], rows: usize, width: usize) -> Option<sparse::NonZeros> {
     let max = sparse_max();
-    sparse_share(a, rows, if max > 0.0 { max.max(SPARSE_FORWARD) } else { 0.0 })
+    sparse_share(a, rows, width, if max > 0.0 { max.max(SPARSE_FORWARD) } else { 0.0 })
 }
 
-fn sparse_share(a: &[f32], rows: usize, max: f32) -> bool {
-    rows >= SPARSE.1 && max > 0.0 && (a.iter().filter(|&&v| v != 0.0).count() as f32) <= max * a.len() as f32
+fn sparse_share(a: &[f32], rows: usize, width: usize, max: f32) -> Option<sparse::NonZeros> {
+    if rows < SPARSE.1 || max <= 0.0 || a.is_empty() {
+        return None;
+    }
+    sparse::NonZeros::of(a, width, (max * a.len() as f32) as usize)
 }
 
 /// `[r, c]` row-major -> `[c, r]` row-major.
@@ -181,9 +185,9 @@ impl CustomOp3 for Dense {
         for _ in 0..rows {
             y.extend_from_slice(b);
         }
-        if sparse_enough_forward(a, rows) {
+        if let Some(nz) = sparse_enough_forward(a, rows, fan_in) {
             let wt = transpose(w, fan_out, fan_in);
-            sparse::rows_times(&mut y, a, &wt, fan_in, fan_out);
+            sparse::rows_times(&mut y, a, &nz, &wt, fan_in, fan_out);
         } else {
             // W^T as [in, out]: element (k, n) is w[n * in + k].
             product(&mut y, true, (rows, fan_out, fan_in), a, (fan_in, 1), w, (1, fan_in));
@@ -212,8 +216,8 @@ impl CustomOp3 for Dense {
                 da
             });
             // dW [out, in] = dY^T [out, rows] A [rows, in].
-            let dw = if sparse_enough(a_values, rows) {
-                transpose(&sparse::columns_times(a_values, g, rows, fan_in, fan_out), fan_in, fan_out)
+            let dw = if let Some(nz) = sparse_enough(a_values, rows, fan_in) {
+                transpose(&sparse::columns_times(a_values, &nz, g, rows, fan_in, fan_out), fan_in, fan_out)
             } else {
                 let mut dw = vec![0f32; fan_out * fan_in];
                 product(&mut dw, false, (fan_out, fan_in, rows), g, (1, fan_out), a_values, (fan_in, 1));
@@ -288,15 +292,22 @@ pub fn product_timings(repeats: usize, now_ms: impl Fn() -> f64) -> Vec<ProductT
             };
             let mut y = vec![0f32; rows * fan_out];
             let gemm_ms = time(&mut || product(&mut y, false, (rows, fan_out, fan_in), &a, (fan_in, 1), &w, (1, fan_in)));
+            // The sparse timings include finding the non-zeros (once per product, as the layer
+            // does) and the forward's transpose of the weight.
+            let all = a.len();
             let sparse_ms = time(&mut || {
+                let nz = sparse::NonZeros::of(&a, fan_in, all).expect("no limit");
                 let wt = transpose(&w, fan_out, fan_in);
-                sparse::rows_times(&mut y, &a, &wt, fan_in, fan_out);
+                sparse::rows_times(&mut y, &a, &nz, &wt, fan_in, fan_out);
             });
             let mut dw = vec![0f32; fan_out * fan_in];
             let gemm_grad_ms = time(&mut || product(&mut dw, false, (fan_out, fan_in, rows), &g, (1, fan_out), &a, (fan_in, 1)));
-            let sparse_grad_ms = time(&mut || dw = transpose(&sparse::columns_times(&a, &g, rows, fan_in, fan_out), fan_in, fan_out));
+            let sparse_grad_ms = time(&mut || {
+                let nz = sparse::NonZeros::of(&a, fan_in, all).expect("no limit");
+                dw = transpose(&sparse::columns_times(&a, &nz, &g, rows, fan_in, fan_out), fan_in, fan_out)
+            });
             let taken = |sparse: bool| if sparse { "sparse" } else { "gemm" };
-            let (chosen, chosen_grad) = (taken(sparse_enough_forward(&a, rows)), taken(sparse_enough(&a, rows)));
+            let (chosen, chosen_grad) = (taken(sparse_enough_forward(&a, rows, fan_in).is_some()), taken(sparse_enough(&a, rows, fan_in).is_some()));
             out.push(ProductTiming { shape: [rows, fan_in, fan_out], density, gemm_ms, sparse_ms, gemm_grad_ms, sparse_grad_ms, chosen, chosen_grad });
         }
     }
@@ -351,7 +362,7 @@ mod tests {
         for (t, b, fan_in, fan_out, input, sparse) in cases {
             let n = t * b * fan_in;
             let values: Vec<f32> = (0..n).map(input).collect();
-            assert_eq!(sparse_enough(&values, t * b), sparse, "[{t}, {b}, {fan_in}]: which path");
+            assert_eq!(sparse_enough(&values, t * b, fan_in).is_some(), sparse, "[{t}, {b}, {fan_in}]: which path");
             let a = Var::from_vec(values, (t, b, fan_in), &dev).unwrap();
             let w = Var::from_vec((0..fan_in * fan_out).map(|i| (i as f32 * 0.11).cos() * 0.3).collect(), (fan_out, fan_in), &dev).unwrap();
             let bias = Var::from_vec((0..fan_out).map(|i| i as f32 * 0.1 - 0.5).collect(), fan_out, &dev).unwrap();
