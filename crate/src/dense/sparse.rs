@@ -97,14 +97,13 @@ impl NonZeros {
         for row in a.chunks_exact(width) {
             let mut chunks = row.chunks_exact(4);
             for (j, c) in (&mut chunks).enumerate() {
+                // Without a branch on the mask (spikes make it unpredictable).
                 let m = mask4(c.try_into().expect("chunks of 4"));
-                if m != 0 {
-                    let (base, picks) = (4 * j as u32, &PICKS[m]);
-                    for (slot, &p) in out[n..n + 4].iter_mut().zip(picks) {
-                        slot.write(base + p);
-                    }
-                    n += m.count_ones() as usize;
+                let (base, picks) = (4 * j as u32, &PICKS[m]);
+                for (slot, &p) in out[n..n + 4].iter_mut().zip(picks) {
+                    slot.write(base + p);
                 }
+                n += m.count_ones() as usize;
             }
             let done = row.len() - chunks.remainder().len();
             for (j, &v) in chunks.remainder().iter().enumerate() {
@@ -134,7 +133,7 @@ impl NonZeros {
 }
 
 /// For each 4-bit mask, the positions of its set bits, ascending (then zeros).
-const PICKS: [[u32; 4]; 16] = {
+static PICKS: [[u32; 4]; 16] = {
     let mut t = [[0u32; 4]; 16];
     let mut m = 0;
     while m < 16 {
