@@ -7,8 +7,12 @@
 //     node scripts/bench-wasm.mjs [--in node|chromium] [--configs A,B] [--norms none,psp] [--steps 20] [--warmup 3]
 //     node scripts/bench-wasm.mjs --products [--in node|chromium] [--steps 20]
 //
-// --rounds N repeats native and wasm N times, interleaved, and keeps each one's lowest
-// median per config (a shared machine's interference only ever slows a run down).
+// Native and wasm time each config and norm back to back (native first), one pair after
+// the other, so that both sides of a ratio see the same machine: this one's speed drifts by
+// 10-20 % over minutes (a shared host), which timing every native config before every wasm
+// one turned into ratios 0.1-0.2 apart between runs. --rounds N repeats the whole sequence
+// N times and prints, per config and norm, the round with the median ratio (its wasm and
+// native figures are that round's).
 //
 // --products times a dense layer's matrix products by gemm and by the sparse loops (per
 // shape and share of non-zero inputs, median of --steps) in wasm and natively, instead of
@@ -53,13 +57,13 @@ if (!(rounds >= 1 && Number.isInteger(rounds))) throw new Error(`--rounds: a who
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-/** `spikeplay bench` on the same configs: { threads, timings }. */
-function native() {
+/** `spikeplay bench` on `part` (configs and norms, or the products): { threads, timings }. */
+function native(part) {
   const dir = mkdtempSync(join(tmpdir(), 'spikeplay-bench-'));
   try {
     const out = join(dir, 'native.json');
     const bin = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'release', 'spikeplay');
-    const what = job.products ? ['--products'] : ['--configs', job.configs.join(','), '--norms', job.norms.join(','), '--warmup', String(job.warmup)];
+    const what = part.products ? ['--products'] : ['--configs', part.configs.join(','), '--norms', part.norms.join(','), '--warmup', String(part.warmup)];
     execFileSync(bin, ['bench', ...what, '--steps', String(job.steps), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
     return JSON.parse(readFileSync(out, 'utf8'));
   } finally {
@@ -67,20 +71,25 @@ function native() {
   }
 }
 
-/** The module on Node's main thread. */
+/** The module on Node's main thread: { where, run(part) -> timings, close() }. */
 async function inNode() {
   const { benchProducts, benchSteps, initSync, wasmBuild } = await import('../pkg/spikeplay.js');
   initSync({ module: readFileSync(buildUrl(job.build ?? chooseBuild(''))) });
-  const where = `Node ${process.version}, main thread, ${wasmBuild()} build`;
-  if (job.products) return { where, timings: benchProducts(job.steps) };
   const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
     .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));
-  const out = [];
-  for (const c of job.configs) for (const n of job.norms) out.push(benchSteps(c, n, job.warmup, job.steps, c === 'E' ? mnist14 : undefined));
-  return { where, timings: out };
+  const run = (part) => {
+    if (part.products) return benchProducts(part.steps);
+    const out = [];
+    for (const c of part.configs) for (const n of part.norms) out.push(benchSteps(c, n, part.warmup, part.steps, c === 'E' ? mnist14 : undefined));
+    return out;
+  };
+  return { where: `Node ${process.version}, main thread, ${wasmBuild()} build`, run, close() {} };
 }
 
-/** The module in a worker of Debian's Chromium, on the page's own static server. */
+/**
+ * The module in a worker of Debian's Chromium, on the page's own static server; one browser
+ * and one worker for the whole run: { where, run(part) -> timings, close() }.
+ */
 async function inChromium() {
   const { chromium } = await import('playwright-core');
   const { startServer } = await import('./serve.mjs');
@@ -90,59 +99,75 @@ async function inChromium() {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
   });
+  const close = async () => {
+    await browser.close();
+    server.close();
+  };
   try {
     const page = await browser.newPage();
     // Any page of the origin will do: the worker is created from it; the app stays idle.
     await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
-    const { timings, build } = await page.evaluate((job) => new Promise((ok, fail) => {
+    await page.evaluate(() => {
       const w = new Worker('web/bench-worker.js', { type: 'module' });
-      const got = [];
-      w.onmessage = ({ data }) => {
-        if (data.error) fail(new Error(data.error));
-        else if (data.done) ok({ timings: got, build: data.build });
-        else got.push(data.timing);
-      };
-      w.onerror = (e) => fail(new Error(e.message));
-      w.postMessage(job);
-    }), job);
-    return { where: `Chromium ${browser.version()}, a worker, ${build} build`, timings };
-  } finally {
-    await browser.close();
-    server.close();
+      window.benchJob = (part) => new Promise((ok, fail) => {
+        const got = [];
+        w.onmessage = ({ data }) => {
+          if (data.error) fail(new Error(data.error));
+          else if (data.done) ok({ timings: got, build: data.build });
+          else got.push(data.timing);
+        };
+        w.onerror = (e) => fail(new Error(e.message));
+        w.postMessage(part);
+      });
+    });
+    let where = null;
+    const run = async (part) => {
+      const { timings, build } = await page.evaluate((p) => window.benchJob(p), part);
+      where = `Chromium ${browser.version()}, a worker, ${build} build`;
+      return timings;
+    };
+    return { get where() { return where; }, run, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
 
-let nat;
-let wasm;
-for (let r = 0; r < rounds; r++) {
-  if (rounds > 1) console.error(`round ${r + 1} of ${rounds}`);
-  const [n, w] = [native(), opt.in === 'chromium' ? await inChromium() : await inNode()];
-  if (!nat) [nat, wasm] = [n, w];
-  else if (!job.products) {
-    // Keep each config's round with the lowest median.
-    const better = (old, fresh) => (median(fresh.step_ms) < median(old.step_ms) ? fresh : old);
-    nat.timings = nat.timings.map((t, i) => better(t, n.timings[i]));
-    wasm.timings = wasm.timings.map((t, i) => better(t, w.timings[i]));
+const wasmSide = opt.in === 'chromium' ? await inChromium() : await inNode();
+// One part per config and norm (the products: one part), each timed natively then in wasm.
+const parts = job.products ? [job] : job.configs.flatMap((c) => job.norms.map((n) => ({ ...job, configs: [c], norms: [n] })));
+const runs = parts.map(() => []); // per part, one { native, wasm, threads } per round
+try {
+  for (let r = 0; r < rounds; r++) {
+    if (rounds > 1) console.error(`round ${r + 1} of ${rounds}`);
+    for (const [i, part] of parts.entries()) {
+      const n = native(part);
+      runs[i].push({ native: n.products ?? n.timings, threads: n.threads, wasm: await wasmSide.run(part) });
+    }
   }
+} finally {
+  await wasmSide.close();
 }
+const threads = runs[0][0].threads;
 if (job.products) {
-  console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; median of ${job.steps} runs each`);
+  // One round's products (later rounds only repeat them).
+  const [{ native: natProducts, wasm: wasmProducts }] = runs[0];
+  console.log(`wasm: ${wasmSide.where}, one thread; native threads: ${threads}; median of ${job.steps} runs each`);
   console.log('| rows x in x out | non-zeros | wasm: A W^T gemm ms | sparse ms | taken | dY^T A gemm ms | sparse ms | taken | native: A W^T gemm ms | sparse ms | taken | dY^T A gemm ms | sparse ms | taken |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const ms = (v) => v.toFixed(3);
   const f = (t) => [ms(t.gemm_ms), ms(t.sparse_ms), t.chosen, ms(t.gemm_grad_ms), ms(t.sparse_grad_ms), t.chosen_grad].join(' | ');
-  wasm.timings.forEach((w, i) => {
-    const n = nat.products[i];
-    console.log(`| ${w.shape.join(' x ')} | ${Math.round(w.density * 100)} % | ${f(w)} | ${f(n)} |`);
+  wasmProducts.forEach((w, i) => {
+    console.log(`| ${w.shape.join(' x ')} | ${Math.round(w.density * 100)} % | ${f(w)} | ${f(natProducts[i])} |`);
   });
   process.exit(0);
 }
-const nativeMs = new Map(nat.timings.map((t) => [`${t.config} ${t.norm}`, median(t.step_ms)]));
-const best = rounds > 1 ? `; each side's best of ${rounds} interleaved rounds (lowest median)` : '';
-console.log(`wasm: ${wasm.where}, one thread; native threads: ${nat.threads}; ${job.warmup} warm-up + ${job.steps} timed steps each${best}`);
+const picked = rounds > 1 ? `; of ${rounds} rounds, each config's round with the median ratio` : '';
+console.log(`wasm: ${wasmSide.where}, one thread; native threads: ${threads}; ${job.warmup} warm-up + ${job.steps} timed steps each, native then wasm per config${picked}`);
 console.log(`| config | norm | wasm median ms/step | native median ms/step | wasm / native | wasm steps/s | native steps/s |`);
 console.log('|---|---|---|---|---|---|---|');
-for (const t of wasm.timings) {
-  const [w, n] = [median(t.step_ms), nativeMs.get(`${t.config} ${t.norm}`)];
-  console.log(`| ${t.config} | ${t.norm} | ${w.toFixed(2)} | ${n.toFixed(2)} | ${(w / n).toFixed(2)} | ${(1000 / w).toFixed(1)} | ${(1000 / n).toFixed(1)} |`);
+for (const rs of runs) {
+  const pairs = rs.map(({ native: [n], wasm: [w] }) => ({ config: w.config, norm: w.norm, w: median(w.step_ms), n: median(n.step_ms) }));
+  const { config, norm, w, n } = [...pairs].sort((a, b) => a.w / a.n - b.w / b.n)[Math.floor((pairs.length - 1) / 2)];
+  console.log(`| ${config} | ${norm} | ${w.toFixed(2)} | ${n.toFixed(2)} | ${(w / n).toFixed(2)} | ${(1000 / w).toFixed(1)} | ${(1000 / n).toFixed(1)} |`);
 }

@@ -14,7 +14,9 @@ for (const [where, build, loaded] of [['node', 'auto', chooseBuild('')], ['chrom
 test(`bench-wasm --in ${where} --build ${build} prints wasm and native figures and their ratio for the same config`, () => {
   // The native binary is the release build the CLI tests made (cargo builds it if missing).
   execFileSync('cargo', ['build', '--release', '--quiet', '--bin', 'spikeplay'], { cwd: ROOT, stdio: 'inherit' });
-  const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--in', where, '--configs', 'A', '--norms', 'none,psp', '--steps', '2', '--warmup', '0', '--build', build],
+  // Under Node, three rounds: each row is then one round's pair, the one with the median ratio.
+  const rounds = where === 'node' ? 3 : 1;
+  const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--in', where, '--configs', 'A', '--norms', 'none,psp', '--steps', '2', '--warmup', '0', '--build', build, '--rounds', String(rounds)],
     { cwd: ROOT, encoding: 'utf8' });
   const rows = out.split('\n').filter((l) => l.startsWith('| A |'));
   assert.equal(rows.length, 2, out);
@@ -27,6 +29,8 @@ test(`bench-wasm --in ${where} --build ${build} prints wasm and native figures a
   }
   const place = where === 'chromium' ? 'Chromium .*, a worker' : 'Node .*, main thread';
   assert.match(out, new RegExp(`^wasm: ${place}, ${loaded} build, one thread; native threads: \\d`, 'm'));
+  assert.match(out, /native then wasm per config/);
+  assert.equal(/of 3 rounds, each config's round with the median ratio/.test(out), rounds === 3, out);
 });
 }
 
