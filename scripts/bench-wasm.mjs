@@ -142,7 +142,12 @@ try {
     if (rounds > 1) console.error(`round ${r + 1} of ${rounds}`);
     for (const [i, part] of parts.entries()) {
       const n = native(part);
-      runs[i].push({ native: n.products ?? n.timings, threads: n.threads, wasm: await wasmSide.run(part) });
+      const got = { native: n.products ?? n.timings, threads: n.threads, wasm: await wasmSide.run(part) };
+      runs[i].push(got);
+      if (!job.products) {
+        const [nm, wm] = [median(got.native[0].step_ms), median(got.wasm[0].step_ms)];
+        console.error(`${part.configs[0]} ${part.norms[0]}: native ${nm.toFixed(2)} ms, wasm ${wm.toFixed(2)} ms (${(wm / nm).toFixed(2)}x)`);
+      }
     }
   }
 } finally {

@@ -1,0 +1,26 @@
+// temp: profile benchSteps on Chromium's main thread via CDP; prints self time by function
+import { chromium } from 'playwright-core';
+import { startServer } from './serve.mjs';
+import { writeFileSync } from 'node:fs';
+const [cfg, norm, steps] = [process.argv[2] ?? 'C', process.argv[3] ?? 'psp', Number(process.argv[4] ?? 30)];
+const server = await startServer(0);
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage();
+await page.goto(`http://127.0.0.1:${server.address().port}/web/bench-worker.js`).catch(() => {});
+await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+const cdp = await page.context().newCDPSession(page);
+await page.evaluate(async () => { const m = await import('/pkg/spikeplay.js'); await m.default({ module_or_path: '/pkg/spikeplay_relaxed_bg.wasm' }); window.M = m; });
+await page.evaluate(([c, n]) => window.M.benchSteps(c, n, 10, 10), [cfg, norm]);
+await cdp.send('Profiler.enable');
+await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+await cdp.send('Profiler.start');
+const t = await page.evaluate(([c, n, s]) => window.M.benchSteps(c, n, 0, s), [cfg, norm, steps]);
+const { profile } = await cdp.send('Profiler.stop');
+writeFileSync(`/tmp/wv/prof-${cfg}-${norm}.cpuprofile`, JSON.stringify(profile));
+const self = new Map(); const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const dt = profile.timeDeltas; let total = 0;
+profile.samples.forEach((id, i) => { const n = byId.get(id); const k = n.callFrame.functionName || n.callFrame.url; self.set(k, (self.get(k) ?? 0) + dt[i]); total += dt[i]; });
+const med = [...t.step_ms].sort((a, b) => a - b)[t.step_ms.length >> 1];
+console.log(`${cfg} ${norm}: median ${med} ms/step; total sampled ${(total / 1000).toFixed(0)} ms`);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 40))) console.log(`${(100 * v / total).toFixed(1).padStart(5)} %  ${k.slice(0, 150)}`);
+await browser.close(); server.close();
