@@ -15,10 +15,26 @@ use crate::fused::slice;
 
 /// `y = a W^T + b` for `a`: `[T, B, in]`, `weight`: `[out, in]`, `bias`: `[out]`.
 pub fn dense(a: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    a.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Dense)
+    a.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Dense { steps: 1 })
 }
 
-struct Dense;
+/// [`dense`] of an input that is the same at every one of `steps` steps, given as that one
+/// step, `a1`: `[1, B, in]` -> `[steps, B, out]`. The product runs once instead of `steps`
+/// times, and the backward sums the output's gradient over the steps first, so the weight's
+/// (and the input's) gradient is one product too. A direct-encoded input is such an input
+/// (encode.rs): the first layer of A and B did an eighth and a sixteenth of the work.
+pub fn dense_repeated(a1: &Tensor, weight: &Tensor, bias: &Tensor, steps: usize) -> Result<Tensor> {
+    if a1.dims().first() != Some(&1) || steps == 0 {
+        candle_core::bail!("dense_repeated: one step of input, [1, B, in], for {steps} steps; got {:?}", a1.dims())
+    }
+    a1.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Dense { steps })
+}
+
+/// The dense op; with `steps > 1` its input is one step, repeated over `steps` (see
+/// [`dense_repeated`]).
+struct Dense {
+    steps: usize,
+}
 
 /// `dst = (dst if accumulate) + lhs rhs` with `lhs` `[m, k]` and `rhs` `[k, n]` given by
 /// their row and column strides, `dst` row-major `[m, n]`.
@@ -210,6 +226,11 @@ impl CustomOp3 for Dense {
         }
         let mut dims = l1.dims().to_vec();
         *dims.last_mut().expect("rank checked") = fan_out;
+        if self.steps > 1 {
+            // The one step's output, once per step.
+            y = y.repeat(self.steps);
+            dims[0] = self.steps;
+        }
         Ok((CpuStorage::F32(y), Shape::from(dims)))
     }
 
@@ -224,6 +245,24 @@ impl CustomOp3 for Dense {
                 candle_core::bail!("dense: CPU tensors only")
             };
             let (a_values, w, g) = (slice("dense", sa, la)?, slice("dense", sw, lw)?, slice("dense", sg, lg)?);
+            if g.len() != self.steps * rows * fan_out {
+                candle_core::bail!("dense: a gradient of {} values for {} x {rows} x {fan_out}", g.len(), self.steps)
+            }
+            // A repeated input's output gradient, summed over the steps (in step order): the
+            // gradient of the one step's output.
+            let summed: Vec<f32>;
+            let g = if self.steps > 1 {
+                let mut sum = g[..rows * fan_out].to_vec();
+                for step in g.chunks_exact(rows * fan_out).skip(1) {
+                    for (s, &v) in sum.iter_mut().zip(step) {
+                        *s += v;
+                    }
+                }
+                summed = sum;
+                summed.as_slice()
+            } else {
+                g
+            };
             // dA [rows, in] = dY [rows, out] W [out, in]; not for the first layer, whose input
             // (the encoded data) needs no gradient.
             let da = a.track_op().then(|| {
@@ -402,6 +441,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// One step run once and repeated equals the repeated input run through [`dense`], in
+    /// the output and every gradient (the one step's input gradient too), for dense and
+    /// spike inputs (the latter with enough rows for the sparse loops natively).
+    #[test]
+    fn a_repeated_input_matches_the_input_repeated() {
+        let dev = Device::Cpu;
+        let spikes = |i: usize| if (i as f32 * 0.618).fract() < 0.08 { 1.0 } else { 0.0 };
+        let dense_input = |i: usize| (i as f32 * 0.37).sin();
+        type Case<'a> = (usize, usize, usize, usize, &'a dyn Fn(usize) -> f32);
+        let cases: [Case; 4] = [(1, 4, 3, 2, &dense_input), (3, 5, 7, 4, &dense_input), (8, 160, 64, 33, &spikes), (16, 9, 64, 17, &dense_input)];
+        for (steps, b, fan_in, fan_out, input) in cases {
+            let a1 = Var::from_vec((0..b * fan_in).map(input).collect(), (1, b, fan_in), &dev).unwrap();
+            let w = Var::from_vec((0..fan_in * fan_out).map(|i| (i as f32 * 0.11).cos() * 0.3).collect(), (fan_out, fan_in), &dev).unwrap();
+            let bias = Var::from_vec((0..fan_out).map(|i| i as f32 * 0.1 - 0.5).collect(), fan_out, &dev).unwrap();
+            let coef = Tensor::from_vec((0..steps * b * fan_out).map(|i| (i as f32 * 1.7).sin()).collect(), (steps, b, fan_out), &dev).unwrap();
+            let run = |repeated: bool| {
+                let y = if repeated {
+                    dense_repeated(a1.as_tensor(), w.as_tensor(), bias.as_tensor(), steps).unwrap()
+                } else {
+                    dense(&a1.as_tensor().broadcast_as((steps, b, fan_in)).unwrap(), w.as_tensor(), bias.as_tensor()).unwrap()
+                };
+                let grads = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
+                let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                (y.dims().to_vec(), [flat(&y), flat(grads.get(&a1).unwrap()), flat(grads.get(&w).unwrap()), flat(grads.get(&bias).unwrap())])
+            };
+            let (got, want) = (run(true), run(false));
+            assert_eq!(got.0, vec![steps, b, fan_out]);
+            assert_eq!(got.0, want.0);
+            for (name, (p, q)) in ["y", "da", "dw", "db"].iter().zip(got.1.iter().zip(&want.1)) {
+                assert_eq!(p.len(), q.len(), "{name}");
+                for (x, y) in p.iter().zip(q) {
+                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{steps} x [{b}, {fan_in}] -> {fan_out} {name}: repeated {x}, whole {y}");
+                }
+            }
+        }
+        let zeros = |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &dev).unwrap();
+        let err = dense_repeated(&zeros(&[2, 3, 4]), &zeros(&[5, 4]), &zeros(&[5]), 4).unwrap_err().to_string();
+        assert!(err.contains("one step of input"), "{err}");
     }
 
     /// An input that needs no gradient (the encoded data of the first layer) gets none, and

@@ -1,7 +1,8 @@
 //! Input encodings: how a batch of real-valued samples becomes `T` steps of input.
 //!
 //! - `direct`: the sample is a constant input current at every step (Rueckauer et al.
-//!   2017; SpikingJelly's examples call it the "encoder layer" approach).
+//!   2017; SpikingJelly's examples call it the "encoder layer" approach), as one step
+//!   viewed over all steps.
 //! - `poisson`: each feature, scaled from the data set's range to `p` in [0, 1], spikes
 //!   with probability `p` at every step, drawn from the trainer's seeded RNG.
 //! - `latency` (time-to-first-spike, linear as snnTorch's `spikegen.latency(linear=True)`):
@@ -27,7 +28,9 @@ pub fn encode(
     device: &Device,
 ) -> Result<Tensor> {
     let values = match encoding {
-        Encoding::Direct => xs.repeat(steps),
+        // One step, viewed `steps` times (stride 0 over T): a dense first layer sees that
+        // and runs once (model.rs, `dense_repeated`).
+        Encoding::Direct => return Ok(Tensor::from_slice(xs, (1, batch, features), device)?.broadcast_as((steps, batch, features))?),
         Encoding::Poisson => {
             let (lo, hi) = range;
             let probs: Vec<f32> = xs.iter().map(|v| (v - lo) / (hi - lo)).collect();
@@ -62,6 +65,7 @@ mod tests {
     fn direct_repeats_the_sample_over_time() {
         let x = encode(&[0.5, -1.0], (1, 2), 3, Encoding::Direct, (0.0, 1.0), &mut Rng::new(0), &Device::Cpu).unwrap();
         assert_eq!(x.dims(), &[3, 1, 2]);
+        assert_eq!(x.stride()[0], 0, "one step, viewed at every step");
         assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![0.5, -1.0, 0.5, -1.0, 0.5, -1.0]);
     }
 

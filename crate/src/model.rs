@@ -48,7 +48,11 @@ impl Op {
     /// reduction over leading axes. Elsewhere, candle-nn's layers as they are.
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
         let (t, b) = (a.dim(0)?, a.dim(1)?);
+        // An input that is one step repeated over T (a stride-0 view: a direct-encoded
+        // input, encode.rs) is the same current at every step.
+        let repeated = t > 1 && a.stride()[0] == 0;
         if !fused::enabled(a.device()) {
+            let a = &a.contiguous()?;
             return match self {
                 Op::Linear(l) => l.forward(a),
                 Op::Conv(c) => {
@@ -64,7 +68,11 @@ impl Op {
                     Some(bias) => bias.clone(),
                     None => Tensor::zeros(l.weight().dim(0)?, a.dtype(), a.device())?,
                 };
-                crate::dense::dense(a, l.weight(), &bias)
+                if repeated {
+                    crate::dense::dense_repeated(&a.narrow(0, 0, 1)?, l.weight(), &bias, t)
+                } else {
+                    crate::dense::dense(a, l.weight(), &bias)
+                }
             }
             Op::Conv(c) => {
                 let cfg = c.config();
@@ -499,16 +507,20 @@ mod tests {
                 };
                 let (features, image) = if conv { (16, Some((4, 4))) } else { (4, None) };
                 let x = if conv { Tensor::from_vec((0..640).map(|i| ((i as f32 * 0.61).sin() + 1.0) * 1.5).collect(), (4, 10, 16), &Device::Cpu).unwrap() } else { dense.clone() };
+                // And one step repeated over T, as a direct encoding gives it (a stride-0
+                // view): the fused first layer then runs once (`dense_repeated`).
+                let repeated = x.narrow(0, 0, 1).unwrap().broadcast_as(x.dims()).unwrap();
+                assert_eq!(repeated.stride()[0], 0);
                 let (net, params) = Network::for_data(&cfg, features, 3, image, &mut Rng::new(0), &Device::Cpu).unwrap();
-                for mode in [Mode::Probe, Mode::Eval] {
+                for (x, mode) in [(&x, Mode::Probe), (&x, Mode::Eval), (&repeated, Mode::Eval)] {
                     let run = || {
-                        let (logits, _) = net.forward(&x, mode, false).unwrap();
+                        let (logits, _) = net.forward(x, mode, false).unwrap();
                         let grads = logits.sqr().unwrap().sum_all().unwrap().backward().unwrap();
                         let g: Vec<Vec<f32>> = params.iter().map(|p| grads.get(p).map(|g| g.flatten_all().unwrap().to_vec1().unwrap()).unwrap_or_default()).collect();
                         (logits.flatten_all().unwrap().to_vec1::<f32>().unwrap(), g)
                     };
                     let (fused, plain) = (run(), crate::fused::unfused(run));
-                    let what = format!("{norm:?} residual={residual} conv={conv} per_step={per_step} {mode:?}");
+                    let what = format!("{norm:?} residual={residual} conv={conv} per_step={per_step} {mode:?} repeated input={}", x.stride()[0] == 0);
                     // Relative to the largest value of its kind: some gradients are zero in
                     // exact arithmetic (a bias before BN) and come out as rounding noise.
                     let largest = |v: &[Vec<f32>]| v.iter().flatten().fold(1e-3f32, |m, x| m.max(x.abs()));
