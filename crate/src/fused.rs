@@ -87,28 +87,32 @@ fn charge_fire_reset(lif: &Lif, u: &mut [f32], x: &[f32], spikes: &mut [f32], ch
     }
 }
 
-/// The LIF time loop as one op: `[T, ...]` input currents -> `[T, ...]` spikes.
+/// The LIF time loop's spikes as one op: `(current, charged)` -> spikes, both `[T, ...]`,
+/// with `charged` the charged membrane of that current ([`LifMembrane`], detached): the
+/// forward reads the spikes off it (`s = H(c - theta)`, the comparison the time loop makes)
+/// and the backward ([`LifBackward`]) runs on it without running the time loop again. That
+/// rerun was a third of the backward's time (and of its time in the page).
 struct LifOp(Lif);
 
-impl CustomOp1 for LifOp {
+impl CustomOp2 for LifOp {
     fn name(&self) -> &'static str {
         "lif"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice("lif", storage, layout)?;
-        let (steps, n) = time_major(layout)?;
-        let mut spikes = vec![0f32; steps * n];
-        let mut u = vec![0f32; n];
-        for t in 0..steps {
-            charge_fire_reset(&self.0, &mut u, &x[t * n..(t + 1) * n], &mut spikes[t * n..(t + 1) * n], None);
+    fn cpu_fwd(&self, _current: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let charged = slice("lif", s2, l2)?;
+        time_major(l1)?;
+        if l1.shape() != l2.shape() {
+            candle_core::bail!("lif: a charged membrane of {:?} for currents of {:?}", l2.dims(), l1.dims())
         }
-        Ok((CpuStorage::F32(spikes), layout.shape().clone()))
+        let theta = self.0.theta;
+        let spikes = charged.iter().map(|&c| if c - theta >= 0.0 { 1.0 } else { 0.0 }).collect();
+        Ok((CpuStorage::F32(spikes), l1.shape().clone()))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let grad = arg.apply_op2_no_bwd(&grad_res.contiguous()?, &LifBackward(self.0))?;
-        Ok(Some(grad))
+    fn bwd(&self, _current: &Tensor, charged: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = charged.apply_op2_no_bwd(&grad_res.contiguous()?, &LifBackward(self.0))?;
+        Ok((Some(grad), None))
     }
 }
 
@@ -132,7 +136,7 @@ impl CustomOp1 for LifMembrane {
     }
 }
 
-/// Backpropagation through time for [`LifOp`]: `(current, dL/dspikes)` -> `dL/dcurrent`.
+/// Backpropagation through time for [`LifOp`]: `(charged, dL/dspikes)` -> `dL/dcurrent`.
 ///
 /// With `c[t]` the charged membrane, `s[t] = H(c[t] - theta)`, `g = surrogate'(c - theta)`
 /// and `v[t]` the state after the reset (`c (1 - s)` hard, `c - theta s` soft), going
@@ -151,29 +155,22 @@ impl CustomOp2 for LifBackward {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice("lif-backward", s1, l1)?;
+        let charged = slice("lif-backward", s1, l1)?;
         let gs = slice("lif-backward", s2, l2)?;
         let (steps, n) = time_major(l1)?;
-        if gs.len() != x.len() {
-            candle_core::bail!("lif-backward: gradient has {} values for {} currents", gs.len(), x.len())
+        if gs.len() != charged.len() {
+            candle_core::bail!("lif-backward: gradient has {} values for {} currents", gs.len(), charged.len())
         }
         let lif = &self.0;
-        // Recompute the forward, keeping the charged membrane (spikes follow from it).
-        let mut charged = vec![0f32; steps * n];
-        let mut spikes = vec![0f32; n];
-        let mut u = vec![0f32; n];
-        for t in 0..steps {
-            charge_fire_reset(lif, &mut u, &x[t * n..(t + 1) * n], &mut spikes, Some(&mut charged[t * n..(t + 1) * n]));
-        }
         // One copy of the loop per surrogate kind, so that `grad`'s match folds away and
         // the loop is straight-line arithmetic.
         let (width, kinds) = (lif.surrogate.width, lif.surrogate.kind);
         let dx = match kinds {
-            SurrogateKind::Atan => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Atan, width).grad(x)),
-            SurrogateKind::Sigmoid => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Sigmoid, width).grad(x)),
-            SurrogateKind::FastSigmoid => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::FastSigmoid, width).grad(x)),
-            SurrogateKind::Triangle => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Triangle, width).grad(x)),
-            SurrogateKind::Rectangular => bptt(lif, steps, n, &charged, gs, |x| Surrogate::new(SurrogateKind::Rectangular, width).grad(x)),
+            SurrogateKind::Atan => bptt(lif, steps, n, charged, gs, |x| Surrogate::new(SurrogateKind::Atan, width).grad(x)),
+            SurrogateKind::Sigmoid => bptt(lif, steps, n, charged, gs, |x| Surrogate::new(SurrogateKind::Sigmoid, width).grad(x)),
+            SurrogateKind::FastSigmoid => bptt(lif, steps, n, charged, gs, |x| Surrogate::new(SurrogateKind::FastSigmoid, width).grad(x)),
+            SurrogateKind::Triangle => bptt(lif, steps, n, charged, gs, |x| Surrogate::new(SurrogateKind::Triangle, width).grad(x)),
+            SurrogateKind::Rectangular => bptt(lif, steps, n, charged, gs, |x| Surrogate::new(SurrogateKind::Rectangular, width).grad(x)),
         };
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
@@ -207,12 +204,13 @@ fn bptt(lif: &Lif, steps: usize, n: usize, charged: &[f32], gs: &[f32], g: impl 
 }
 
 /// Spikes of a LIF population over all steps of `current` (`[T, ...]`, from a resting
-/// membrane), as one op; with `record`, also the charged membrane (detached).
+/// membrane): the time loop once, for the charged membrane (detached), and the spikes read
+/// off it by an op whose backward uses it; with `record`, that membrane too.
 pub fn lif(lif: &Lif, current: &Tensor, record: bool) -> Result<(Tensor, Option<Tensor>)> {
     let current = current.contiguous()?;
-    let spikes = current.apply_op1(LifOp(*lif))?;
-    let membrane = if record { Some(current.detach().apply_op1_no_bwd(&LifMembrane(*lif))?) } else { None };
-    Ok((spikes, membrane))
+    let charged = current.apply_op1_no_bwd(&LifMembrane(*lif))?;
+    let spikes = current.apply_op2(&charged, LifOp(*lif))?;
+    Ok((spikes, record.then_some(charged)))
 }
 
 /// candle-nn's AdamW as one loop per parameter: the same float operations in the same
