@@ -1,5 +1,6 @@
 // The wasm benchmark runner (scripts/bench-wasm.mjs) times a config in WebAssembly under Node
-// and natively in one run and prints the ratio. Checked for shape, never for speed.
+// and natively in one run and prints the ratio; scripts/profile-wasm.mjs prints where a step's
+// time goes in the module. Checked for shape, never for speed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -48,4 +49,29 @@ test('bench-wasm --products prints the product timings of both builds, shape by 
   }
   // The 64-row shape is too small for the sparse loops natively, at any density.
   assert.ok(rows.filter((r) => r.startsWith('| 64 x')).every((r) => r.trim().endsWith('| gemm |')), out);
+});
+
+test('profile-wasm prints the module functions\' self time for one config, largest first', () => {
+  const out = execFileSync('node', ['scripts/profile-wasm.mjs', 'A', 'psp', '--steps', '10', '--warmup', '0', '--top', '5'], { cwd: ROOT, encoding: 'utf8' });
+  assert.match(out, /^A psp: relaxed module, Chromium .*, median [\d.]+ ms a step/m);
+  const rows = out.split('\n').filter((l) => /^\| [\d.]+ % \|/.test(l));
+  assert.equal(rows.length, 5, out);
+  const shares = rows.map((r) => Number(r.split('|')[1].replace('%', '')));
+  assert.ok(shares.every((v, i) => v > 0 && (i === 0 || v <= shares[i - 1])), `largest first: ${shares}`);
+  assert.ok(shares.reduce((a, b) => a + b) <= 100.05, `shares of one total: ${shares}`);
+  assert.ok(rows.some((r) => r.includes('spikeplay::')), `the module's functions by name:\n${out}`);
+  assert.ok(rows.every((r) => !/::h[0-9a-f]{16}/.test(r)), 'without symbol hashes');
+});
+
+test('profile-wasm names the argument it refuses', () => {
+  for (const [args, field] of [[['E', 'none'], 'config'], [['A', 'pspp'], 'norm'], [['A', 'none', '--build', 'fast'], '--build'], [['A', 'none', '--steps', '0'], '--steps']]) {
+    let err;
+    try {
+      execFileSync('node', ['scripts/profile-wasm.mjs', ...args], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err && err.status !== 0, `${args} refused`);
+    assert.match(err.stderr, new RegExp(`${field.replace('-', '\\-')}: `), err.stderr);
+  }
 });
