@@ -11,8 +11,8 @@
 // the other, so that both sides of a ratio see the same machine: this one's speed drifts by
 // 10-20 % over minutes (a shared host), which timing every native config before every wasm
 // one turned into ratios 0.1-0.2 apart between runs. --rounds N repeats the whole sequence
-// N times and prints, per config and norm, the round with the median ratio (its wasm and
-// native figures are that round's).
+// N times and prints, per config and norm, the round with the median ratio (the lower of the
+// two middle ones for an even N; its wasm and native figures are that round's).
 //
 // --products times a dense layer's matrix products by gemm and by the sparse loops (per
 // shape and share of non-zero inputs, median of --steps) in wasm and natively, instead of

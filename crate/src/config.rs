@@ -285,8 +285,8 @@ pub mod limits {
     pub const MAX_WEIGHTS: u128 = 1 << 23;
     /// Activations one forward pass keeps for backprop,
     /// `(depth + 2) x timesteps x max(batch, probe_samples) x width` (2^24 = 16.8M cells;
-    /// evaluation runs in chunks of that many samples too); autograd holds about ten f32
-    /// tensors of this size, ~670 MiB.
+    /// evaluation runs in chunks of that many samples too); autograd holds about eleven f32
+    /// tensors of this size (the LIF layers keep their charged membrane), ~740 MiB.
     pub const MAX_ACTIVATIONS: u128 = 1 << 24;
 }
 

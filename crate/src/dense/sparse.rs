@@ -90,8 +90,9 @@ impl NonZeros {
         assert!(width > 0 && a.len().is_multiple_of(width), "non-zeros: {} values in rows of {width}", a.len());
         let mut start = Vec::with_capacity(a.len() / width + 1);
         start.push(0);
-        // Four positions are stored at a time, so four slots past the last value.
-        let mut at: Vec<u32> = Vec::with_capacity(a.len() + 4);
+        // Four positions are stored at a time, at `n`; `n` never passes the values scanned,
+        // so the four slots stay within one per value.
+        let mut at: Vec<u32> = Vec::with_capacity(a.len());
         let out = at.spare_capacity_mut();
         let mut n = 0;
         for row in a.chunks_exact(width) {
