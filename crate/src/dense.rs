@@ -428,17 +428,28 @@ mod tests {
                 } else {
                     a.as_tensor().broadcast_matmul(&w.as_tensor().t().unwrap()).unwrap().broadcast_add(bias.as_tensor()).unwrap()
                 };
-                let grads = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
-                let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                (y.dims().to_vec(), [flat(&y), flat(grads.get(&a).unwrap()), flat(grads.get(&w).unwrap()), flat(grads.get(&bias).unwrap())])
+                values_and_grads(&y, &coef, [&a, &w, &bias])
             };
-            let (got, want) = (run(true), run(false));
-            assert_eq!(got.0, want.0);
-            for (name, (p, q)) in ["y", "da", "dw", "db"].iter().zip(got.1.iter().zip(&want.1)) {
-                assert_eq!(p.len(), q.len(), "{name}");
-                for (x, y) in p.iter().zip(q) {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "[{t}, {b}, {fan_in}] -> {fan_out} {name}: op {x}, candle {y}");
-                }
+            assert_close(&run(true), &run(false), &format!("[{t}, {b}, {fan_in}] -> {fan_out}, op against candle"));
+        }
+    }
+
+    /// `y`'s dims, then its values and the gradients of `sum(y * coef)` for `a`, `w` and
+    /// `bias`, flat.
+    fn values_and_grads(y: &Tensor, coef: &Tensor, [a, w, bias]: [&Var; 3]) -> (Vec<usize>, [Vec<f32>; 4]) {
+        let grads = y.mul(coef).unwrap().sum_all().unwrap().backward().unwrap();
+        let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        (y.dims().to_vec(), [flat(y), flat(grads.get(a).unwrap()), flat(grads.get(w).unwrap()), flat(grads.get(bias).unwrap())])
+    }
+
+    /// The same dims, and every value and gradient within 1e-4 (relative, or absolute
+    /// below 1).
+    fn assert_close(got: &(Vec<usize>, [Vec<f32>; 4]), want: &(Vec<usize>, [Vec<f32>; 4]), what: &str) {
+        assert_eq!(got.0, want.0, "{what}: dims");
+        for (name, (p, q)) in ["y", "da", "dw", "db"].iter().zip(got.1.iter().zip(&want.1)) {
+            assert_eq!(p.len(), q.len(), "{what} {name}");
+            for (x, y) in p.iter().zip(q) {
+                assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what} {name}: {x} against {y}");
             }
         }
     }
@@ -464,19 +475,11 @@ mod tests {
                 } else {
                     dense(&a1.as_tensor().broadcast_as((steps, b, fan_in)).unwrap(), w.as_tensor(), bias.as_tensor()).unwrap()
                 };
-                let grads = y.mul(&coef).unwrap().sum_all().unwrap().backward().unwrap();
-                let flat = |x: &Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                (y.dims().to_vec(), [flat(&y), flat(grads.get(&a1).unwrap()), flat(grads.get(&w).unwrap()), flat(grads.get(&bias).unwrap())])
+                values_and_grads(&y, &coef, [&a1, &w, &bias])
             };
-            let (got, want) = (run(true), run(false));
+            let got = run(true);
             assert_eq!(got.0, vec![steps, b, fan_out]);
-            assert_eq!(got.0, want.0);
-            for (name, (p, q)) in ["y", "da", "dw", "db"].iter().zip(got.1.iter().zip(&want.1)) {
-                assert_eq!(p.len(), q.len(), "{name}");
-                for (x, y) in p.iter().zip(q) {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{steps} x [{b}, {fan_in}] -> {fan_out} {name}: repeated {x}, whole {y}");
-                }
-            }
+            assert_close(&got, &run(false), &format!("{steps} x [{b}, {fan_in}] -> {fan_out}, repeated against whole"));
         }
         let zeros = |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &dev).unwrap();
         let err = dense_repeated(&zeros(&[2, 3, 4]), &zeros(&[5, 4]), &zeros(&[5]), 4).unwrap_err().to_string();
