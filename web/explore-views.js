@@ -85,18 +85,26 @@ export class ExploreViews {
     this.redraw('accuracy');
   }
 
-  /** A probe of run `gen`; `view` is the selection the page names. */
+  /**
+   * A probe of run `gen`; `view` is the selection the page names. The worker answers every
+   * selection in order, so after quick clicks the answers to earlier ones arrive after the
+   * page names a newer one: they update the rates, but the raster and membrane keep what
+   * they show (the newest selection's data, or "updating…" until it comes).
+   */
   probe(p, gen, view) {
     const c = this.charts;
-    if (p.raster.layer === view.layer && p.raster.sample === view.sample) this.stale.updating(false);
+    const answers = p.raster.layer === view.layer && p.raster.sample === view.sample;
     c.profile.set(p.rates, p.silent, p.saturated);
     c.network.setRates(p.rates, p.silent, p.saturated);
     c.heatmap.push(p.step, p.rates);
-    const shape = this.layout?.shapes?.[p.raster.layer];
-    c.raster.set(p.raster, shape ? shape[0] * shape[1] * shape[2] : this.layout?.width ?? p.raster.neurons);
-    c.membrane.set(p.raster);
-    // 1-based, like the title: tests check that the data shown is the layer the title names.
-    c.raster.canvas.dataset.layer = c.membrane.canvas.dataset.layer = String(p.raster.layer + 1);
+    if (answers || !c.raster.r) {
+      const shape = this.layout?.shapes?.[p.raster.layer];
+      c.raster.set(p.raster, shape ? shape[0] * shape[1] * shape[2] : this.layout?.width ?? p.raster.neurons);
+      c.membrane.set(p.raster);
+      // 1-based, like the title: tests check that the data shown is the layer the title names.
+      c.raster.canvas.dataset.layer = c.membrane.canvas.dataset.layer = String(p.raster.layer + 1);
+      this.stale.updating(!answers);
+    }
     if (p.grid_size) c.boundary.set(p.grid, p.grid_size);
     const mean = p.rates.reduce((a, b) => a + b, 0) / Math.max(1, p.rates.length);
     $('mean-rate').textContent = mean.toFixed(3);
