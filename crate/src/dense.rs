@@ -219,7 +219,7 @@ impl CustomOp3 for Dense {
         }
         if let Some(nz) = sparse_enough_forward(a, rows, fan_in) {
             let wt = transpose(w, fan_out, fan_in);
-            sparse::rows_times(&mut y, a, &nz, &wt, fan_in, fan_out);
+            sparse::rows_times(&mut y, a, &nz, &wt, fan_out);
         } else {
             // W^T as [in, out]: element (k, n) is w[n * in + k].
             product(&mut y, true, (rows, fan_out, fan_in), a, (fan_in, 1), w, (1, fan_in));
@@ -250,19 +250,18 @@ impl CustomOp3 for Dense {
             }
             // A repeated input's output gradient, summed over the steps (in step order): the
             // gradient of the one step's output.
-            let summed: Vec<f32>;
-            let g = if self.steps > 1 {
+            let g: std::borrow::Cow<[f32]> = if self.steps > 1 {
                 let mut sum = g[..rows * fan_out].to_vec();
                 for step in g.chunks_exact(rows * fan_out).skip(1) {
                     for (s, &v) in sum.iter_mut().zip(step) {
                         *s += v;
                     }
                 }
-                summed = sum;
-                summed.as_slice()
+                sum.into()
             } else {
-                g
+                g.into()
             };
+            let g: &[f32] = &g;
             // dA [rows, in] = dY [rows, out] W [out, in]; not for the first layer, whose input
             // (the encoded data) needs no gradient.
             let da = a.track_op().then(|| {
@@ -272,7 +271,7 @@ impl CustomOp3 for Dense {
             });
             // dW [out, in] = dY^T [out, rows] A [rows, in].
             let dw = if let Some(nz) = sparse_enough(a_values, rows, fan_in) {
-                transpose(&sparse::columns_times(a_values, &nz, g, rows, fan_in, fan_out), fan_in, fan_out)
+                transpose(&sparse::columns_times(a_values, &nz, g, fan_out), fan_in, fan_out)
             } else {
                 let mut dw = vec![0f32; fan_out * fan_in];
                 product(&mut dw, false, (fan_out, fan_in, rows), g, (1, fan_out), a_values, (fan_in, 1));
@@ -353,13 +352,13 @@ pub fn product_timings(repeats: usize, now_ms: impl Fn() -> f64) -> Vec<ProductT
             let sparse_ms = time(&mut || {
                 let nz = sparse::NonZeros::of(&a, fan_in, all).expect("no limit");
                 let wt = transpose(&w, fan_out, fan_in);
-                sparse::rows_times(&mut y, &a, &nz, &wt, fan_in, fan_out);
+                sparse::rows_times(&mut y, &a, &nz, &wt, fan_out);
             });
             let mut dw = vec![0f32; fan_out * fan_in];
             let gemm_grad_ms = time(&mut || product(&mut dw, false, (fan_out, fan_in, rows), &g, (1, fan_out), &a, (fan_in, 1)));
             let sparse_grad_ms = time(&mut || {
                 let nz = sparse::NonZeros::of(&a, fan_in, all).expect("no limit");
-                dw = transpose(&sparse::columns_times(&a, &nz, &g, rows, fan_in, fan_out), fan_in, fan_out)
+                dw = transpose(&sparse::columns_times(&a, &nz, &g, fan_out), fan_in, fan_out)
             });
             let taken = |sparse: bool| if sparse { "sparse" } else { "gemm" };
             let (chosen, chosen_grad) = (taken(sparse_enough_forward(&a, rows, fan_in).is_some()), taken(sparse_enough(&a, rows, fan_in).is_some()));

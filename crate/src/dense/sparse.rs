@@ -127,6 +127,11 @@ impl NonZeros {
         self.at.len()
     }
 
+    /// How many rows.
+    fn rows(&self) -> usize {
+        self.start.len() - 1
+    }
+
     /// Row `r`'s positions, ascending.
     fn row(&self, r: usize) -> &[u32] {
         &self.at[self.start[r]..self.start[r + 1]]
@@ -223,8 +228,9 @@ macro_rules! dispatch {
 
 /// `y [rows, out] += A [rows, in] W^T`, with `wt` = `W^T` as `[in, out]` and `nz` the
 /// non-zeros of `A`.
-pub fn rows_times(y: &mut [f32], a: &[f32], nz: &NonZeros, wt: &[f32], fan_in: usize, fan_out: usize) {
-    assert!(nz.width == fan_in && nz.start.len() == y.len() / fan_out.max(1) + 1, "sparse rows: non-zeros of another shape");
+pub fn rows_times(y: &mut [f32], a: &[f32], nz: &NonZeros, wt: &[f32], fan_out: usize) {
+    let fan_in = nz.width;
+    assert!(a.len() == nz.rows() * fan_in && y.len() == nz.rows() * fan_out, "sparse rows: non-zeros of another shape");
     par_rows(y, fan_out, nz.count() * fan_out, |y, r0| dispatch!(rows(y: &mut [f32], r0: usize, a: &[f32], nz: &NonZeros, wt: &[f32], fan_in: usize, fan_out: usize)));
 }
 
@@ -238,8 +244,9 @@ fn rows<const FMA: bool>(y: &mut [f32], r0: usize, a: &[f32], nz: &NonZeros, wt:
 
 /// `A^T [in, rows] G [rows, out]` as `[in, out]`: the non-zeros of each column of `A`
 /// (gathered by a counting pass) scale rows of `G`.
-pub fn columns_times(a: &[f32], nz: &NonZeros, g: &[f32], rows: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
-    assert!(nz.width == fan_in && nz.start.len() == rows + 1, "sparse columns: non-zeros of another shape");
+pub fn columns_times(a: &[f32], nz: &NonZeros, g: &[f32], fan_out: usize) -> Vec<f32> {
+    let fan_in = nz.width;
+    assert!(a.len() == nz.rows() * fan_in && g.len() == nz.rows() * fan_out, "sparse columns: non-zeros of another shape");
     // The non-zeros by column, from those by row: column k's are at[start[k]..start[k + 1]]
     // (their rows) with values vals[..].
     let mut start = vec![0usize; fan_in + 1];
@@ -251,7 +258,7 @@ pub fn columns_times(a: &[f32], nz: &NonZeros, g: &[f32], rows: usize, fan_in: u
     }
     let mut fill = start.clone();
     let (mut at, mut vals) = (vec![0u32; nz.count()], vec![0f32; nz.count()]);
-    for (r, ar) in a.chunks_exact(fan_in).enumerate().take(rows) {
+    for (r, ar) in a.chunks_exact(fan_in).enumerate() {
         for &k in nz.row(r) {
             let k = k as usize;
             at[fill[k]] = r as u32;
