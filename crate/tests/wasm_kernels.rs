@@ -22,8 +22,8 @@ fn is_the_build_asked_for() {
 }
 
 /// Forward and all three gradients, of dense inputs (no zeros: the products) at shapes that
-/// fill the relaxed kernel's 4 x 8 blocks, leave edge rows and columns, or have no full
-/// block at all, and of spikes (8 % ones: the sparse loops, four lanes at a time and the
+/// fill the relaxed kernel's 3 x 12 blocks, leave edge rows (one or two) and column panels
+/// (8, 4 and single columns), or have no full block at all, and of spikes (8 % ones: the sparse loops, four lanes at a time and the
 /// rest).
 #[wasm_bindgen_test]
 fn dense_layer_matches_candle() {
@@ -31,8 +31,10 @@ fn dense_layer_matches_candle() {
     let dense_input = |i: usize| (i as f32 * 0.37).sin() + 1.5;
     let spikes = |i: usize| if (i as f32 * 0.618).fract() < 0.08 { 1.0 } else { 0.0 };
     type Case<'a> = (usize, usize, usize, usize, &'a dyn Fn(usize) -> f32);
-    let cases: [Case; 9] = [
+    let cases: [Case; 11] = [
         (1, 1, 1, 1, &dense_input),
+        (1, 7, 23, 30, &dense_input),
+        (2, 4, 20, 44, &dense_input),
         (2, 3, 13, 10, &dense_input),
         (4, 16, 40, 24, &dense_input),
         (4, 8, 64, 64, &dense_input),
