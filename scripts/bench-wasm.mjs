@@ -113,7 +113,7 @@ async function inChromium() {
         const got = [];
         w.onmessage = ({ data }) => {
           if (data.error) fail(new Error(data.error));
-          else if (data.done) ok({ timings: got, build: data.build });
+          else if (data.done) ok({ timings: got, build: data.build, clock: data.clock });
           else got.push(data.timing);
         };
         w.onerror = (e) => fail(new Error(e.message));
@@ -122,8 +122,9 @@ async function inChromium() {
     });
     let where = null;
     const run = async (part) => {
-      const { timings, build } = await page.evaluate((p) => window.benchJob(p), part);
-      where = `Chromium ${browser.version()}, a worker, ${build} build`;
+      const { timings, build, clock } = await page.evaluate((p) => window.benchJob(p), part);
+      const tick = `clock step ${(clock.tick_ms * 1000).toFixed(0)} µs`;
+      where = `Chromium ${browser.version()}, a worker, ${build} build, ${clock.isolated ? 'cross-origin isolated' : 'NOT cross-origin isolated'} (${tick})`;
       return timings;
     };
     return { get where() { return where; }, run, close };

@@ -1,12 +1,26 @@
 // Benchmark worker (scripts/bench-wasm.mjs --in chromium): times the benchmark configs of
 // crate/src/bench.rs in the wasm module inside a worker, as the page trains. Not used by the
 // page itself. Message in: { configs, norms, warmup, steps, build? }; out: one { timing } per
-// config and norm, then { done: true, build }, or { error }. With { products: true, steps }: one
-// { timing } per product shape and density (benchProducts), then { done: true, build }.
+// config and norm, then { done: true, build, clock }, or { error }. With { products: true, steps }: one
+// { timing } per product shape and density (benchProducts), then { done: true, build, clock }.
 // `build` ('relaxed' or 'baseline', web/wasm-build.js): the module to time; by default the
-// one the page would load in this browser. `done` names the module as it reports itself.
+// one the page would load in this browser. `done` names the module as it reports itself, and
+// the clock the steps were timed with: { isolated (crossOriginIsolated), tick_ms (the smallest
+// step of performance.now seen) }.
 import init, { benchProducts, benchSteps, wasmBuild } from '../pkg/spikeplay.js';
 import { buildUrl, chooseBuild } from './wasm-build.js';
+
+/** The worker's clock: whether the context is cross-origin isolated and its finest step. */
+function clock() {
+  let tick = Infinity;
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    let t1 = t0;
+    while (t1 === t0) t1 = performance.now();
+    tick = Math.min(tick, t1 - t0);
+  }
+  return { isolated: self.crossOriginIsolated, tick_ms: tick };
+}
 
 const MNIST14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'];
 
@@ -15,7 +29,7 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build
     await init({ module_or_path: buildUrl(build) });
     if (products) {
       for (const timing of benchProducts(steps)) self.postMessage({ timing });
-      self.postMessage({ done: true, build: wasmBuild() });
+      self.postMessage({ done: true, build: wasmBuild(), clock: clock() });
       return;
     }
     let mnist;
@@ -29,7 +43,7 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build
       }
       for (const n of norms) self.postMessage({ timing: benchSteps(c, n, warmup, steps, c === 'E' ? mnist : undefined) });
     }
-    self.postMessage({ done: true, build: wasmBuild() });
+    self.postMessage({ done: true, build: wasmBuild(), clock: clock() });
   } catch (e) {
     self.postMessage({ error: String(e?.message ?? e) });
   }
