@@ -16,11 +16,14 @@ use core::arch::wasm32::*;
 ///
 /// Column panels of 12 (`3 x 12` blocks: nine accumulators, three loads of `b` and three
 /// broadcasts of `a` per nine multiply-adds), then one of 8 and one of 4 (`4 x 8`, `4 x 4`
-/// blocks), the last `n % 4` columns plainly; edge rows one at a time. Panels outermost: a
-/// panel of `b` (`k x 12`) stays in L1 while every row block streams past it. In V8 the
-/// `3 x 12` block ran 10-15 % faster than `4 x 8` (17.8 -> 19.7 G multiply-adds/s on
-/// `[1024, 256] x 256`); `4 x 12`, `5 x 8`, `6 x 8` and `2 x 16` ran slower (12-15 G, V8
-/// keeps fewer vectors and pointers in registers), as did unrolling `k` by two.
+/// blocks), the last `n % 4` columns plainly; edge rows one at a time. Panels outermost, each
+/// panel of `b` (`k x 12`) first copied into a contiguous buffer that stays in L1 while every
+/// row block streams past it: read in place, its rows `n` floats apart (1 KiB in B's
+/// products) fall into a few cache sets and evict each other. Timed in V8 (a stand-alone
+/// module in Chromium, `[1024, 256] x 256`): `4 x 8` in place 17.8 G multiply-adds/s, `3 x 12`
+/// in place 19.7, `3 x 12` packed 22 (`[256, 128] x 128`: 18.1, 20.3, 23.1); `4 x 12`,
+/// `5 x 8`, `6 x 8` and `2 x 16` ran slower (12-15 G: V8 keeps fewer vectors and pointers in
+/// registers), as did unrolling `k` by two.
 pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), a: &[f32], b: &[f32]) {
     assert!(c.len() == m * n && a.len() == m * k && b.len() == k * n, "relaxed product: sizes");
     if k == 0 {
@@ -31,21 +34,26 @@ pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize)
         return;
     }
     let n4 = n - n % 4;
+    let mut panel_of_b = Vec::with_capacity(k * 12);
     let mut j = 0;
-    // SAFETY: each panel covers columns j..j + 4 V <= n4 <= n and its blocks rows
-    // i..i + R <= m, so each pointer offset and each load and store stays inside its slice.
-    unsafe {
-        while j + 12 <= n4 {
-            panel::<3, 3>(accumulate, c.as_mut_ptr(), a.as_ptr(), b.as_ptr(), (m, n, k), j);
-            j += 12;
+    while j < n4 {
+        let width = if j + 12 <= n4 { 12 } else if j + 8 <= n4 { 8 } else { 4 };
+        panel_of_b.clear();
+        for row in b.chunks_exact(n) {
+            panel_of_b.extend_from_slice(&row[j..j + width]);
         }
-        if j + 8 <= n4 {
-            panel::<4, 2>(accumulate, c.as_mut_ptr(), a.as_ptr(), b.as_ptr(), (m, n, k), j);
-            j += 8;
+        let cj = &mut c[j..];
+        // SAFETY: the panel covers columns j..j + width <= n4 <= n of `c`, whose blocks
+        // cover rows i..i + R <= m; `panel_of_b` holds k rows of `width`; so each pointer
+        // offset and each load and store stays inside its slice.
+        unsafe {
+            match width {
+                12 => panel::<3, 3>(accumulate, cj.as_mut_ptr(), a.as_ptr(), panel_of_b.as_ptr(), (m, n, k)),
+                8 => panel::<4, 2>(accumulate, cj.as_mut_ptr(), a.as_ptr(), panel_of_b.as_ptr(), (m, n, k)),
+                _ => panel::<4, 1>(accumulate, cj.as_mut_ptr(), a.as_ptr(), panel_of_b.as_ptr(), (m, n, k)),
+            }
         }
-        if j + 4 <= n4 {
-            panel::<4, 1>(accumulate, c.as_mut_ptr(), a.as_ptr(), b.as_ptr(), (m, n, k), j);
-        }
+        j += width;
     }
     for i in 0..m {
         for j in n4..n {
@@ -58,16 +66,16 @@ pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize)
     }
 }
 
-/// Columns `j..j + 4 V` of `c`: `R x 4V` blocks down the rows, then the last `m % R` rows
-/// one at a time.
+/// Columns `0..4 V` of `c` (row stride `n`) from the packed panel `b` (`k x 4V`): `R x 4V`
+/// blocks down the rows, then the last `m % R` rows one at a time.
 #[inline(always)]
-unsafe fn panel<const R: usize, const V: usize>(accumulate: bool, c: *mut f32, a: *const f32, b: *const f32, (m, n, k): (usize, usize, usize), j: usize) {
+unsafe fn panel<const R: usize, const V: usize>(accumulate: bool, c: *mut f32, a: *const f32, b: *const f32, (m, n, k): (usize, usize, usize)) {
     let mr = m - m % R;
     for i in (0..mr).step_by(R) {
-        block::<R, V>(accumulate, c.add(i * n + j), n, a.add(i * k), k, b.add(j), n, k);
+        block::<R, V>(accumulate, c.add(i * n), n, a.add(i * k), k, b, 4 * V, k);
     }
     for i in mr..m {
-        block::<1, V>(accumulate, c.add(i * n + j), n, a.add(i * k), k, b.add(j), n, k);
+        block::<1, V>(accumulate, c.add(i * n), n, a.add(i * k), k, b, 4 * V, k);
     }
 }
 
