@@ -34,13 +34,17 @@ pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize)
         return;
     }
     let n4 = n - n % 4;
-    let mut panel_of_b = Vec::with_capacity(k * 12);
+    let mut panel_of_b = Vec::new();
     let mut j = 0;
     while j < n4 {
         let width = if j + 12 <= n4 { 12 } else if j + 8 <= n4 { 8 } else { 4 };
-        panel_of_b.clear();
-        for row in b.chunks_exact(n) {
-            panel_of_b.extend_from_slice(&row[j..j + width]);
+        // Four values at a time (a fixed-size copy compiles to one vector load and store):
+        // V8 runs a copy of a run-time length as a call, k of them per panel.
+        panel_of_b.resize(k * width, 0.0);
+        for (dst, row) in panel_of_b.chunks_exact_mut(width).zip(b.chunks_exact(n)) {
+            for (d, s) in dst.chunks_exact_mut(4).zip(row[j..j + width].chunks_exact(4)) {
+                d.copy_from_slice(s);
+            }
         }
         let cj = &mut c[j..];
         // SAFETY: the panel covers columns j..j + width <= n4 <= n of `c`, whose blocks
