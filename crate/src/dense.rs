@@ -54,6 +54,13 @@ fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), 
     gemm_product(dst, accumulate, (m, n, k), lhs, (lhs_rs, lhs_cs), rhs, (rhs_rs, rhs_cs));
 }
 
+/// [`product`] on row-major operands (`lhs` `[m, k]`, `rhs` `[k, n]`), for the kernel tests
+/// (crate/tests/wasm_kernels.rs: the relaxed kernel in that build, `gemm` in the other).
+#[doc(hidden)]
+pub fn product_row_major(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), lhs: &[f32], rhs: &[f32]) {
+    product(dst, accumulate, (m, n, k), lhs, (k, 1), rhs, (n, 1))
+}
+
 /// [`product`] by the `gemm` crate (its checks done by the caller).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
 #[allow(clippy::too_many_arguments)]
@@ -111,10 +118,11 @@ fn row_major(x: &[f32], (r, c): (usize, usize), (rs, cs): (usize, usize)) -> std
 /// 1.89 ms at 10 %, 1.60 vs 1.90 at 20 %, 2.10 vs 1.80 at 30 %) and only with enough rows
 /// (`[64, 64] x 64`: never). In the browser `gemm`'s 4-lane kernel without fused multiply-add
 /// is 3.4x slower than natively and the loops only 1.4-1.9x, so they win up to about half
-/// non-zeros at every size. The relaxed-SIMD module's own dense kernel (`relaxed`) is ~1.5x
+/// non-zeros at every size. The relaxed-SIMD module's own dense kernel (`relaxed`) is ~1.7x
 /// faster than `gemm`'s (and its sparse loops use fused multiply-adds as well): at
-/// `[1024, 256] x 256` and 50 % non-zeros 3.6-3.9 ms dense against 3.6 sparse (forward), at
-/// `[256, 128] x 128` 0.26 against 0.26-0.34, so the same share holds for it. Figures: `spikeplay bench --products`, `node
+/// `[1024, 256] x 256` and 50 % non-zeros 3.24 ms dense against 3.37 sparse (forward; 30 %:
+/// 2.2 sparse), at `[256, 128] x 128` 0.215 against 0.205, so the same share holds for it
+/// (fifth round of docs/BENCHMARKS.md). Figures: `spikeplay bench --products`, `node
 /// scripts/bench-wasm.mjs --products [--build baseline]`, docs/BENCHMARKS.md.
 /// `SPIKEPLAY_SPARSE_MAX` overrides the share natively (0 turns the sparse products off).
 const SPARSE: (f32, usize) = if cfg!(target_arch = "wasm32") { (0.5, 1) } else { (0.2, 128) };

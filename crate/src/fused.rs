@@ -124,6 +124,9 @@ impl CustomOp1 for LifMembrane {
         let x = slice("lif-membrane", storage, layout)?;
         let (steps, n) = time_major(layout)?;
         let (mut u, mut charged) = (vec![0f32; n], vec![0f32; steps * n]);
+        if n == 0 {
+            return Ok((CpuStorage::F32(charged), layout.shape().clone()));
+        }
         for (x, charged) in x.chunks_exact(n).zip(charged.chunks_exact_mut(n)) {
             match self.0.reset {
                 Reset::Hard => charge_fire_reset::<true>(&self.0, &mut u, x, charged),
@@ -489,27 +492,29 @@ mod tests {
     #[test]
     fn fused_lif_matches_the_unfused_autograd_path() {
         let kinds = [SurrogateKind::Atan, SurrogateKind::Sigmoid, SurrogateKind::Triangle, SurrogateKind::Rectangular, SurrogateKind::FastSigmoid];
-        let (steps, b, f) = (6, 3, 5);
-        for reset in [Reset::Hard, Reset::Soft] {
-            for detach_reset in [true, false] {
-                for (k, &kind) in kinds.iter().enumerate() {
-                    for beta in [0.9f32, 1.0] {
-                        let lif = Lif { beta, theta: 1.0, reset, detach_reset, surrogate: Surrogate::new(kind, 1.5) };
-                        let x = Var::from_vec(currents(steps, b * f, k as u32), (steps, b, f), &Device::Cpu).unwrap();
-                        // A loss that weighs every spike differently, so every dL/ds differs.
-                        let w = Tensor::from_vec(currents(steps, b * f, 7 + k as u32), (steps, b, f), &Device::Cpu).unwrap();
-                        let unfused = lif.forward_normed(x.as_tensor(), true, None).unwrap();
-                        let (spikes, membrane) = super::lif(&lif, x.as_tensor(), true).unwrap();
-                        let v = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                        assert_eq!(v(&spikes), v(&unfused.spikes), "{reset:?} {kind:?}: spikes");
-                        assert_eq!(v(&membrane.unwrap()), v(&unfused.membrane.unwrap()), "{reset:?} {kind:?}: membrane");
-                        let s = v(&spikes);
-                        assert!(s.contains(&1.0) && s.contains(&0.0), "the case must fire and stay silent");
-                        let g_unfused = unfused.spikes.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
-                        let g_fused = spikes.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
-                        let (a, b) = (v(g_unfused.get(&x).unwrap()), v(g_fused.get(&x).unwrap()));
-                        for (i, (p, q)) in a.iter().zip(&b).enumerate() {
-                            assert!((p - q).abs() <= 1e-5 * (1.0 + p.abs()), "{reset:?} detach={detach_reset} {kind:?} beta={beta} [{i}]: unfused {p} fused {q}");
+        // One step (the peeled last-step loop alone) and six.
+        for (steps, b, f) in [(1, 5, 6), (6, 3, 5)] {
+            for reset in [Reset::Hard, Reset::Soft] {
+                for detach_reset in [true, false] {
+                    for (k, &kind) in kinds.iter().enumerate() {
+                        for beta in [0.9f32, 1.0] {
+                            let lif = Lif { beta, theta: 1.0, reset, detach_reset, surrogate: Surrogate::new(kind, 1.5) };
+                            let x = Var::from_vec(currents(steps, b * f, k as u32), (steps, b, f), &Device::Cpu).unwrap();
+                            // A loss that weighs every spike differently, so every dL/ds differs.
+                            let w = Tensor::from_vec(currents(steps, b * f, 7 + k as u32), (steps, b, f), &Device::Cpu).unwrap();
+                            let unfused = lif.forward_normed(x.as_tensor(), true, None).unwrap();
+                            let (spikes, membrane) = super::lif(&lif, x.as_tensor(), true).unwrap();
+                            let v = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                            assert_eq!(v(&spikes), v(&unfused.spikes), "{reset:?} {kind:?}: spikes");
+                            assert_eq!(v(&membrane.unwrap()), v(&unfused.membrane.unwrap()), "{reset:?} {kind:?}: membrane");
+                            let s = v(&spikes);
+                            assert!(s.contains(&1.0) && s.contains(&0.0), "the case must fire and stay silent");
+                            let g_unfused = unfused.spikes.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+                            let g_fused = spikes.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+                            let (a, b) = (v(g_unfused.get(&x).unwrap()), v(g_fused.get(&x).unwrap()));
+                            for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                                assert!((p - q).abs() <= 1e-5 * (1.0 + p.abs()), "T={steps} {reset:?} detach={detach_reset} {kind:?} beta={beta} [{i}]: unfused {p} fused {q}");
+                            }
                         }
                     }
                 }

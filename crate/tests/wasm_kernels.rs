@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use candle_core::{Device, Tensor, Var};
-use spikeplay::dense::dense;
+use spikeplay::dense::{dense, product_row_major};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -64,6 +64,28 @@ fn dense_layer_matches_candle() {
             assert_eq!(p.len(), q.len(), "{name}");
             for (i, (x, y)) in p.iter().zip(q).enumerate() {
                 assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "[{t}, {b}, {fan_in}] -> {fan_out} {name}[{i}]: op {x}, candle {y}");
+            }
+        }
+    }
+}
+
+/// The product on its own, into a destination holding other values: without `accumulate` it
+/// must overwrite them (the layer's own products write into zeroed buffers, which would hide
+/// a kernel that adds), with it add onto them; at shapes with and without full blocks and
+/// edge panels, and with no rows at all.
+#[wasm_bindgen_test]
+fn product_overwrites_or_accumulates_as_asked() {
+    for (m, n, k) in [(7, 30, 23), (8, 44, 20), (3, 12, 5), (1, 5, 3), (0, 16, 4), (4, 9, 0)] {
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let want: Vec<f64> = (0..m * n).map(|e| (0..k).map(|p| a[e / n * k + p] as f64 * b[p * n + e % n] as f64).sum()).collect();
+        let before: Vec<f32> = (0..m * n).map(|i| 100.0 + i as f32).collect();
+        for accumulate in [false, true] {
+            let mut c = before.clone();
+            product_row_major(&mut c, accumulate, (m, n, k), &a, &b);
+            for (i, (&got, &w)) in c.iter().zip(&want).enumerate() {
+                let w = if accumulate { w + before[i] as f64 } else { w };
+                assert!((got as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()), "[{m}, {k}] x [{k}, {n}] accumulate={accumulate} [{i}]: {got}, want {w}");
             }
         }
     }

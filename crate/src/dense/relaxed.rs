@@ -15,7 +15,7 @@ use core::arch::wasm32::*;
 /// and is only written, not read, without `accumulate`.
 ///
 /// Column panels of 12 (`3 x 12` blocks: nine accumulators, three loads of `b` and three
-/// broadcasts of `a` per nine multiply-adds), then one of 8 and one of 4 (`4 x 8`, `4 x 4`
+/// broadcasts of `a` per nine multiply-adds), then one of 8 or of 4 (`4 x 8` or `4 x 4`
 /// blocks), the last `n % 4` columns plainly; edge rows one at a time. Panels outermost, each
 /// panel of `b` (`k x 12`) first copied into a contiguous buffer that stays in L1 while every
 /// row block streams past it: read in place, its rows `n` floats apart (1 KiB in B's
@@ -31,6 +31,9 @@ pub fn product(c: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize)
         if !accumulate {
             c.fill(0.0);
         }
+        return;
+    }
+    if m == 0 {
         return;
     }
     let n4 = n - n % 4;
