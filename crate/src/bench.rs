@@ -25,7 +25,7 @@ pub fn config(name: &str) -> Result<ExperimentConfig> {
         "D" => ExperimentConfig { dataset: DatasetKind::Digits, residual: true, depth: 100, width: 64, timesteps: 4, batch: 16, ..base },
         // The page's MNIST conv preset: mnist14, 3 conv layers of 8 channels, 2 pools, T 4, batch 32.
         "E" => ExperimentConfig { dataset: DatasetKind::Mnist14, conv: true, depth: 3, width: 8, pools: 2, timesteps: 4, batch: 32, ..base },
-        other => return Err(Error::Parse(format!("bench config {other:?}: expected one of A, B, C, D, E"))),
+        other => return Err(Error::parse(format!("bench config {other:?}: expected one of A, B, C, D, E"))),
     })
 }
 

@@ -1,12 +1,27 @@
 //! The one experiment configuration shared by the CLI, the tests and the browser.
 //!
 //! Every field has a default, unknown fields are rejected, and [`ExperimentConfig::validate`]
-//! names the offending field and its bound. The web page mirrors this struct in one table
-//! (`web/state.js`) that also drives the URL hash, so the serde names are the public names.
+//! names the offending field and its bound. The bounds, labels, help and cross-field rules are
+//! in the schema (`schema.rs`, `schema/fields.rs`), which the CLI's flags and the page's
+//! controls are built from, so the serde names are the public names.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+/// `Enum::ALL`, every variant in order. The match below lists them without a wildcard, so a
+/// variant added to the enum but not here fails to compile.
+macro_rules! variants {
+    ($t:ident { $($v:ident),* $(,)? }) => {
+        impl $t {
+            /// Every variant, in declaration order.
+            pub const ALL: [$t; [$(stringify!($v)),*].len()] = [$($t::$v),*];
+        }
+        const _: fn($t) = |x| match x {
+            $($t::$v)|* => (),
+        };
+    };
+}
 
 /// Which data set to train on. The 2-D sets are generated from the seed; `digits` is the
 /// 8x8 UCI optdigits set shipped in `data/digits/`; `mnist14` / `mnist28` are the 10,000
@@ -26,7 +41,14 @@ pub enum DatasetKind {
     Custom,
 }
 
+variants!(DatasetKind { Spiral, Circles, Xor, Gaussians, Moons, Digits, Mnist14, Mnist28, Custom });
+
 impl DatasetKind {
+    /// The 2-D sets generated from the seed (the others are images or a user's file).
+    pub fn is_generated(self) -> bool {
+        matches!(self, DatasetKind::Spiral | DatasetKind::Circles | DatasetKind::Xor | DatasetKind::Gaussians | DatasetKind::Moons)
+    }
+
     /// The files of a shipped data set in `data/`, images first (empty for generated sets
     /// and for `digits`, which is embedded).
     pub fn files(self) -> &'static [&'static str] {
@@ -51,6 +73,8 @@ pub enum Encoding {
     Latency,
 }
 
+variants!(Encoding { Direct, Poisson, Latency });
+
 /// What happens to the membrane after a spike (METHOD.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,6 +84,8 @@ pub enum Reset {
     /// `u <- u - theta * s`: subtract the threshold, keep the excess.
     Soft,
 }
+
+variants!(Reset { Hard, Soft });
 
 /// Which smooth step stands in for the Heaviside derivative in the backward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +97,8 @@ pub enum SurrogateKind {
     Triangle,
     Rectangular,
 }
+
+variants!(SurrogateKind { Sigmoid, FastSigmoid, Atan, Triangle, Rectangular });
 
 /// Which normalization every layer uses (METHOD.md, table; `norm.rs` has the equations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,20 +124,8 @@ pub enum NormKind {
     Rms,
 }
 
-impl NormKind {
-    /// Every kind, in the order of METHOD.md's table.
-    pub const ALL: [NormKind; 9] = [
-        NormKind::None,
-        NormKind::Psp,
-        NormKind::Bn,
-        NormKind::Tdbn,
-        NormKind::Tebn,
-        NormKind::Bntt,
-        NormKind::Mpbn,
-        NormKind::Layer,
-        NormKind::Rms,
-    ];
-}
+// In the order of METHOD.md's table.
+variants!(NormKind { None, Psp, Bn, Tdbn, Tebn, Bntt, Mpbn, Layer, Rms });
 
 /// Over what the PSP norm takes its second moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +137,8 @@ pub enum PspStats {
     PerStep,
 }
 
+variants!(PspStats { Shared, PerStep });
+
 /// What the PSP norm divides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,6 +148,8 @@ pub enum PspPlacement {
     /// The synaptic current `I = W a + b`, after the weight.
     Current,
 }
+
+variants!(PspPlacement { Trace, Current });
 
 /// How the readout layer turns into logits for the cross-entropy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +161,8 @@ pub enum Readout {
     Membrane,
 }
 
+variants!(Readout { Rate, Membrane });
+
 /// How the learning rate moves over the `epochs` of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,12 +172,16 @@ pub enum LrSchedule {
     Cosine,
 }
 
+variants!(LrSchedule { Constant, Cosine });
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
     Adam,
     Sgd,
 }
+
+variants!(OptimizerKind { Adam, Sgd });
 
 /// Everything that defines a run. Two runs with equal configs are bit-identical.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,54 +316,40 @@ pub mod limits {
     pub const MAX_ACTIVATIONS: u128 = 1 << 24;
 }
 
-/// serde reads a JSON array as a struct's fields in order; a config must be an object.
-const NOT_AN_OBJECT: &str = r#"expected an object of fields, like {"depth": 4, "width": 64}"#;
-
-fn check(ok: bool, field: &'static str, bound: impl Into<String>) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Config { field, message: bound.into() })
+/// The config field a serde error is about: the top key of its path (an unknown key too).
+pub fn path_field<E>(e: &serde_path_to_error::Error<E>) -> Option<String> {
+    match e.path().iter().next() {
+        Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+        _ => None,
     }
 }
 
+/// serde reads a JSON array as a struct's fields in order; a config must be an object.
+const NOT_AN_OBJECT: &str = r#"expected an object of fields, like {"depth": 4, "width": 64}"#;
+
+/// A check of `validate_for_data`: the error names `field`; `reads` are the config fields
+/// the bound is made of (the data's sizes are fixed), so the page can choose one to lower.
+fn check(ok: bool, field: &'static str, reads: &[&'static str], message: String) -> Result<()> {
+    if ok {
+        return Ok(());
+    }
+    let mut all = vec![field];
+    all.extend(reads.iter().filter(|r| **r != field));
+    Err(Error::Config { field, message, bound: None, got: None, reads: all })
+}
+
+/// The config fields the activation bound of a conv net is made of, the likeliest cost of a
+/// link first (the page resets the first of them that the link set, when the named one is at
+/// its default).
+const CONV_CELLS: [&str; 6] = ["pools", "width", "depth", "timesteps", "batch", "probe_samples"];
+
 impl ExperimentConfig {
-    /// Checks every field against its bound. The error names the field.
+    /// Checks every field against its bound and every cross-field rule, as the schema
+    /// (`schema/fields.rs`) states them: the first failure, naming its field. The too-big
+    /// networks (over 2^23 hidden weights or 2^24 activations per forward pass) are refused
+    /// here, before anything is allocated.
     pub fn validate(&self) -> Result<()> {
-        use limits::*;
-        let c = self;
-        check((8..=MAX_SAMPLES).contains(&c.samples), "samples", format!("must be in 8..={MAX_SAMPLES}, got {}", c.samples))?;
-        check(c.noise.is_finite() && (0.0..=1.0).contains(&c.noise), "noise", format!("must be in [0, 1], got {}", c.noise))?;
-        check(c.test_fraction.is_finite() && (0.05..=0.9).contains(&c.test_fraction), "test_fraction", format!("must be in [0.05, 0.9], got {}", c.test_fraction))?;
-        check((1..=MAX_TIMESTEPS).contains(&c.timesteps), "timesteps", format!("must be in 1..={MAX_TIMESTEPS}, got {}", c.timesteps))?;
-        check((1..=MAX_DEPTH).contains(&c.depth), "depth", format!("must be in 1..={MAX_DEPTH}, got {}", c.depth))?;
-        check(!c.residual || c.depth >= 2, "depth", "a residual net needs depth >= 2 (a stem and at least one block layer)")?;
-        check(c.pools <= MAX_POOLS, "pools", format!("must be in 0..={MAX_POOLS}, got {}", c.pools))?;
-        check(!c.conv || c.pools <= c.depth, "pools", format!("a conv net pools after its layers: at most depth = {}, got {}", c.depth, c.pools))?;
-        check((1..=MAX_WIDTH).contains(&c.width), "width", format!("must be in 1..={MAX_WIDTH}, got {}", c.width))?;
-        check(c.beta.is_finite() && (0.0..=1.0).contains(&c.beta), "beta", format!("must be in [0, 1] (1 = IF neuron), got {}", c.beta))?;
-        check(c.theta.is_finite() && c.theta > 0.0 && c.theta <= 100.0, "theta", format!("must be in (0, 100], got {}", c.theta))?;
-        check(c.psp_lambda.is_finite() && (0.0..1.0).contains(&c.psp_lambda), "psp_lambda", format!("must be in [0, 1), got {}", c.psp_lambda))?;
-        check(c.surrogate_width.is_finite() && c.surrogate_width >= 0.01 && c.surrogate_width <= 100.0, "surrogate_width", format!("must be in [0.01, 100], got {}", c.surrogate_width))?;
-        check(c.psp_eps.is_finite() && c.psp_eps >= 1e-8 && c.psp_eps <= 1.0, "psp_eps", format!("must be in [1e-8, 1], got {}", c.psp_eps))?;
-        check(c.init_scale.is_finite() && c.init_scale > 0.0 && c.init_scale <= 100.0, "init_scale", format!("must be in (0, 100], got {}", c.init_scale))?;
-        check(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 10.0, "lr", format!("must be in (0, 10], got {}", c.lr))?;
-        check(c.weight_decay.is_finite() && (0.0..=1.0).contains(&c.weight_decay), "weight_decay", format!("must be in [0, 1], got {}", c.weight_decay))?;
-        check((1..=MAX_BATCH).contains(&c.batch), "batch", format!("must be in 1..={MAX_BATCH}, got {}", c.batch))?;
-        check((1..=MAX_EPOCHS).contains(&c.epochs), "epochs", format!("must be in 1..={MAX_EPOCHS}, got {}", c.epochs))?;
-        check((1..=MAX_PROBE).contains(&c.probe_samples), "probe_samples", format!("must be in 1..={MAX_PROBE}, got {}", c.probe_samples))?;
-        check(c.seed <= MAX_SEED, "seed", format!("must be at most 2^53 - 1, got {}", c.seed))?;
-        // Checked before anything is allocated, so a too-big net is a message, not a crash.
-        let kernel = if c.conv { 9 } else { 1 };
-        let weights = c.depth as u128 * c.width as u128 * c.width as u128 * kernel;
-        let what = if c.conv { "depth x width^2 x 9" } else { "depth x width^2" };
-        check(weights <= MAX_WEIGHTS, "width", format!("{what} = {weights} weights exceeds {MAX_WEIGHTS}; lower width or depth"))?;
-        if !c.conv {
-            let cells = (c.depth as u128 + 2) * c.timesteps as u128 * c.forward_samples() as u128 * c.width as u128;
-            let field = if c.probe_samples > c.batch { "probe_samples" } else { "batch" };
-            check(cells <= MAX_ACTIVATIONS, field, format!("(depth + 2) x timesteps x max(batch, probe_samples) x width = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width or depth"))?;
-        }
-        Ok(())
+        crate::schema::check(self)
     }
 
     /// Everything [`validate`](Self::validate) checks (first: `conv_cells` walks `depth` and
@@ -355,25 +367,25 @@ impl ExperimentConfig {
         let steps = c.timesteps as u128 * c.forward_samples() as u128;
         if !c.conv {
             let input = features as u128 * c.width as u128;
-            check(input <= MAX_WEIGHTS, "width", format!("the data's {features} features x width {} = {input} input weights exceeds {MAX_WEIGHTS}; lower width (or use data with fewer features)", c.width))?;
+            check(input <= MAX_WEIGHTS, "width", &[], format!("the data's {features} features x width {} = {input} input weights exceeds {MAX_WEIGHTS}; lower width (or use data with fewer features)", c.width))?;
             let head = c.width as u128 * classes as u128;
-            check(head <= MAX_WEIGHTS, "width", format!("width {} x the data's {classes} classes = {head} readout weights exceeds {MAX_WEIGHTS}; lower width", c.width))?;
+            check(head <= MAX_WEIGHTS, "width", &[], format!("width {} x the data's {classes} classes = {head} readout weights exceeds {MAX_WEIGHTS}; lower width", c.width))?;
             let cells = steps.saturating_mul(features as u128);
-            check(cells <= MAX_ACTIVATIONS, field, format!("timesteps x max(batch, probe_samples) x the data's {features} features = {cells} input values exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples or timesteps"))?;
+            check(cells <= MAX_ACTIVATIONS, field, &["batch", "probe_samples", "timesteps"], format!("timesteps x max(batch, probe_samples) x the data's {features} features = {cells} input values exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples or timesteps"))?;
             return Ok(());
         }
         let Some((h, w)) = image else {
-            return Err(Error::Config { field: "conv", message: "a conv net needs image data (digits, mnist14, mnist28 or an IDX image upload); this data set has plain feature vectors".into() });
+            return Err(Error::config("conv", "a conv net needs image data (digits, mnist14, mnist28 or an IDX image upload); this data set has plain feature vectors"));
         };
         let side = h.min(w);
-        check(side >= 1, "conv", format!("a conv net needs images of at least 1x1 pixel, got {h}x{w}"))?;
-        check(side >> c.pools >= 1, "pools", format!("{} 2x2 pools shrink a {h}x{w} image below one pixel; at most {}", c.pools, side.ilog2()))?;
+        check(side >= 1, "conv", &[], format!("a conv net needs images of at least 1x1 pixel, got {h}x{w}"))?;
+        check(side >> c.pools >= 1, "pools", &[], format!("{} 2x2 pools shrink a {h}x{w} image below one pixel; at most {}", c.pools, side.ilog2()))?;
         let cells = steps.saturating_mul(c.conv_cells(h, w));
-        check(cells <= MAX_ACTIVATIONS, field, format!("timesteps x max(batch, probe_samples) x feature-map cells = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width, depth or use more pools"))?;
+        check(cells <= MAX_ACTIVATIONS, field, &CONV_CELLS, format!("timesteps x max(batch, probe_samples) x feature-map cells = {cells} activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width, depth or use more pools"))?;
         let pooled = c.pool_schedule().iter().sum::<usize>() as u32;
         let (fh, fw) = (h.checked_shr(pooled).unwrap_or(0), w.checked_shr(pooled).unwrap_or(0));
         let head = (c.width as u128 * fh as u128 * fw as u128).saturating_mul(classes as u128);
-        check(head <= MAX_WEIGHTS, "pools", format!("width {} x the final {fh}x{fw} feature map x {classes} classes = {head} readout weights exceeds {MAX_WEIGHTS}; use more pools or lower width", c.width))?;
+        check(head <= MAX_WEIGHTS, "pools", &["width"], format!("width {} x the final {fh}x{fw} feature map x {classes} classes = {head} readout weights exceeds {MAX_WEIGHTS}; use more pools or lower width", c.width))?;
         Ok(())
     }
 
@@ -422,12 +434,12 @@ impl ExperimentConfig {
     /// Parses a JSON config, naming the unknown or mistyped field
     /// (`config JSON: depth: invalid type: ...`), then validates it.
     pub fn from_json(text: &str) -> Result<Self> {
-        let fault = |e: &dyn std::fmt::Display| Error::Parse(format!("config JSON: {e}"));
+        let fault = |e: &dyn std::fmt::Display| Error::parse(format!("config JSON: {e}"));
         if !text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
             return Err(fault(&NOT_AN_OBJECT));
         }
         let mut de = serde_json::Deserializer::from_str(text);
-        let cfg: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| fault(&e))?;
+        let cfg: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Parse { field: path_field(&e), message: format!("config JSON: {e}") })?;
         de.end().map_err(|e| fault(&e))?;
         cfg.validate()?;
         Ok(cfg)
@@ -439,9 +451,9 @@ impl ExperimentConfig {
     /// flags first.
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
         if !value.is_object() {
-            return Err(Error::Parse(format!("invalid config: {NOT_AN_OBJECT}")));
+            return Err(Error::parse(format!("invalid config: {NOT_AN_OBJECT}")));
         }
-        serde_path_to_error::deserialize(value).map_err(|e| Error::Parse(format!("invalid config: {e}")))
+        serde_path_to_error::deserialize(value).map_err(|e| Error::Parse { field: path_field(&e), message: format!("invalid config: {e}") })
     }
 }
 
@@ -534,7 +546,7 @@ mod tests {
         let huge = ExperimentConfig { conv: true, depth: usize::MAX, pools: usize::MAX, width: usize::MAX, ..Default::default() };
         let err = huge.validate_for_data(64, 10, Some((8, 8))).expect_err("huge").to_string();
         assert!(err.starts_with("invalid config: depth:"), "{err}");
-        let conv = ExperimentConfig { conv: true, pools: 2, ..Default::default() };
+        let conv = ExperimentConfig { conv: true, pools: 2, dataset: DatasetKind::Custom, ..Default::default() };
         let err = conv.validate_for_data(0, 10, Some((0, 5))).expect_err("no pixels").to_string();
         assert_eq!(err, "invalid config: conv: a conv net needs images of at least 1x1 pixel, got 0x5");
         let err = conv.validate_for_data(usize::MAX, 10, Some((3, usize::MAX))).expect_err("one pool fits").to_string();
@@ -557,13 +569,13 @@ mod tests {
             .validate_for_data(2, 5000, None).expect_err("readout").to_string();
         assert!(err.starts_with("invalid config: width: width 2048 x the data's 5000 classes"), "{err}");
         // 256x256 images with 1000 classes and no pooling: a 64 x 256 x 256 x 1000 readout.
-        let conv = ExperimentConfig { conv: true, pools: 0, depth: 1, batch: 1, probe_samples: 1, timesteps: 1, ..dense.clone() };
+        let conv = ExperimentConfig { conv: true, pools: 0, dataset: DatasetKind::Custom, depth: 1, batch: 1, probe_samples: 1, timesteps: 1, ..dense.clone() };
         let err = conv.validate_for_data(256 * 256, 1000, Some((256, 256))).expect_err("conv readout").to_string();
         assert!(err.starts_with("invalid config: pools: width 64 x the final 256x256 feature map x 1000 classes"), "{err}");
         ExperimentConfig { pools: 5, depth: 5, ..conv }.validate_for_data(256 * 256, 1000, Some((256, 256))).expect("pooled to 8x8");
         // The shipped data sets still fit the default net.
         dense.validate_for_data(784, 10, None).expect("mnist28 dense");
-        ExperimentConfig { conv: true, width: 8, ..dense }.validate_for_data(196, 10, Some((14, 14))).expect("mnist14 conv");
+        ExperimentConfig { conv: true, width: 8, dataset: DatasetKind::Mnist14, ..dense }.validate_for_data(196, 10, Some((14, 14))).expect("mnist14 conv");
     }
 }
 

@@ -104,12 +104,12 @@ pub fn load(cfg: &ExperimentConfig, files: &[DataFile], rng: &mut Rng) -> Result
                     DatasetKind::Custom => "custom needs a file: upload an IDX pair or a CSV (the CLI: --data FILE)",
                     _ => "its files have not been loaded yet",
                 };
-                return Err(Error::Config { field: "dataset", message: what.into() });
+                return Err(Error::config("dataset", what));
             }
             let mut d = parse_files(files)?;
             if d.len() < crate::upload::MIN_SAMPLES {
                 let names = files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(" + ");
-                return Err(Error::Config { field: "dataset", message: format!("{names}: {} samples; at least {} are needed to split into train and test", d.len(), crate::upload::MIN_SAMPLES) });
+                return Err(Error::config("dataset", format!("{names}: {} samples; at least {} are needed to split into train and test", d.len(), crate::upload::MIN_SAMPLES)));
             }
             d.scale_to_unit();
             (d.x, d.y, d.features, d.classes, d.image)

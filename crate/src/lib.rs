@@ -17,6 +17,7 @@ pub mod model;
 pub mod neuron;
 pub mod norm;
 pub mod rng;
+pub mod schema;
 pub mod surrogate;
 pub mod train;
 pub mod upload;

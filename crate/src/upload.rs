@@ -1,6 +1,6 @@
 //! Parsers for data a user brings: IDX files (the MNIST / Fashion-MNIST format, raw or
 //! gzip) and CSV (a label column, then the feature columns). The page and the CLI share
-//! them. Every fault is an [`Error::Parse`] that names the file, and the byte offset or the
+//! them. Every fault is an [`Error::File`] that names the file, and the byte offset or the
 //! line and column, so a user can find it; sizes are bounded before anything is allocated.
 //!
 //! IDX (LeCun et al., <http://yann.lecun.com/exdb/mnist/>): two zero bytes, a type code
@@ -47,7 +47,7 @@ pub struct Idx {
 }
 
 fn fault(name: &str, what: impl std::fmt::Display) -> Error {
-    Error::Parse(format!("{name}: {what}"))
+    Error::file(name, what)
 }
 
 /// Inflates `bytes` if they are gzip (magic 1f 8b), refusing more than `MAX_INFLATED`.
@@ -104,18 +104,18 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
         return Err(fault(name, format!("truncated header: the file ends before byte {}; an IDX header has at least 4 bytes", b.len())));
     }
     if b[0] != 0 || b[1] != 0 {
-        return Err(fault(name, format!("byte 0: wrong magic {:02x} {:02x}; an IDX file starts with two zero bytes", b[0], b[1])));
+        return Err(Error::file_at_byte(name, 0, format!("wrong magic {:02x} {:02x}; an IDX file starts with two zero bytes", b[0], b[1])));
     }
     let width = match b[2] {
         0x08 | 0x09 => 1,
         0x0B => 2,
         0x0C | 0x0D => 4,
         0x0E => 8,
-        code => return Err(fault(name, format!("byte 2: unknown data type 0x{code:02x} (expected 08, 09, 0b, 0c, 0d or 0e)"))),
+        code => return Err(Error::file_at_byte(name, 2, format!("unknown data type 0x{code:02x} (expected 08, 09, 0b, 0c, 0d or 0e)"))),
     };
     let ndims = b[3] as usize;
     if !(1..=4).contains(&ndims) {
-        return Err(fault(name, format!("byte 3: {ndims} dimensions; spikeplay reads 1 to 4")));
+        return Err(Error::file_at_byte(name, 3, format!("{ndims} dimensions; spikeplay reads 1 to 4")));
     }
     let header = 4 + 4 * ndims;
     if b.len() < header {
@@ -126,7 +126,7 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
         let at = 4 + 4 * i;
         let d = u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
         if d == 0 {
-            return Err(fault(name, format!("byte {at}: dimension {} is 0", i + 1)));
+            return Err(Error::file_at_byte(name, at, format!("dimension {} is 0", i + 1)));
         }
         dims.push(d);
     }
@@ -140,7 +140,7 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
         return Err(fault(name, format!("truncated data: {} bytes of values after byte {header}, the dimensions need {}", b.len() - header, count * width)));
     }
     if b.len() > need {
-        return Err(fault(name, format!("byte {need}: {} bytes after the last value; the dimensions do not match the file", b.len() - need)));
+        return Err(Error::file_at_byte(name, need, format!("{} bytes after the last value; the dimensions do not match the file", b.len() - need)));
     }
     let data = &b[header..];
     let mut values = Vec::with_capacity(count);
@@ -154,19 +154,29 @@ pub fn parse_idx(name: &str, bytes: &[u8]) -> Result<Idx> {
             (_, c) => f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32,
         };
         if !v.is_finite() {
-            return Err(fault(name, format!("byte {}: value {} is {v}", header + i * width, i + 1)));
+            return Err(Error::file_at_byte(name, header + i * width, format!("value {} is {v}", i + 1)));
         }
         values.push(v);
     }
     Ok(Idx { dims, values })
 }
 
+/// Where label `i` stands in its file (for its error): an IDX byte, or a CSV line (column 1).
+enum LabelAt {
+    Byte(usize),
+    Line(u64),
+}
+
 /// Labels from floats that must be whole numbers in `0..MAX_CLASSES`; `at(i)` locates one.
-fn labels(name: &str, raw: &[f32], at: impl Fn(usize) -> String) -> Result<(Vec<u32>, usize)> {
+fn labels(name: &str, raw: &[f32], at: impl Fn(usize) -> LabelAt) -> Result<(Vec<u32>, usize)> {
     let mut y = Vec::with_capacity(raw.len());
     for (i, &v) in raw.iter().enumerate() {
         if v < 0.0 || v.fract() != 0.0 || v as usize >= MAX_CLASSES {
-            return Err(fault(name, format!("{}: label {v} is not a whole number in 0..{MAX_CLASSES}", at(i))));
+            let what = format!("label {v} is not a whole number in 0..{MAX_CLASSES}");
+            return Err(match at(i) {
+                LabelAt::Byte(b) => Error::file_at_byte(name, b, what),
+                LabelAt::Line(l) => Error::file_at_line(name, l, format!(", column 1: {what}")),
+            });
         }
         y.push(v as u32);
     }
@@ -182,16 +192,16 @@ pub fn parse_idx_pair(images: (&str, &[u8]), labels_file: (&str, &[u8])) -> Resu
     let img = parse_idx(images.0, images.1)?;
     let lab = parse_idx(labels_file.0, labels_file.1)?;
     if lab.dims.len() != 1 {
-        return Err(fault(labels_file.0, format!("byte 3: a labels file has 1 dimension, this one {} (is it the images file?)", lab.dims.len())));
+        return Err(Error::file_at_byte(labels_file.0, 3, format!("a labels file has 1 dimension, this one {} (is it the images file?)", lab.dims.len())));
     }
     if img.dims.len() < 2 {
-        return Err(fault(images.0, "byte 3: an images file has at least 2 dimensions (samples, then pixels); this one has 1 (is it the labels file?)"));
+        return Err(Error::file_at_byte(images.0, 3, "an images file has at least 2 dimensions (samples, then pixels); this one has 1 (is it the labels file?)"));
     }
     if img.dims[0] != lab.dims[0] {
-        return Err(Error::Parse(format!("{} has {} samples but {} has {} labels", images.0, img.dims[0], labels_file.0, lab.dims[0])));
+        return Err(Error::file(format!("{} + {}", images.0, labels_file.0), format!("{} has {} samples but {} has {} labels", images.0, img.dims[0], labels_file.0, lab.dims[0])));
     }
     let header = 4 + 4 * lab.dims.len();
-    let (y, classes) = labels(labels_file.0, &lab.values, |i| format!("byte {}", header + i))?;
+    let (y, classes) = labels(labels_file.0, &lab.values, |i| LabelAt::Byte(header + i))?;
     let features = img.dims[1..].iter().product();
     let image = (img.dims.len() == 3).then(|| (img.dims[1], img.dims[2]));
     Ok(Labelled { x: img.values, y, features, classes, image })
@@ -209,7 +219,7 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
             [b'P', b'K', 3, 4, ..] => " (it looks like a zip archive; unzip it first)",
             _ => "",
         };
-        return Err(fault(name, format!("byte {at}: not text{looks}; a CSV is UTF-8 text, one sample per line")));
+        return Err(Error::file_at_byte(name, at, format!("not text{looks}; a CSV is UTF-8 text, one sample per line")));
     }
     // The csv crate keeps a position per field of the row it reads: a 512 MiB line of commas
     // would ask for gigabytes (and overflow wasm32's address space) before any check below.
@@ -222,7 +232,7 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
             b',' => {
                 commas += 1;
                 if commas > MAX_FEATURES {
-                    return Err(fault(name, format!("line {line}: more than {MAX_FEATURES} features in one row, more than any network here can take")));
+                    return Err(Error::file_at_line(name, line, format!(": more than {MAX_FEATURES} features in one row, more than any network here can take")));
                 }
             }
             _ => {}
@@ -232,7 +242,7 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
     let (mut x, mut raw_labels, mut lines) = (Vec::new(), Vec::new(), Vec::new());
     let (mut features, mut first) = (None, true);
     for (row, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| fault(name, format!("line {}: {e}", e.position().map_or(row as u64 + 1, |p| p.line()))))?;
+        let record = record.map_err(|e| Error::file_at_line(name, e.position().map_or(row as u64 + 1, |p| p.line()), format!(": {e}")))?;
         let line = record.position().map_or(row as u64 + 1, |p| p.line());
         if record.iter().all(|f| f.is_empty()) {
             continue; // blank lines, e.g. at the end
@@ -242,22 +252,22 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
             let field = record.get(0).unwrap_or_default();
             let other = [';', '\t', '|', ' '].into_iter().find(|&c| field.contains(c));
             let hint = other.map_or(String::new(), |c| format!(" (this line seems separated by {c:?}; a CSV here is separated by commas)"));
-            return Err(fault(name, format!("line {line}: 1 column; a row is a label and at least one feature{hint}")));
+            return Err(Error::file_at_line(name, line, format!(": 1 column; a row is a label and at least one feature{hint}")));
         }
         if std::mem::take(&mut first) && record.get(0).is_some_and(|f| f.parse::<f32>().is_err()) {
             continue; // a header: the first row that is not blank
         }
         let want = *features.get_or_insert(n - 1);
         if n - 1 != want {
-            return Err(fault(name, format!("line {line}: {} features, the rows above have {want}", n - 1)));
+            return Err(Error::file_at_line(name, line, format!(": {} features, the rows above have {want}", n - 1)));
         }
         if x.len() + want > MAX_VALUES {
-            return Err(fault(name, format!("line {line}: more than {MAX_VALUES} values, too large for a browser tab")));
+            return Err(Error::file_at_line(name, line, format!(": more than {MAX_VALUES} values, too large for a browser tab")));
         }
         for (c, field) in record.iter().enumerate() {
-            let v: f32 = field.parse().map_err(|_| fault(name, format!("line {line}, column {}: {field:?} is not a number", c + 1)))?;
+            let v: f32 = field.parse().map_err(|_| Error::file_at_line(name, line, format!(", column {}: {field:?} is not a number", c + 1)))?;
             if !v.is_finite() {
-                return Err(fault(name, format!("line {line}, column {}: {field} is not a finite number", c + 1)));
+                return Err(Error::file_at_line(name, line, format!(", column {}: {field} is not a finite number", c + 1)));
             }
             if c == 0 {
                 raw_labels.push(v);
@@ -270,7 +280,7 @@ pub fn parse_csv(name: &str, bytes: &[u8]) -> Result<Labelled> {
     let Some(features) = features.filter(|_| !raw_labels.is_empty()) else {
         return Err(fault(name, "no data rows"));
     };
-    let (y, classes) = labels(name, &raw_labels, |i| format!("line {}, column 1", lines[i]))?;
+    let (y, classes) = labels(name, &raw_labels, |i| LabelAt::Line(lines[i]))?;
     Ok(Labelled { x, y, features, classes, image: None })
 }
 
@@ -302,7 +312,7 @@ fn parse_ordered(files: &[DataFile]) -> Result<(Labelled, Vec<String>)> {
     let is_idx = |b: &[u8]| b.starts_with(&[0, 0]);
     let is_labels = |b: &[u8]| b.get(3) == Some(&1);
     match (files, &inflated[..]) {
-        ([], _) => Err(Error::Parse("no file given: drop an IDX images + labels pair or one CSV file".into())),
+        ([], _) => Err(Error::parse("no file given: drop an IDX images + labels pair or one CSV file")),
         ([one], [bytes]) if is_idx(bytes) => {
             let (what, other) = if is_labels(bytes) { ("a labels file", "images") } else { ("an images file", "labels") };
             parse_idx(&one.name, bytes)?;
@@ -312,14 +322,14 @@ fn parse_ordered(files: &[DataFile]) -> Result<(Labelled, Vec<String>)> {
         ([a, b], [ab, bb]) => {
             for (f, bytes) in [(a, ab), (b, bb)] {
                 if !is_idx(bytes) {
-                    return Err(fault(&f.name, "byte 0: not an IDX file (it does not start with two zero bytes); two files must be an IDX images + labels pair, a CSV comes alone"));
+                    return Err(Error::file_at_byte(&f.name, 0, "not an IDX file (it does not start with two zero bytes); two files must be an IDX images + labels pair, a CSV comes alone"));
                 }
             }
             let ((images, ib), (labels, lb)) = if is_labels(ab) && !is_labels(bb) { ((b, bb), (a, ab)) } else { ((a, ab), (b, bb)) };
             let data = parse_idx_pair((&images.name, ib), (&labels.name, lb))?;
             Ok((data, vec![images.name.clone(), labels.name.clone()]))
         }
-        (more, _) => Err(Error::Parse(format!("{} files given: drop an IDX images + labels pair or one CSV file", more.len()))),
+        (more, _) => Err(Error::parse(format!("{} files given: drop an IDX images + labels pair or one CSV file", more.len()))),
     }
 }
 

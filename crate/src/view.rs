@@ -122,10 +122,10 @@ pub fn parse_config(map: Map<String, Value>) -> Result<ExperimentConfig> {
             for (key, value) in map {
                 let single = Map::from_iter([(key.clone(), value)]);
                 if let Err(e) = serde_json::from_value::<ExperimentConfig>(Value::Object(single)) {
-                    return Err(Error::Parse(format!("invalid config: {key}: {e}")));
+                    return Err(Error::Parse { message: format!("invalid config: {key}: {e}"), field: Some(key) });
                 }
             }
-            Err(Error::Parse(format!("invalid config: {whole}")))
+            Err(Error::parse(format!("invalid config: {whole}")))
         }
     }
 }

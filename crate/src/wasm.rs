@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::train::Trainer;
 use crate::upload::{self, DataFile};
@@ -58,11 +59,11 @@ pub struct Playground {
 }
 
 /// Reads `[{ name, bytes: Uint8Array }, ...]`; `undefined` or `null` is no files.
-fn files_from_js(files: JsValue) -> Result<Vec<DataFile>, JsError> {
+fn files_from_js(files: JsValue) -> Result<Vec<DataFile>, JsValue> {
     if files.is_undefined() || files.is_null() {
         return Ok(Vec::new());
     }
-    serde_wasm_bindgen::from_value(files).map_err(|e| JsError::new(&format!("files: expected [{{ name, bytes: Uint8Array }}]: {e}")))
+    serde_wasm_bindgen::from_value(files).map_err(|e| js_msg(&format!("files: expected [{{ name, bytes: Uint8Array }}]: {e}")))
 }
 
 #[wasm_bindgen]
@@ -107,9 +108,9 @@ pub fn debug_panic(message: &str) {
 /// `norm` after `warmup` untimed ones; `files` carries config E's MNIST 14x14 files.
 /// Returns `{ config, norm, step_ms: [...] }`, the same record as `spikeplay bench --out`.
 #[wasm_bindgen(js_name = benchSteps)]
-pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsValue) -> Result<JsValue, JsError> {
+pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsValue) -> Result<JsValue, JsValue> {
     report_panics();
-    let norm = serde_json::from_value(Value::String(norm.to_owned())).map_err(|e| JsError::new(&format!("norm: {e}")))?;
+    let norm = serde_json::from_value(Value::String(norm.to_owned())).map_err(|e| js_msg(&format!("norm: {e}")))?;
     let files = files_from_js(files)?;
     let t = crate::bench::measure_with_files(name, norm, &files, warmup as usize, steps as usize, performance_now).map_err(js_err)?;
     to_js(&t)
@@ -127,7 +128,7 @@ pub fn wasm_build() -> String {
 /// Times a dense layer's matrix products by gemm and by the sparse loops in this module
 /// (`spikeplay bench --products` natively): `[ProductTiming]`, median of `repeats`.
 #[wasm_bindgen(js_name = benchProducts)]
-pub fn bench_products(repeats: u32) -> Result<JsValue, JsError> {
+pub fn bench_products(repeats: u32) -> Result<JsValue, JsValue> {
     report_panics();
     to_js(&crate::dense::product_timings(repeats as usize, performance_now))
 }
@@ -136,19 +137,55 @@ pub fn bench_products(repeats: u32) -> Result<JsValue, JsError> {
 /// page previews: counts, shape, extent and the first samples. A malformed file's error
 /// names the file and the byte or line.
 #[wasm_bindgen(js_name = previewFiles)]
-pub fn preview_files(files: JsValue) -> Result<JsValue, JsError> {
+pub fn preview_files(files: JsValue) -> Result<JsValue, JsValue> {
     report_panics();
     to_js(&upload::preview(&files_from_js(files)?).map_err(js_err)?)
 }
 
-fn js_err(e: Error) -> JsError {
-    JsError::new(&e.to_string())
+/// A core error as a JavaScript `Error` whose own properties are its [`ErrorReport`]
+/// (`kind`, `field`, `bound`, `got`, `reads`, `file`, `byte`, `line`, `step`, `message`): the
+/// worker passes them on, and the page acts on `kind` and `field`, never on the text.
+///
+/// [`ErrorReport`]: crate::error::ErrorReport
+fn js_err(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    if let Ok(detail) = to_js(&e.report()) {
+        js_sys::Object::<JsValue>::assign(err.unchecked_ref(), detail.unchecked_ref());
+    }
+    err.into()
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+/// A plain `Error` for what is not the core's (a malformed argument from the worker).
+fn js_msg(text: &str) -> JsValue {
+    js_sys::Error::new(text).into()
+}
+
+/// The config schema (`crate::schema`): every field's name, kind, default, bounds or values,
+/// unit, group and help, and the cross-field rules as expressions. The page builds its
+/// controls, its link reading and its messages from it.
+#[wasm_bindgen]
+pub fn schema() -> Result<JsValue, JsValue> {
+    to_js(&crate::schema::schema_json())
+}
+
+/// What the core says of a config object, without building a run: `null` when it is valid,
+/// else the error as a plain object (the [`js_err`] properties). The page checks configs with
+/// the schema's rules itself; the tests hold its answers against this one.
+#[wasm_bindgen(js_name = checkConfig)]
+pub fn check_config(config: JsValue) -> Result<JsValue, JsValue> {
+    let checked = serde_wasm_bindgen::from_value::<Map<String, Value>>(config)
+        .map_err(|e| Error::parse(format!("invalid config: expected an object of fields: {e}")))
+        .and_then(view::parse_config);
+    match checked {
+        Ok(_) => Ok(JsValue::NULL),
+        Err(e) => to_js(&e.report()),
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("report: {e}")))
+        .map_err(|e| js_msg(&format!("report: {e}")))
 }
 
 #[wasm_bindgen]
@@ -156,27 +193,27 @@ impl Playground {
     /// Builds a run from a config object and, for `mnist14`, `mnist28` and `custom`, the
     /// data files (`[{ name, bytes }]`); a rejected config's error names its field.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue, files: JsValue) -> Result<Playground, JsError> {
+    pub fn new(config: JsValue, files: JsValue) -> Result<Playground, JsValue> {
         report_panics();
         let map: Map<String, Value> = serde_wasm_bindgen::from_value(config)
-            .map_err(|e| JsError::new(&format!("invalid config: expected an object of fields: {e}")))?;
+            .map_err(|e| js_err(Error::parse(format!("invalid config: expected an object of fields: {e}"))))?;
         let cfg = view::parse_config(map).map_err(js_err)?;
         let files = files_from_js(files)?;
         Ok(Playground { trainer: Trainer::with_files(cfg, &files).map_err(js_err)?, files })
     }
 
     /// The validated config with every default filled in, as a plain object.
-    pub fn config(&self) -> Result<JsValue, JsError> {
+    pub fn config(&self) -> Result<JsValue, JsValue> {
         to_js(&self.trainer.cfg)
     }
 
     /// Network layout and the training points for the views (see [`Layout`]).
-    pub fn layout(&self) -> Result<JsValue, JsError> {
+    pub fn layout(&self) -> Result<JsValue, JsValue> {
         to_js::<Layout>(&view::layout(&self.trainer))
     }
 
     /// Takes `n` optimizer steps.
-    pub fn train(&mut self, n: u32) -> Result<JsValue, JsError> {
+    pub fn train(&mut self, n: u32) -> Result<JsValue, JsValue> {
         let mut losses = Vec::with_capacity(n as usize);
         for _ in 0..n {
             losses.push(self.trainer.step().map_err(js_err)?);
@@ -187,7 +224,7 @@ impl Playground {
 
     /// Accuracy over the first `limit` samples of the train and test splits, `0` for all
     /// of them (a few forward passes per chunk: call sparingly on large data sets).
-    pub fn evaluate(&self, limit: u32) -> Result<JsValue, JsError> {
+    pub fn evaluate(&self, limit: u32) -> Result<JsValue, JsValue> {
         let t = &self.trainer;
         let limit = if limit == 0 { usize::MAX } else { limit as usize };
         to_js(&EvalReport {
@@ -198,13 +235,13 @@ impl Playground {
 
     /// Probe sample `sample` as the first layer receives it over the `T` steps.
     #[wasm_bindgen(js_name = encodedInput)]
-    pub fn encoded_input(&self, sample: u32) -> Result<JsValue, JsError> {
+    pub fn encoded_input(&self, sample: u32) -> Result<JsValue, JsValue> {
         to_js(&view::encoded_input(&self.trainer, sample as usize).map_err(js_err)?)
     }
 
     /// Per-layer statistics, the raster of `layer`/`sample`, and a `grid x grid` decision
     /// map for 2-D sets (`grid = 0` skips it).
-    pub fn probe(&self, layer: u32, sample: u32, grid: u32) -> Result<JsValue, JsError> {
+    pub fn probe(&self, layer: u32, sample: u32, grid: u32) -> Result<JsValue, JsValue> {
         let t = &self.trainer;
         let (probe, taps) = t.probe_with_taps().map_err(js_err)?;
         let pick = |f: fn(&crate::metrics::LayerStats) -> f32| probe.layers.iter().map(f).collect::<Vec<f32>>();
@@ -226,7 +263,7 @@ impl Playground {
     }
 
     /// Starts the same config again from step 0 (same seed, so the same first losses).
-    pub fn reset(&mut self) -> Result<(), JsError> {
+    pub fn reset(&mut self) -> Result<(), JsValue> {
         let cfg: ExperimentConfig = self.trainer.cfg.clone();
         self.trainer = Trainer::with_files(cfg, &self.files).map_err(js_err)?;
         Ok(())

@@ -18,7 +18,7 @@ fn bad_flags_and_values_name_the_field() {
     let cases: [(&[&str], &str); 5] = [
         (&["train", "--depth", "0"], "depth"),
         (&["train", "--beta", "2"], "beta"),
-        (&["train", "--norm", "bogus"], "unknown variant `bogus`"),
+        (&["train", "--norm", "bogus"], "invalid value 'bogus' for '--norm <NAME>'"),
         (&["train", "--widht", "3"], "--widht"),
         (&["train", "--lr", "abc"], "--lr"),
     ];
@@ -251,4 +251,39 @@ fn bench_prints_a_table_and_names_a_bad_config() {
     assert_eq!(json["timings"][1]["step_ms"].as_array().unwrap().len(), 3);
     let (ok, err) = spikeplay(&["bench", "--configs", "Z"]);
     assert!(!ok && err.contains("bench config \"Z\""), "{err}");
+}
+
+/// Every field of the schema is a flag, with the schema's values and bounds: its help names
+/// them, and a value past an end is refused naming the field, the bound and the flag (the CLI
+/// keeps no second list of fields to fall out of step).
+#[test]
+fn every_schema_field_is_a_flag_with_the_schemas_bounds() {
+    use spikeplay::schema::{fields, Kind};
+    let out = Command::new(env!("CARGO_BIN_EXE_spikeplay")).args(["train", "--help"]).output().expect("binary runs");
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    for f in fields() {
+        let flag = format!("--{}", f.name.replace('_', "-"));
+        let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{flag} "))).unwrap_or_else(|| panic!("{flag} missing from --help"));
+        match f.kind {
+            Kind::Enum => assert!(line.contains(&format!("[possible values: {}]", f.options.join(", "))), "{line}"),
+            Kind::Int | Kind::Float => assert!(line.contains(&format!("In {}", f.bound)), "{line}"),
+            Kind::Bool => assert!(line.contains("[<BOOL>]"), "{line}"),
+        }
+        if !matches!(f.kind, Kind::Int | Kind::Float) {
+            continue;
+        }
+        let (lo, hi) = (f.min.unwrap(), f.max.unwrap());
+        // A value past the top (the top itself if that end is open), and the bottom if open.
+        let mut refused = vec![if f.exclusive_max { hi } else if f.kind == Kind::Int { hi + 1.0 } else { hi * 1.5 + 1.0 }];
+        if f.exclusive_min {
+            refused.push(lo);
+        }
+        for v in refused {
+            let text = if f.kind == Kind::Int { format!("{}", v as u64) } else { format!("{v}") };
+            let (ok, err) = spikeplay(&["train", &flag, &text, "--quiet"]);
+            assert!(!ok, "{flag} {text} was accepted");
+            let want = format!("invalid config: {}: must be in {}", f.name, f.bound);
+            assert!(err.contains(&want) && err.contains(&format!("(flag {flag})")), "{flag} {text}: {err:?} should say {want:?}");
+        }
+    }
 }

@@ -15,11 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use serde::de::DeserializeOwned;
 use spikeplay::compare::{self, Grid, RunSummary};
 use spikeplay::upload::DataFile;
-use spikeplay::config::{DatasetKind, Encoding, LrSchedule, NormKind, OptimizerKind, PspPlacement, PspStats, Readout, Reset, SurrogateKind};
+use spikeplay::config::{DatasetKind, NormKind};
+use spikeplay::schema::{self, Kind};
 use spikeplay::train::{run_with_files, Progress};
 use spikeplay::{Error, ExperimentConfig};
 
@@ -116,111 +118,86 @@ fn parse_arch(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Every field of ExperimentConfig as a flag, over an optional JSON file.
-#[derive(Args)]
+/// Every field of ExperimentConfig as a flag (`--flag-name`, from the schema's table), over an
+/// optional JSON file, and `--data`. The flags are built from `spikeplay::schema`, so a field
+/// added there is a flag here with its help, bound, values and default, and no list of fields
+/// is kept in this file.
 struct ConfigArgs {
-    /// A JSON config (the fields of ExperimentConfig), or a run downloaded from the page or written by --out (its "config" is used); flags given as well override it.
-    #[arg(long)]
     config: Option<PathBuf>,
-
-    /// spiral | circles | xor | gaussians | moons | digits | mnist14 | mnist28 | custom
-    #[arg(long, value_parser = serde_name::<DatasetKind>)]
-    dataset: Option<DatasetKind>,
-    /// Train on your own file(s): one CSV (label column, then features) or an IDX images
-    /// file and its IDX labels file (give --data twice; raw or gzip). Implies --dataset custom.
-    #[arg(long, value_name = "FILE")]
     data: Vec<PathBuf>,
-    #[arg(long)]
-    samples: Option<usize>,
-    #[arg(long)]
-    noise: Option<f32>,
-    #[arg(long)]
-    test_fraction: Option<f32>,
-    /// direct | poisson | latency
-    #[arg(long, value_parser = serde_name::<Encoding>)]
-    encoding: Option<Encoding>,
-    #[arg(long)]
-    timesteps: Option<usize>,
-    /// Hidden weight layers (plain and residual alike).
-    #[arg(long)]
-    depth: Option<usize>,
-    #[arg(long)]
-    width: Option<usize>,
-    /// Use pre-activation residual blocks.
-    #[arg(long)]
-    residual: bool,
-    /// Use 3x3 convolutional layers (width = channels) on image data.
-    #[arg(long)]
-    conv: bool,
-    /// Conv nets: 2x2 pooling stages spread over the depth.
-    #[arg(long)]
-    pools: Option<usize>,
-    #[arg(long)]
-    zero_init_residual: Option<bool>,
-    #[arg(long)]
-    beta: Option<f32>,
-    #[arg(long)]
-    theta: Option<f32>,
-    /// hard | soft
-    #[arg(long, value_parser = serde_name::<Reset>)]
-    reset: Option<Reset>,
-    #[arg(long)]
-    detach_reset: Option<bool>,
-    #[arg(long)]
-    psp_lambda: Option<f32>,
-    /// sigmoid | fast_sigmoid | atan | triangle | rectangular
-    #[arg(long, value_parser = serde_name::<SurrogateKind>)]
-    surrogate: Option<SurrogateKind>,
-    #[arg(long)]
-    surrogate_width: Option<f32>,
-    /// none | psp | bn | tdbn | tebn | bntt | mpbn | layer | rms
-    #[arg(long, value_parser = serde_name::<NormKind>)]
-    norm: Option<NormKind>,
-    #[arg(long)]
-    psp_eps: Option<f64>,
-    /// shared | per_step
-    #[arg(long, value_parser = serde_name::<PspStats>)]
-    psp_stats: Option<PspStats>,
-    #[arg(long)]
-    psp_shift: Option<bool>,
-    /// trace | current
-    #[arg(long, value_parser = serde_name::<PspPlacement>)]
-    psp_placement: Option<PspPlacement>,
-    /// rate | membrane
-    #[arg(long, value_parser = serde_name::<Readout>)]
-    readout: Option<Readout>,
-    #[arg(long)]
-    init_scale: Option<f32>,
-    /// adam | sgd
-    #[arg(long, value_parser = serde_name::<OptimizerKind>)]
-    optimizer: Option<OptimizerKind>,
-    #[arg(long)]
-    lr: Option<f64>,
-    /// constant | cosine
-    #[arg(long, value_parser = serde_name::<LrSchedule>)]
-    lr_schedule: Option<LrSchedule>,
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    #[arg(long)]
-    batch: Option<usize>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    #[arg(long)]
-    probe_samples: Option<usize>,
-    #[arg(long)]
-    seed: Option<u64>,
+    /// `(field, value)` for each field flag given, with the value as JSON.
+    given: Vec<(&'static str, serde_json::Value)>,
 }
 
-macro_rules! overlay {
-    ($cfg:ident, $args:ident; $($field:ident),*) => {
-        $(if let Some(v) = $args.$field { $cfg.$field = v; })*
+const CONFIG_HELP: &str = "A JSON config (the fields of ExperimentConfig), or a run downloaded from the page or written by --out (its \"config\" is used); flags given as well override it.";
+const DATA_HELP: &str = "Train on your own file(s): one CSV (label column, then features) or an IDX images file and its IDX labels file (give --data twice; raw or gzip). Implies --dataset custom.";
+
+fn flag_name(field: &str) -> String {
+    field.replace('_', "-")
+}
+
+/// One field's flag: its help says what it is, its bound or values and its default.
+fn field_arg(f: &'static schema::Field) -> Arg {
+    let mut help = if f.help.is_empty() { f.label } else { f.help }.to_owned();
+    if !f.bound.is_empty() {
+        help.push_str(&format!(" In {}{}.", f.bound, f.bound_note));
+    }
+    let default = match &f.default {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => schema::Val::Num(n.as_f64().unwrap_or(f64::NAN)).show(),
+        other => other.to_string(),
     };
+    help.push_str(&format!(" Default {default}."));
+    let arg = Arg::new(f.name).long(flag_name(f.name)).help(help).help_heading(format!("{:?} settings", f.group));
+    match f.kind {
+        // `--residual` alone means true; `--residual false` and `--residual=false` also work.
+        Kind::Bool => arg.num_args(0..=1).default_missing_value("true").value_parser(clap::value_parser!(bool)).value_name("BOOL"),
+        Kind::Enum => arg.value_parser(PossibleValuesParser::new(f.options.iter().map(String::as_str))).value_name("NAME"),
+        Kind::Int => arg.value_parser(clap::value_parser!(u64)).value_name("N"),
+        Kind::Float => arg.value_parser(clap::value_parser!(f64)).value_name("X"),
+    }
+}
+
+impl Args for ConfigArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let cmd = cmd
+            .arg(Arg::new("config").long("config").value_parser(clap::value_parser!(PathBuf)).value_name("FILE").help(CONFIG_HELP))
+            .arg(Arg::new("data").long("data").action(ArgAction::Append).value_parser(clap::value_parser!(PathBuf)).value_name("FILE").help(DATA_HELP));
+        schema::fields().iter().fold(cmd, |cmd, f| cmd.arg(field_arg(f)))
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for ConfigArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for f in schema::fields() {
+            let v = match f.kind {
+                Kind::Bool => m.get_one::<bool>(f.name).map(|b| serde_json::json!(b)),
+                Kind::Enum => m.get_one::<String>(f.name).map(|s| serde_json::json!(s)),
+                Kind::Int => m.get_one::<u64>(f.name).map(|n| serde_json::json!(n)),
+                Kind::Float => m.get_one::<f64>(f.name).map(|x| serde_json::json!(x)),
+            };
+            given.extend(v.map(|v| (f.name, v)));
+        }
+        Ok(ConfigArgs {
+            config: m.get_one::<PathBuf>("config").cloned(),
+            data: m.get_many::<PathBuf>("data").map(|v| v.cloned().collect()).unwrap_or_default(),
+            given,
+        })
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
 }
 
 /// A config error with the flag that sets the field.
 fn flag_error(e: Error) -> String {
     match e {
-        Error::Config { field, .. } => format!("{e} (flag --{})", field.replace('_', "-")),
+        Error::Config { field, .. } => format!("{e} (flag --{})", flag_name(field)),
         other => other.to_string(),
     }
 }
@@ -282,18 +259,21 @@ impl ConfigArgs {
             None => ExperimentConfig::default(),
         };
         let a = self;
-        overlay!(cfg, a; dataset, pools, samples, noise, test_fraction, encoding, timesteps, depth, width, zero_init_residual,
-            beta, theta, reset, detach_reset, psp_lambda, surrogate, surrogate_width, norm, psp_eps, psp_stats,
-            psp_shift, psp_placement, readout,
-            init_scale, optimizer, lr, lr_schedule, weight_decay, batch, epochs, probe_samples, seed);
-        if a.residual {
-            cfg.residual = true;
+        if !a.given.is_empty() {
+            let mut value = serde_json::to_value(&cfg).map_err(|e| e.to_string())?;
+            for (field, v) in &a.given {
+                value[*field] = v.clone();
+            }
+            // A value its field's type cannot hold (a float for an f32 field past its range):
+            // named with its flag.
+            cfg = ExperimentConfig::from_value(value).map_err(|e| match &e {
+                Error::Parse { field: Some(f), .. } => format!("{e} (flag --{})", flag_name(f)),
+                _ => e.to_string(),
+            })?;
         }
-        if a.conv {
-            cfg.conv = true;
-        }
+        let dataset = a.given.iter().any(|(f, _)| *f == "dataset").then_some(cfg.dataset);
         if !a.data.is_empty() {
-            match a.dataset {
+            match dataset {
                 None | Some(DatasetKind::Custom) => cfg.dataset = DatasetKind::Custom,
                 Some(other) => return Err(format!("--data trains on your file, but --dataset is {}; drop one of them", compare::name(&other))),
             }

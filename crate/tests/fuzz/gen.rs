@@ -1,25 +1,26 @@
 //! Generators of the fuzz properties: valid shapes reached deep, then broken.
 
 use proptest::prelude::*;
+use spikeplay::schema::{self, Kind};
 use spikeplay::ExperimentConfig;
 
 
-/// Each config field with the values it takes: enum names, or the JSON type of the value.
-pub const ENUMS: [(&str, &[&str]); 10] = [
-    ("dataset", &["spiral", "circles", "xor", "gaussians", "moons", "digits", "mnist14", "mnist28", "custom"]),
-    ("encoding", &["direct", "poisson", "latency"]),
-    ("reset", &["hard", "soft"]),
-    ("surrogate", &["sigmoid", "fast_sigmoid", "atan", "triangle", "rectangular"]),
-    ("norm", &["none", "psp", "bn", "tdbn", "tebn", "bntt", "mpbn", "layer", "rms"]),
-    ("psp_stats", &["shared", "per_step"]),
-    ("psp_placement", &["trace", "current"]),
-    ("readout", &["rate", "membrane"]),
-    ("optimizer", &["adam", "sgd"]),
-    ("lr_schedule", &["constant", "cosine"]),
-];
-pub const INTS: [&str; 11] = ["samples", "timesteps", "depth", "width", "pools", "batch", "epochs", "probe_samples", "seed", "samples", "depth"];
-pub const FLOATS: [&str; 10] = ["noise", "test_fraction", "beta", "theta", "psp_lambda", "surrogate_width", "psp_eps", "init_scale", "lr", "weight_decay"];
-pub const BOOLS: [&str; 6] = ["residual", "conv", "zero_init_residual", "detach_reset", "psp_shift", "residual"];
+/// The fields and the values they take come from the schema (`spikeplay::schema`), so a field
+/// added to the config is fuzzed without a word here.
+fn kind_of(field: &str) -> Option<Kind> {
+    schema::field(field).map(|f| f.kind)
+}
+
+/// An enum field's serde names.
+fn options_of(field: &str) -> &'static [String] {
+    schema::field(field).map_or(&[], |f| f.options.as_slice())
+}
+
+/// Every field once, and a few that many rules read (samples, depth, residual) twice, so
+/// that they change more often.
+pub fn all_fields() -> Vec<&'static str> {
+    schema::fields().iter().map(|f| f.name).chain(["samples", "depth", "residual"]).collect()
+}
 
 /// Integers at and around every bound, and any.
 pub fn edge_int() -> impl Strategy<Value = u64> {
@@ -44,7 +45,7 @@ pub fn number_text() -> impl Strategy<Value = String> {
 }
 
 pub fn string_text() -> impl Strategy<Value = String> {
-    let names: Vec<&str> = ENUMS.iter().flat_map(|(_, v)| v.iter().copied()).chain(["", "PSP", "Psp", "psp ", "x"]).collect();
+    let names: Vec<&str> = schema::fields().iter().flat_map(|f| f.options.iter().map(String::as_str)).chain(["", "PSP", "Psp", "psp ", "x"]).collect();
     prop_oneof![proptest::sample::select(names).prop_map(str::to_owned), any::<String>()].prop_map(|s| serde_json::to_string(&s).unwrap_or_default())
 }
 
@@ -61,21 +62,15 @@ pub fn json_text() -> impl Strategy<Value = String> {
 
 /// A value of the field's own type, mostly; sometimes any JSON value.
 pub fn field_value(field: &'static str) -> BoxedStrategy<String> {
-    let typed: BoxedStrategy<String> = if let Some((_, names)) = ENUMS.iter().find(|(f, _)| *f == field) {
-        proptest::sample::select(names.to_vec()).prop_map(|n| format!("{n:?}")).boxed()
-    } else if INTS.contains(&field) {
-        prop_oneof![8 => edge_int().prop_map(|v| v.to_string()), 1 => number_text()].boxed()
-    } else if FLOATS.contains(&field) {
-        prop_oneof![8 => edge_float().prop_filter("finite", |v| v.is_finite()).prop_map(|v| format!("{v:?}")), 1 => number_text()].boxed()
-    } else {
-        any::<bool>().prop_map(|b| b.to_string()).boxed()
+    let typed: BoxedStrategy<String> = match kind_of(field) {
+        Some(Kind::Enum) => proptest::sample::select(options_of(field).to_vec()).prop_map(|n| format!("{n:?}")).boxed(),
+        Some(Kind::Int) => prop_oneof![8 => edge_int().prop_map(|v| v.to_string()), 1 => number_text()].boxed(),
+        Some(Kind::Float) => prop_oneof![8 => edge_float().prop_filter("finite", |v| v.is_finite()).prop_map(|v| format!("{v:?}")), 1 => number_text()].boxed(),
+        _ => any::<bool>().prop_map(|b| b.to_string()).boxed(),
     };
     prop_oneof![9 => typed, 1 => json_text()].boxed()
 }
 
-pub fn all_fields() -> Vec<&'static str> {
-    ENUMS.iter().map(|(f, _)| *f).chain(INTS).chain(FLOATS).chain(BOOLS).collect()
-}
 
 /// `(text, keys, well_formed)`: a JSON object of config fields (and sometimes unknown or
 /// repeated keys), or that text cut and mutated, or any string.
@@ -101,15 +96,13 @@ pub fn config_values() -> impl Strategy<Value = ExperimentConfig> {
     changes.prop_map(|changes| {
         let mut value = serde_json::to_value(ExperimentConfig::default()).unwrap_or_default();
         for (field, int, float, flag, pick) in changes {
-            let v = if let Some((_, names)) = ENUMS.iter().find(|(f, _)| *f == field) {
-                serde_json::json!(names[pick % names.len()])
-            } else if INTS.contains(&field) {
-                serde_json::json!(int)
-            } else if FLOATS.contains(&field) {
+            let v = match kind_of(field) {
+                Some(Kind::Enum) => serde_json::json!(options_of(field)[pick % options_of(field).len()]),
+                Some(Kind::Int) => serde_json::json!(int),
                 // JSON has no NaN or infinity: those are set below, after parsing.
-                if float.is_finite() { serde_json::json!(float) } else { serde_json::json!(0.5) }
-            } else {
-                serde_json::json!(flag)
+                Some(Kind::Float) if float.is_finite() => serde_json::json!(float),
+                Some(Kind::Float) => serde_json::json!(0.5),
+                _ => serde_json::json!(flag),
             };
             value[field] = v;
         }
