@@ -2,6 +2,7 @@
 // data, and the recording's JSON and CSV. (The browser tests are in e2e-compare.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './schema.mjs'; // before the page's modules: they are built from it
 import { BY_KEY, crossCheck, defaults, fromHash, parseValue } from '../web/state.js';
 import { MAX_RUNS, compareHash, compareStem, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';
 import { PRESETS, presetBase, presetSpec } from '../web/presets.js';

@@ -2,6 +2,7 @@
 // stays in its run, the link, the presets, and the downloads (explore's too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './schema.mjs'; // before the page's modules: they are built from it
 import {
   ARTIFACTS, WAIT, compareReady, download, hashOf, play, pause, ready, rows, stepsAtLeast, useBrowser,
 } from './browser.mjs';

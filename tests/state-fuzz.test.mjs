@@ -9,6 +9,7 @@
 // counterexample: fix the parser and keep the input as a plain test in state.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './schema.mjs'; // before the page's modules: they are built from it
 import fc from 'fast-check';
 import { BY_KEY, CONTROLS, MAX_UNKNOWN, PAGE_KEYS, camel, crossCheck, defaults, fromHash, parseValue, toHash } from '../web/state.js';
 import { MAX_RUNS, MAX_VALUE_LENGTH, MIN_RUNS, compareHash, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';

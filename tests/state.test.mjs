@@ -1,66 +1,65 @@
-// The control table must mirror `ExperimentConfig`: same fields, same enum names. This reads
-// the Rust source so that a field added to the core without a control fails here, and checks
-// that the URL hash round-trips every field including the seed.
+// The control table is built from the schema the wasm module exports (crate/src/schema.rs):
+// every field reaches the controls and the link with the core's kind, values and bounds, and the
+// page's checks give the core's verdicts. The CLI side of the same promise is in
+// crate/tests/cli.rs (`every_schema_field_is_a_flag_with_the_schemas_bounds`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { SCHEMA, checkConfig } from './schema.mjs';
 import {
-  CONTROLS, MAX_ACTIVATIONS, MAX_UNKNOWN, MAX_WEIGHTS, PAGE_DEFAULTS, crossCheck, defaults, fromHash, isUnused, parseValue, toHash,
+  CONTROLS, MAX_UNKNOWN, PAGE_DEFAULTS, crossCheck, defaults, fromHash, isUnused, parseValue, toHash,
   unknownNotice,
 } from '../web/state.js';
 
-const source = readFileSync(new URL('../crate/src/config.rs', import.meta.url), 'utf8');
-const snake = (name) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+/** The core's defaults, with the page's first-visit values where the schema gives them. */
+const coreDefaults = () => Object.fromEntries(SCHEMA.fields.map((f) => [f.name, f.default]));
 
-function structFields(name) {
-  const body = new RegExp(`pub struct ${name} \\{([\\s\\S]*?)\\n\\}`).exec(source)[1];
-  return [...body.matchAll(/^\s*pub (\w+):\s*([\w<>]+)/gm)].map((m) => ({ name: m[1], type: m[2] }));
-}
-
-function enumVariants(name) {
-  const body = new RegExp(`pub enum ${name} \\{([\\s\\S]*?)\\n\\}`).exec(source)[1];
-  return [...body.matchAll(/^\s*([A-Z]\w*),/gm)].map((m) => snake(m[1]));
-}
-
-test('the control table has exactly the fields of ExperimentConfig', () => {
-  const fields = structFields('ExperimentConfig').map((f) => f.name);
-  assert.deepEqual(CONTROLS.map((c) => c.key).sort(), fields.sort());
-});
-
-test('enum controls offer exactly the serde names of their Rust enums', () => {
-  for (const { name, type } of structFields('ExperimentConfig')) {
-    if (!source.includes(`pub enum ${type} {`)) continue;
-    const control = CONTROLS.find((c) => c.key === name);
-    assert.equal(control.kind, 'enum', name);
-    assert.deepEqual(control.options, enumVariants(type), `${name}: ${type}`);
+test('every schema field is a control with its kind, values, bounds and default', () => {
+  assert.deepEqual(CONTROLS.map((c) => c.key), SCHEMA.fields.map((f) => f.name));
+  assert.ok(SCHEMA.fields.length >= 34, 'the whole config');
+  for (const f of SCHEMA.fields) {
+    const c = CONTROLS.find((x) => x.key === f.name);
+    assert.equal(c.kind, f.kind, f.name);
+    assert.equal(c.default, f.page_default ?? f.default, f.name);
+    if (f.kind === 'enum') assert.deepEqual(c.options, f.options, f.name);
+    if (f.kind === 'int' || f.kind === 'float') {
+      assert.equal(c.min, f.min, f.name);
+      assert.equal(c.max, f.max, f.name);
+      assert.equal(c.exclusiveMin !== undefined, f.exclusive_min, f.name);
+      assert.equal(c.exclusiveMax !== undefined, f.exclusive_max, f.name);
+    }
   }
+  assert.deepEqual(PAGE_DEFAULTS, ['dataset', 'lr']);
+  assert.equal(checkConfig(defaults()), null, "the page's first config is one the core takes");
+  assert.equal(checkConfig(coreDefaults()), null);
 });
 
-test('numeric and bool kinds follow the Rust types', () => {
-  const kinds = { usize: 'int', u64: 'int', f32: 'float', f64: 'float', bool: 'bool' };
-  for (const { name, type } of structFields('ExperimentConfig')) {
-    if (kinds[type]) assert.equal(CONTROLS.find((c) => c.key === name).kind, kinds[type], name);
-  }
-});
-
-/** `field: value,` lines of `impl Default for ExperimentConfig`, as JS values. */
-function rustDefaults() {
-  const body = /impl Default for ExperimentConfig \{[\s\S]*?Self \{([\s\S]*?)\n\s*\}\n\s*\}/.exec(source)[1];
-  const parse = (v) => {
-    if (/^\w+::\w+$/.test(v)) return snake(v.split('::')[1]);
-    if (v === 'true' || v === 'false') return v === 'true';
-    return Number(v);
-  };
-  return Object.fromEntries([...body.matchAll(/^\s*(\w+): ([^,]+),/gm)].map((m) => [m[1], parse(m[2].trim())]));
+/** A value of field `f` other than its default that the core takes on its own. */
+function another(f) {
+  if (f.kind === 'bool') return !f.default;
+  if (f.kind === 'enum') return f.options.find((o) => o !== (f.page_default ?? f.default));
+  const v = f.exclusive_max ? f.max / 2 : f.max;
+  return f.kind === 'int' ? Math.min(v, f.min + 3) : Number((f.min + (v - f.min) / 3).toPrecision(6));
 }
 
-test('page defaults equal the Rust defaults but for the listed exceptions', () => {
-  const rust = rustDefaults();
-  const page = defaults();
-  assert.equal(Object.keys(rust).length, CONTROLS.length, 'every field has a parsed Rust default');
-  for (const key of Object.keys(rust)) {
-    if (PAGE_DEFAULTS.includes(key)) assert.notEqual(page[key], rust[key], `${key} is listed as different`);
-    else assert.equal(page[key], rust[key], `${key}: page ${page[key]} vs Rust ${rust[key]}`);
+test('every field survives the link, and a value past its bound is refused by page and core alike', () => {
+  for (const f of SCHEMA.fields) {
+    const value = another(f);
+    const config = { ...defaults(), [f.name]: value };
+    if (crossCheck(config)) continue; // e.g. conv alone needs image data: covered by the rule tests
+    const back = fromHash(toHash(config));
+    assert.deepEqual(back.errors, {}, f.name);
+    assert.equal(back.config[f.name], value, `${f.name} through the link`);
+    assert.equal(checkConfig(config), null, `${f.name} = ${value}: the core takes it too`);
+    if (f.kind !== 'int' && f.kind !== 'float') continue;
+    const past = f.exclusive_max ? f.max : f.kind === 'int' ? f.max + 1 : f.max * 1.5 + 1;
+    const page = parseValue(f.name, String(past));
+    assert.equal(page.wrong, 'bound', `${f.name} = ${past}`);
+    assert.equal(page.error, `must be in ${f.bound}${f.bound_note}`);
+    if (past > Number.MAX_SAFE_INTEGER) continue; // no JavaScript number holds it exactly (seed)
+    const core = checkConfig({ ...defaults(), [f.name]: past });
+    assert.equal(core.kind, 'config');
+    assert.equal(core.field, f.name);
+    assert.equal(core.bound, f.bound, `${f.name}: the page and the core name the same bound`);
   }
 });
 
@@ -86,16 +85,7 @@ test('bad values get a message naming the bound, and bad hash entries fall back'
   assert.equal(crossCheck({ ...defaults(), residual: true, depth: 1 }).key, 'depth');
 });
 
-/** `pub const NAME: u128 = 1 << N;` in the `limits` module, as a number. */
-function rustLimit(name) {
-  const m = new RegExp(`pub const ${name}: u128 = 1 << (\\d+);`).exec(source);
-  assert.ok(m, `${name} found in config.rs`);
-  return 2 ** Number(m[1]);
-}
-
-test('the size limits are the Rust ones, on the fields Rust names, with its messages', () => {
-  assert.equal(MAX_WEIGHTS, rustLimit('MAX_WEIGHTS'));
-  assert.equal(MAX_ACTIVATIONS, rustLimit('MAX_ACTIVATIONS'));
+test('the size limits are the core\'s, on the fields it names, with its messages', () => {
   const base = { ...defaults(), depth: 4, width: 64, timesteps: 8, batch: 32 };
   assert.equal(crossCheck(base), null);
   // Weights: depth x width^2, at the bound and one past it (2 x 2048^2 = 2^23).
@@ -109,15 +99,19 @@ test('the size limits are the Rust ones, on the fields Rust names, with its mess
   assert.equal(crossCheck({ ...base, depth: 2, timesteps: 256, batch: 256, width: 64 }), null);
   const long = crossCheck({ ...base, depth: 2, timesteps: 256, batch: 257, width: 64 });
   assert.equal(long.key, 'batch');
-  assert.deepEqual(long.keys.sort(), ['batch', 'depth', 'probe_samples', 'timesteps', 'width']);
+  assert.deepEqual(long.keys.sort(), ['batch', 'conv', 'depth', 'probe_samples', 'timesteps', 'width']);
   assert.equal(long.error, '(depth + 2) x timesteps x max(batch, probe_samples) x width = 16842752 activations ' +
     'exceeds 16777216; lower batch, probe_samples, timesteps, width or depth');
   // The probe batch counts too (it and evaluation chunks run max(batch, probe_samples)).
   const probed = crossCheck({ ...base, depth: 256, width: 64, probe_samples: 1024 });
   assert.equal(probed.key, 'probe_samples');
-  // The messages are the ones config.rs formats (checked on their fixed parts).
-  assert.ok(source.includes('weights exceeds {MAX_WEIGHTS}; lower width or depth'));
-  assert.ok(source.includes('activations exceeds {MAX_ACTIVATIONS}; lower batch, probe_samples, timesteps, width or depth'));
+  // The core says the same, field and words.
+  for (const c of [{ ...base, depth: 3, width: 2048, batch: 1 }, { ...base, depth: 2, timesteps: 256, batch: 257, width: 64 }, { ...base, depth: 256, width: 64, probe_samples: 1024 }]) {
+    const page = crossCheck(c);
+    const core = checkConfig(c);
+    assert.equal(core.field, page.key);
+    assert.equal(core.reason, page.error);
+  }
   // The old depth rule is gone: a deep, narrow net passes (Rust's own test case).
   assert.equal(crossCheck({ ...base, depth: 128, width: 256, timesteps: 4, batch: 64, probe_samples: 64 }), null);
   assert.equal(crossCheck({ ...base, depth: 4, width: 1024, timesteps: 8, batch: 256 }), null);
@@ -193,26 +187,36 @@ test('a refused first run resets the named field, up to 4 times, then everything
   const { MAX_FIELD_FALLBACKS, firstRunFallback } = await import('../web/state.js');
   assert.equal(MAX_FIELD_FALLBACKS, 4);
   const link = { ...defaults(), dataset: 'mnist28', conv: true, depth: 6, width: 64, pools: 0, batch: 128, probe_samples: 256, timesteps: 16 };
-  const once = firstRunFallback(link, 'probe_samples', 0);
+  // The core's refusals of this link, as its activation bound for conv nets words them
+  // (config.rs validate_for_data: the field it names, then the bound's fields, CONV_CELLS).
+  const cells = (field) => ({ field, reads: [field, ...['pools', 'width', 'depth', 'timesteps', 'batch', 'probe_samples'].filter((k) => k !== field)] });
+  const once = firstRunFallback(link, cells('probe_samples'), 0);
   assert.deepEqual(once, { config: { ...link, probe_samples: 128 }, field: 'probe_samples' });
-  const twice = firstRunFallback(once.config, 'batch', 1);
+  const twice = firstRunFallback(once.config, cells('batch'), 1);
   assert.deepEqual(twice, { config: { ...once.config, batch: 32 }, field: 'batch' }, 'a second refusal still resets one field');
-  // The core names probe_samples (the larger batch) though it is at its default: the activation
-  // bound's other fields that cost more than their default are reset instead, pools first.
-  const third = firstRunFallback(twice.config, 'probe_samples', 2);
+  // The core names probe_samples (the larger batch) though it is at its default: the first other
+  // field of the bound that the link set is reset instead, pools first.
+  const third = firstRunFallback(twice.config, cells('probe_samples'), 2);
   assert.deepEqual(third, { config: { ...twice.config, pools: 2 }, field: 'pools' });
-  const fourth = firstRunFallback(third.config, 'probe_samples', 3);
+  const fourth = firstRunFallback(third.config, cells('probe_samples'), 3);
   assert.deepEqual(fourth, { config: { ...third.config, depth: 4 }, field: 'depth' });
-  assert.deepEqual(firstRunFallback(fourth.config, 'probe_samples', 4), { config: defaults(), field: null },
+  assert.deepEqual(firstRunFallback(fourth.config, cells('probe_samples'), 4), { config: defaults(), field: null },
     'after 4 resets, the defaults (though timesteps 16 is left)');
   const bare = { ...defaults(), dataset: 'mnist28', conv: true };
-  assert.deepEqual(firstRunFallback(bare, 'probe_samples', 0), { config: defaults(), field: null }, 'nothing left to lower');
-  assert.equal(firstRunFallback({ ...link, conv: false, probe_samples: 128 }, 'probe_samples', 0).field, 'depth',
-    'pools do not lower a plain net');
+  assert.deepEqual(firstRunFallback(bare, cells('probe_samples'), 0), { config: defaults(), field: null }, 'nothing left to lower');
+  // A plain net's bound is a schema rule: its refusal comes with the rule's fields, from the core.
+  const plain = { ...link, conv: false, probe_samples: 128, depth: 20, width: 64, batch: 4096 };
+  const refusal = checkConfig(plain);
+  assert.equal(refusal.field, 'batch');
+  assert.equal(firstRunFallback(plain, refusal, 0).field, 'batch');
+  const deep = { ...plain, depth: 200, batch: 32 };
+  const named = checkConfig(deep);
+  assert.equal(named.field, 'probe_samples', 'the larger batch, at its default');
+  assert.equal(firstRunFallback(deep, named, 0).field, 'depth', 'pools are not among a plain net\'s fields');
   // A field already at its default cannot be the fix: straight to the defaults.
-  assert.deepEqual(firstRunFallback(link, 'width', 0), { config: defaults(), field: null });
+  assert.deepEqual(firstRunFallback(link, { field: 'width', reads: ['width'] }, 0), { config: defaults(), field: null });
   // Nor can a default that breaks another rule (pools 2 > depth 1 on a conv net).
-  assert.equal(firstRunFallback({ ...link, depth: 1, pools: 0 }, 'pools', 0).field, null);
+  assert.equal(firstRunFallback({ ...link, depth: 1, pools: 0 }, { field: 'pools', reads: ['pools'] }, 0).field, null);
 });
 
 test('rates show one decimal below 10 and no axis label reads -0.0', async () => {
@@ -255,8 +259,8 @@ test('fuzz: a 300,000-digit value is refused at once, not after a minute of back
   const r = fromHash(`#lr=${'1'.repeat(300_000)}x&seed=${'9'.repeat(300_000)}`);
   assert.ok(performance.now() - t0 < 500, `${performance.now() - t0} ms`);
   assert.match(r.errors.lr, /^link value '1{24}…' ignored \(must be a number\); using 0.003$/);
-  assert.match(r.errors.seed, /must be in \[0, 9007199254740991\]/, 'too long for a double: out of bounds');
-  assert.match(parseValue('depth', '1e999').error, /must be in \[1, 256\]/);
+  assert.match(r.errors.seed, /must be in 0\.\.=9007199254740991/, 'too long for a double: out of bounds');
+  assert.match(parseValue('depth', '1e999').error, /must be in 1\.\.=256/);
 });
 
 test('fuzz: a hide list names each control once', () => {

@@ -1,12 +1,14 @@
-// The page's first script (index.html loads it ahead of main.js). It starts downloading and
-// compiling the WebAssembly module at once, and the training worker with it, so both happen
-// while the main thread is still fetching and parsing the page's other modules, not after
-// them. Every worker gets the compiled module as its first message (ToWorker.WASM) and only
+// The page's first script (index.html loads only this one). It starts downloading and
+// compiling the WebAssembly module at once, and the training worker with it; the worker's
+// LOADED brings the config schema (web/schema.js), and only then are the page's other modules
+// loaded (main.js), since their controls, link and checks are built from it. Every worker gets the compiled module as its first message (ToWorker.WASM) and only
 // instantiates it: the main thread never runs the module, and a comparison's workers do not
 // each compile several MB again. The first caller of `newWorker()` (main.js, or compare mode's first
 // run) adopts the worker started here; what it posted before anyone listened (its LOADED) is
 // delivered to the adopter's handlers.
-import { ToWorker } from './protocol.js';
+import { faultCause, FaultAlert } from './fault.js';
+import { FromWorker, ToWorker } from './protocol.js';
+import { installSchema } from './schema.js';
 import { buildUrl, chooseBuild } from './wasm-build.js';
 
 // `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
@@ -28,9 +30,60 @@ function create() {
   return w;
 }
 
-let early = create();
+let early = null;
 const held = [];
-early.onmessage = early.onerror = (e) => held.push(e);
+// Workers that failed before the page could start (no LOADED, so no schema): the first and
+// two replacements, as main.js allows once running; then the alert waits for Restart.
+let failures = 0;
+let started = false;
+const bootAlert = new AbortController();
+
+/**
+ * Starts a worker and holds what it posts for the page. Its LOADED carries the config schema:
+ * installed, the page's modules load (main.js adopts this worker). A worker that fails first
+ * is replaced, since without a schema there are no controls to show the failure next to.
+ */
+function startEarly() {
+  early = create();
+  held.length = 0;
+  early.onmessage = (e) => {
+    held.push(e);
+    if (e.data?.type === FromWorker.LOADED) begin(e.data.schema);
+    else if (e.data?.type === FromWorker.ERROR && e.data.fault) failedEarly(faultCause(e.data));
+  };
+  early.onerror = (e) => {
+    e.preventDefault?.();
+    held.push(e);
+    failedEarly(faultCause({ fault: 'script', message: e.message ?? '' }));
+  };
+}
+
+function begin(schema) {
+  if (started) return;
+  started = true;
+  bootAlert.abort(); // main.js owns the alert from now on
+  new FaultAlert(document.getElementById('fault'), { restart() {}, back() {} }).hide();
+  installSchema(schema);
+  import('./main.js');
+}
+
+function failedEarly(cause) {
+  if (started) return;
+  early.onmessage = early.onerror = null;
+  early.terminate();
+  early = null;
+  failures += 1;
+  if (failures <= 2) return startEarly();
+  const alert = document.getElementById('fault');
+  new FaultAlert(alert, { restart() {}, back() {} }).show(cause, { repeated: true });
+  document.getElementById('status').textContent = 'The page could not start: the training worker did not load.';
+  document.getElementById('fault-restart').addEventListener('click', () => {
+    failures = 0;
+    startEarly();
+  }, { signal: bootAlert.signal });
+}
+
+startEarly();
 
 /** A fresh event like `e` (an event is dispatched once): a message, or a load error. */
 function copy(e) {
@@ -41,7 +94,7 @@ function copy(e) {
 
 /** A training worker: the one started at load for the first caller, a new one after that. */
 export function newWorker() {
-  if (!early) return create();
+  if (!early || !started) return create();
   const w = early;
   early = null;
   w.onmessage = w.onerror = null;

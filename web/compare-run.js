@@ -5,7 +5,7 @@
 // panic, a bug in the worker) marks this run only; after a fault, `restart` gives it a new worker.
 import { faultCause } from './fault.js';
 import { perf } from './perf.js';
-import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
+import { FromWorker, ToWorker } from './protocol.js';
 import { Recording, summarize } from './recording.js';
 import { tidyConfig } from './state.js';
 
@@ -94,7 +94,7 @@ export class CompareRun {
         return this.onReport(data);
       case FromWorker.STATE:
         this.running = data.running && !this.error;
-        if (this.usable) this.state = this.running ? 'training' : 'paused';
+        if (this.usable) this.state = this.running ? 'training' : data.stopped ? 'finished' : 'paused';
         return this.hooks.change(this);
       case FromWorker.ERROR: return this.onError(data);
     }
@@ -130,13 +130,14 @@ export class CompareRun {
     this.hooks.report(this, { train, probe, eval: ev });
   }
 
-  onError({ gen, message, fault, rejected }) {
-    fault ??= TRAP_PATTERN.test(message) ? 'trap' : null;
+  onError({ gen, message, error, fault, rejected }) {
     // A late error of an older run in a reused worker is not this run's.
     if (!fault && gen !== undefined && gen !== this.gen) return;
     if (fault) console.warn(`spikeplay: run ${this.label}: the training worker stopped (${fault}: ${message})`);
     this.fault = fault;
-    this.error = fault ? `the training worker stopped: ${faultCause({ fault, message })}` : message.replace(/^invalid config: /, '');
+    // A refused setting reads "field: why", as the compare table names the run's field.
+    const refusal = error?.kind === 'config' ? `${error.field}: ${error.reason}` : message;
+    this.error = fault ? `the training worker stopped: ${faultCause({ fault, message })}` : refusal;
     this.state = 'error';
     this.running = false;
     if (this.recording) this.recording.error = this.error;

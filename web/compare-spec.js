@@ -46,7 +46,7 @@ export function parseSpec(field, list) {
     const parsed = parseValue(key, text);
     // A value of the wrong kind is a typing mistake: refuse it here. One of the right kind
     // but out of bounds becomes a run that shows why it cannot train.
-    if (/must be (a number|a whole number|true or false|one of)/.test(parsed.error ?? '')) {
+    if (parsed.wrong === 'type') {
       return { error: `'${text}' ${parsed.error}` };
     }
     const id = 'value' in parsed ? String(parsed.value) : text;

@@ -10,7 +10,7 @@ const pct = (v) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed
 const num = (v, d = 3) => (v === null || v === undefined ? '–' : v.toFixed(d));
 const kilo = (v) => (v === null || v === undefined ? '–' : v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0));
 
-const STATE_TEXT = { building: 'building…', ready: 'ready', training: 'training', paused: 'paused', error: 'error' };
+const STATE_TEXT = { building: 'building…', ready: 'ready', training: 'training', paused: 'paused', finished: 'finished', error: 'error' };
 
 export class CompareView {
   /**

@@ -3,7 +3,6 @@
 // settings that failed are not the last ones that trained, a way back to those (a network that
 // ran out of memory would only crash again). Compare mode shows the same words in the run's row.
 import { elide } from './format.js';
-import { CONTROLS } from './state.js';
 
 /** Why the worker stopped, as a clause ("the Rust core panicked: …"), from its ERROR or `error` event. */
 export function faultCause({ fault, message: whole = '' }) {
@@ -15,22 +14,6 @@ export function faultCause({ fault, message: whole = '' }) {
     case 'script': return message ? `its script failed: ${message}` : 'its script could not be loaded (is the server still running?)';
     default: return `the network crashed the WebAssembly module, probably out of memory (${message || 'a trap'})`;
   }
-}
-
-const shortLabel = (label) => {
-  const s = label.replace(/ \(.*\)$/, '');
-  return /^[A-Z][a-z]/.test(s) ? s[0].toLowerCase() + s.slice(1) : s;
-};
-
-/**
- * The settings of `to` that differ from `from`, as a button names them ("depth 3, width 64"),
- * or a general name past three of them; null when none differ.
- */
-export function settingsChange(from, to) {
-  const differ = CONTROLS.filter((c) => String(from[c.key]) !== String(to[c.key]));
-  if (!differ.length) return null;
-  if (differ.length > 3) return 'the last settings that trained';
-  return differ.map((c) => `${shortLabel(c.label)} ${to[c.key]}`).join(', ');
 }
 
 /** Explore mode's alert (index.html #fault): role="alert", so it is read out when it appears. */

@@ -11,14 +11,14 @@ import { DATA_FILES, DataFiles, dataName, hideDownload, showDownload } from './d
 import { saveCsv, saveJson } from './download.js';
 import { initMenus, showMode } from './menus.js';
 import { presetBase, presetSpec } from './presets.js';
-import { FaultAlert, faultCause, settingsChange } from './fault.js';
-import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
+import { FaultAlert, faultCause } from './fault.js';
+import { FromWorker, ToWorker } from './protocol.js';
 import { Recording, toCsv } from './recording.js';
 import { plural } from './format.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { perf, reportHandled } from './perf.js';
 import { COLORS } from './charts/canvas.js';
-import { BY_KEY, MAX_FIELD_FALLBACKS, crossCheck, firstRunFallback, fromHash, parseValue, tidyConfig, toHash, unknownNotice } from './state.js';
+import { BY_KEY, MAX_FIELD_FALLBACKS, crossCheck, firstRunFallback, fromHash, parseValue, settingsChange, tidyConfig, toHash, unknownNotice } from './state.js';
 import { Upload, previewIn } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -155,7 +155,7 @@ function start(config) {
     upload.ask(!!e.needsUpload);
     const message = e.needsUpload && page.gen
       ? `Drop or choose a file to train on your own data; still training ${page.config.dataset} meanwhile.` : e.message;
-    if (worker) onRejected(g, message, 'dataset', page.gen, !e.needsUpload);
+    if (worker) onRejected(g, { kind: 'data', field: 'dataset', reads: ['dataset'], message, reason: message }, page.gen, !e.needsUpload);
   });
 }
 
@@ -292,9 +292,9 @@ function onReport({ gen, train, probe, input, eval: ev, stepsPerSecond, memory }
   }
 }
 
-function onError({ gen, message, field, rejected, fault, current }) {
-  if (fault || TRAP_PATTERN.test(message)) return onFault({ fault: fault ?? 'trap', message, gen });
-  if (rejected) return onRejected(gen, message, field, current);
+function onError({ gen, message, error, rejected, fault, current }) {
+  if (fault) return onFault({ fault, message, gen });
+  if (rejected) return onRejected(gen, error, current);
   if (gen !== undefined && gen !== page.gen) return;
   setRunning(false);
   showStatus(message, true);
@@ -302,16 +302,20 @@ function onError({ gen, message, field, rejected, fault, current }) {
 
 /**
  * The core refused a config the page's checks let through: say so next to its control. With
- * no run to keep (the page's first run, a link), `retry` starts a fallback instead.
+ * no run to keep (the page's first run, a link), `retry` starts a fallback instead. `error` is
+ * the refusal as a value (protocol.js errorValue): its `field` picks the control, its `reason`
+ * is the message without the field's name, which the control already shows.
  */
-function onRejected(gen, message, field, current, retry = true) {
+function onRejected(gen, error, current, retry = true) {
   const refused = page.sent.get(gen);
   page.sent.delete(gen);
   if (gen !== page.nextGen) return; // a later request supersedes it
-  const text = message.replace(/^invalid config: [a-z_]+: /, '');
+  const { message } = error;
+  const field = error.field && BY_KEY[error.field] ? error.field : null;
+  const text = field ? error.reason : message;
   page.waiting = 0;
   // Up to MAX_FIELD_FALLBACKS one-field resets, then one to the defaults (which the core takes).
-  if (retry && !page.gen && refused && page.fallbacks <= MAX_FIELD_FALLBACKS) return fallBack(refused, field, text);
+  if (retry && !page.gen && refused && page.fallbacks <= MAX_FIELD_FALLBACKS) return fallBack(refused, error, text);
   if (!field) showStatus(message, true);
   else if (page.lastEdit?.gen === gen) {
     page.refused = { key: page.lastEdit.key, at: field };
@@ -336,8 +340,9 @@ function onRejected(gen, message, field, current, retry = true) {
 }
 
 /** The page's first run was refused: the named field back to its default, or all defaults. */
-function fallBack(refused, field, text) {
-  const next = firstRunFallback(refused, field, page.fallbacks);
+function fallBack(refused, error, text) {
+  const { field } = error;
+  const next = firstRunFallback(refused, error, page.fallbacks);
   page.fallbacks += 1;
   // The field reset may be another of the bound's fields than the one the core named.
   if (next.field) panel.setError(next.field, `${text}; using the default ${BY_KEY[next.field].default}`);
@@ -409,7 +414,10 @@ function onMessage({ data }) {
       perf.reports += 1;
       onReport(data);
       return reportHandled(data.sentAt);
-    case FromWorker.STATE: return setRunning(data.running);
+    case FromWorker.STATE:
+      setRunning(data.running);
+      if (data.stopped) showStatus(data.stopped);
+      return undefined;
     case FromWorker.ERROR: return onError(data);
   }
 }

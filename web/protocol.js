@@ -27,7 +27,9 @@ export const ToWorker = Object.freeze({
 
 /** Worker -> page. */
 export const FromWorker = Object.freeze({
-  LOADED: 'loaded', // { build }: wasm is instantiated ('relaxed' or 'baseline' module), INIT may follow
+  // { build, schema }: wasm is instantiated ('relaxed' or 'baseline' module), INIT may follow;
+  // `schema`: the config schema (web/schema.js), which boot.js installs from the first worker.
+  LOADED: 'loaded',
   READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
   // { gen, train, probe?, input?, eval?, stepsPerSecond, memory, sentAt? }: `input` is the probe
   // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`
@@ -35,11 +37,16 @@ export const FromWorker = Object.freeze({
   // `memory` is the wasm memory in bytes; `sentAt`, on training reports, the wall clock
   // (timeOrigin + now, in ms) when posted, for web/perf.js's report latency.
   REPORT: 'report',
-  STATE: 'state', // { running }: acknowledges PLAY / PAUSE
-  PREVIEW: 'preview', // { id, preview } or { id, error }: the answer to ToWorker.PREVIEW
-  // { gen?, message, field?, fault?, rejected?, current? }: a rejected config (`rejected`, with
-  // the gen of the run that keeps going) or a failed step (the core's message, e.g. divergence).
-  // `fault` (see FAULTS): the worker stopped and must be replaced, its run is gone.
+  // { running, stopped? }: acknowledges PLAY / PAUSE; `stopped`, when the worker stopped training
+  // on its own (a run that finished its epochs), says why, for the status line.
+  STATE: 'state',
+  // { id, preview } or { id, error, detail }: the answer to ToWorker.PREVIEW (`error` the message,
+  // `detail` the error value, see errorValue).
+  PREVIEW: 'preview',
+  // { gen?, message, error, field?, fault?, rejected?, current? }: a rejected config (`rejected`,
+  // with the gen of the run that keeps going) or a failed step (e.g. divergence). `error` is the
+  // error as a value (errorValue: kind 'config', 'file', 'diverged', ... or the fault), `field`
+  // its field. `fault` (see FAULTS): the worker stopped and must be replaced, its run is gone.
   ERROR: 'error',
 });
 
@@ -76,8 +83,19 @@ export const EVAL_LIMIT = 512;
 /** Side of the decision-boundary grid. */
 export const GRID = 32;
 
-/** Pulls the config field a core error names ("invalid config: FIELD: ..."), if any. */
-export function fieldOf(message) {
-  const m = /invalid config: ([a-z_]+):/.exec(message);
-  return m ? m[1] : null;
+/** The properties a core error carries (crate/src/error.rs `ErrorReport`). */
+const ERROR_KEYS = ['kind', 'field', 'bound', 'got', 'reads', 'file', 'byte', 'line', 'step', 'message', 'reason'];
+
+/**
+ * A thrown core error as a plain value that survives postMessage (an Error's own properties
+ * do not): { kind, field?, bound?, got?, reads?, file?, byte?, line?, step?, message, reason }. The
+ * page acts on `kind` and `field`, never on the message's text. Anything else thrown has
+ * kind 'worker'.
+ */
+export function errorValue(e) {
+  if (!e || typeof e !== 'object' || typeof e.kind !== 'string') {
+    const message = e instanceof Error ? e.message : String(e);
+    return { kind: 'worker', message, reason: message };
+  }
+  return Object.fromEntries(ERROR_KEYS.filter((k) => e[k] !== undefined).map((k) => [k, e[k]]));
 }

@@ -3,8 +3,8 @@
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
 // page has already compiled (boot.js): the worker only instantiates it.
-import init, { Playground, debugPanic, previewFiles, wasmBuild } from '../pkg/spikeplay.js';
-import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, fieldOf } from './protocol.js';
+import init, { Playground, debugPanic, previewFiles, schema, wasmBuild } from '../pkg/spikeplay.js';
+import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, errorValue } from './protocol.js';
 
 let handle = null;
 let wasm = null; // the module's exports, for the memory in use
@@ -42,7 +42,9 @@ const post = (msg) => self.postMessage(msg);
  * A trap (a Rust panic or a failed allocation ends in `unreachable`) leaves the module's
  * memory in an unknown state: the page must replace this worker, not keep calling it.
  */
-const isTrap = (e) => e instanceof WebAssembly.RuntimeError || TRAP_PATTERN.test(String(e?.message ?? e));
+// A core error carries its `kind` (wasm.rs `js_err`) and is never a trap. What the browser throws
+// when the module's memory cannot grow is a RangeError, told apart only by its text.
+const isTrap = (e) => e instanceof WebAssembly.RuntimeError || (typeof e?.kind !== 'string' && TRAP_PATTERN.test(String(e?.message ?? e)));
 
 /**
  * Calls into the core. What it throws as a Rust `Err` (a refused config, a diverged run) is an
@@ -65,7 +67,9 @@ const fail = (e, { fault = faultOf(e), ...extra } = {}) => {
   if (fault === 'panic') message = `${panicked.message}${panicked.location ? ` (at ${panicked.location})` : ''}`;
   else if (fault === 'exception' && e instanceof Error) message = `${e.name}: ${e.message}`;
   if (fault) running = false; // a fault ends this worker: the page replaces it
-  post({ type: FromWorker.ERROR, message, field: fault ? null : fieldOf(message), fault, ...extra });
+  // The core's refusal as a value (its kind, field, bound, file, byte or line), or the fault.
+  const error = fault ? { kind: fault, message } : errorValue(e);
+  post({ type: FromWorker.ERROR, message, field: error.field ?? null, error, fault, ...extra });
 };
 
 /** Test only: raises the fault armed for `at` for real, as a bug or a failed allocation would. */
@@ -257,7 +261,7 @@ const handlers = {
     try {
       post({ type: FromWorker.PREVIEW, id, preview: core(() => previewFiles(files)) });
     } catch (e) {
-      post({ type: FromWorker.PREVIEW, id, error: e instanceof Error ? e.message : String(e) });
+      post({ type: FromWorker.PREVIEW, id, error: e instanceof Error ? e.message : String(e), detail: errorValue(e) });
       if (faultOf(e)) fail(e, { gen }); // the parser crashed: this worker must be replaced
     }
   },
@@ -282,7 +286,7 @@ async function load(module) {
   try {
     wasm = await init(module ? { module_or_path: module } : undefined);
     loaded = true;
-    post({ type: FromWorker.LOADED, build: wasmBuild() });
+    post({ type: FromWorker.LOADED, build: wasmBuild(), schema: schema() });
     pending.splice(0).forEach(dispatch);
   } catch (e) {
     fail(new Error(`could not load the WebAssembly module: ${e.message ?? e}`), { fault: 'load' });
