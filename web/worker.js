@@ -19,6 +19,9 @@ let evalGap = EVAL_MS;
 let lastStep = 0;
 let scheduled = false;
 let stepsPerEpoch = 1;
+// The step a run stops at on its own: its last epoch's end, unless the config is open-ended.
+let finishAt = Infinity;
+let finished = '';
 let nextLr = 0; // the learning rate the next step will use (the core reports it after each)
 // (time, step) samples, one per report, spanning at least the last two seconds: a wall-clock
 // steps-per-second figure (steps between two reports / time between them) that includes the
@@ -175,10 +178,17 @@ function sendReport(train, force) {
   post(msg);
 }
 
+/** The run has trained the epochs it was set: training stops, and the page says so. */
+function stopFinished() {
+  running = false;
+  post({ type: FromWorker.STATE, running, stopped: finished });
+}
+
 function tick() {
   if (!running || !handle) return;
   try {
     sendReport(runSteps(TICK_MS), false);
+    if (lastStep >= finishAt) return stopFinished();
   } catch (e) {
     running = false;
     fail(e, { gen });
@@ -196,6 +206,8 @@ function ready() {
   const [layout, config] = core(() => [handle.layout(), handle.config()]);
   nextLr = config.lr; // both schedules start at the configured rate
   stepsPerEpoch = Math.max(1, layout.steps_per_epoch);
+  finishAt = config.open_ended ? Infinity : config.epochs * stepsPerEpoch;
+  finished = `Finished: ${config.epochs} epochs, ${finishAt} steps, as set. Tick Open-ended to train on, or Reset to run it again.`;
   post({ type: FromWorker.READY, gen, config, layout, memory: memory() });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
@@ -233,6 +245,7 @@ const handlers = {
     schedule();
   },
   [ToWorker.PLAY]() {
+    if (handle && lastStep >= finishAt) return stopFinished(); // it has trained its epochs
     running = !!handle; // nothing to train until a run exists
     recent.length = 0;
     recent.push([performance.now(), lastStep]);

@@ -245,6 +245,9 @@ pub struct ExperimentConfig {
     pub weight_decay: f64,
     pub batch: usize,
     pub epochs: usize,
+    /// The page trains past `epochs` until paused (false: a run stops after them, as the
+    /// CLI's always does).
+    pub open_ended: bool,
     /// Samples in the fixed probe batch used for firing-rate statistics.
     pub probe_samples: usize,
     /// Seed of the one RNG behind init, data, shuffling and encoding. Kept below 2^53 so
@@ -287,6 +290,7 @@ impl Default for ExperimentConfig {
             weight_decay: 0.0,
             batch: 32,
             epochs: 10,
+            open_ended: false,
             probe_samples: 128,
             seed: 0,
         }

@@ -140,8 +140,10 @@ pub(super) fn table() -> Vec<Field> {
         float("weight_decay", "Weight decay", Training, 0.0, 1.0, 0.0001)
             .help("Decoupled weight decay (AdamW's, or w *= 1 - lr * wd before each SGD step)."),
         int("batch", "Batch size", Training, 1, MAX_BATCH as u64).unit("samples"),
-        int("epochs", "Epochs (schedule)", Training, 1, MAX_EPOCHS as u64).unit("epochs")
-            .help("Length of the cosine schedule; the page keeps training until you pause."),
+        int("epochs", "Epochs", Training, 1, MAX_EPOCHS as u64).unit("epochs")
+            .help("How long a run trains (and the length of the cosine schedule); a run stops after them unless open-ended."),
+        flag("open_ended", "Open-ended", Training)
+            .help("Keep training past the set epochs until you pause (in the page; the CLI always stops after them)."),
         int("probe_samples", "Probe samples", Training, 1, MAX_PROBE as u64).unit("samples")
             .help("Samples in the fixed probe batch the firing-rate statistics are taken on."),
         int("seed", "Seed", Training, 0, MAX_SEED).help("Same seed and settings = the same run, step for step."),
