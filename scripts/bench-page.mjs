@@ -26,6 +26,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import '../tests/schema.mjs'; // the page's modules are built from the core's schema
 import { PRESET_BY_ID } from '../web/presets.js';
 import { startServer } from './serve.mjs';
 

@@ -243,3 +243,26 @@ test('the trap hook does nothing without debug=1', async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a run stops at the end of its epochs and says so; open-ended trains on', async () => {
+  // xor, 64 samples: 51 training samples, 2 steps per epoch at batch 32, so 3 epochs end at step 6.
+  const small = '#dataset=xor&samples=64&depth=2&width=8&timesteps=2&batch=32&epochs=3&seed=3';
+  const { page, problems } = await open(small);
+  await readyAt(page, await requestedGen(page));
+  await play(page);
+  await page.waitForSelector('body[data-running="false"]', WAIT);
+  assert.equal(await step(page), 6, 'it stops at its last epoch\'s end');
+  assert.match(await page.textContent('#status'), /^Finished: 3 epochs, 6 steps, as set\. Tick Open-ended to train on/);
+  // Train again on a finished run: it stays finished.
+  await page.click('#play');
+  await page.waitForFunction(() => /^Finished/.test(document.getElementById('status').textContent), null, WAIT);
+  assert.equal(await step(page), 6);
+  // The setting reaches the control and the link from the schema alone.
+  await page.click('#ctl-openEnded');
+  await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('openEnded') === 'true', null, WAIT);
+  await readyAt(page, await requestedGen(page));
+  await play(page);
+  await page.waitForFunction(() => Number(document.getElementById('step-count').dataset.step) > 12, null, WAIT);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
