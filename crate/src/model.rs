@@ -43,7 +43,7 @@ impl Op {
     /// Shapes: `[T, B, in]` -> `[T, B, out]`, or `[T, B, C, H, W]` -> `[T, B, C', H, W]`.
     ///
     /// On the CPU a dense layer is one op with its bias ([`crate::dense`]) and a conv
-    /// layer's bias is added by [`fused::channel::shift`]: candle-nn's layers broadcast the
+    /// layer's bias is added by [`crate::norm::channel::shift`]: candle-nn's layers broadcast the
     /// weight over `T` and the bias over `[T, B]`, whose gradients then need candle's slow
     /// reduction over leading axes. Elsewhere, candle-nn's layers as they are.
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
@@ -80,7 +80,7 @@ impl Op {
                 let (_, ch, h, w) = y.dims4()?;
                 let y = y.reshape((t, b, ch, h, w))?;
                 match c.bias() {
-                    Some(bias) => fused::channel::shift(&y, bias),
+                    Some(bias) => crate::norm::channel::shift(&y, bias),
                     None => Ok(y),
                 }
             }

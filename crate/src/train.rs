@@ -3,11 +3,12 @@
 //! The browser calls [`Trainer::step`] in time-budgeted ticks and [`Trainer::probe`] for
 //! its views; the CLI and the tests call [`run`], which loops over epochs on the same code.
 
+pub mod optimizer;
+
 use candle_core::{Device, Tensor, Var};
-use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW, SGD};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ExperimentConfig, LrSchedule, OptimizerKind};
+use crate::config::{ExperimentConfig, LrSchedule};
 use crate::data::{self, Dataset, Split};
 use crate::encode::{encode, is_spiking};
 use crate::error::{Error, Result};
@@ -16,6 +17,7 @@ use crate::model::{Network, Taps};
 use crate::norm::Mode;
 use crate::rng::Rng;
 use crate::upload::DataFile;
+use optimizer::Optimizer;
 
 /// Salts of the RNG streams forked from the seed, one per purpose.
 const STREAM_DATA: u64 = 1;
@@ -23,16 +25,6 @@ const STREAM_INIT: u64 = 2;
 const STREAM_TRAIN: u64 = 3;
 const STREAM_PROBE: u64 = 4;
 const STREAM_EVAL: u64 = 5;
-
-/// candle's optimizers share a trait that cannot be a trait object (its constructor is
-/// generic), so the choice is an enum.
-enum Opt {
-    Adam(AdamW),
-    /// The same update in one loop per parameter, on the CPU ([`crate::fused::AdamW`]).
-    FusedAdam(crate::fused::AdamW),
-    /// candle's SGD has no weight decay; the params are kept to apply it, decoupled.
-    Sgd(SGD, Vec<Var>),
-}
 
 /// What the probe batch shows about the network now.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -79,7 +71,7 @@ pub struct Trainer {
     pub cfg: ExperimentConfig,
     pub data: Dataset,
     pub(crate) net: Network,
-    opt: Opt,
+    opt: Optimizer,
     rng: Rng,
     pub(crate) device: Device,
     order: Vec<usize>,
@@ -117,7 +109,7 @@ impl Trainer {
         let data = data::load(&cfg, files, &mut data_rng)?;
         cfg.validate_for_data(data.features, data.classes, data.image)?;
         let (net, params) = Network::for_data(&cfg, data.features, data.classes, data.image, &mut init_rng, &device)?;
-        let opt = make_optimizer(&cfg, params)?;
+        let opt = Optimizer::new(&cfg, params)?;
         let mut order: Vec<usize> = (0..data.train.len()).collect();
         rng.shuffle(&mut order);
         let probe_idx: Vec<usize> = (0..cfg.probe_samples.min(data.train.len())).collect();
@@ -171,25 +163,7 @@ impl Trainer {
         if self.grad_norms.iter().any(|g| !g.is_finite()) {
             return Err(Error::Diverged { step: self.step + 1, what: self.where_not_finite(value)? });
         }
-        match &mut self.opt {
-            Opt::Adam(o) => {
-                o.set_learning_rate(lr);
-                o.step(&grads)?
-            }
-            Opt::FusedAdam(o) => {
-                o.set_learning_rate(lr);
-                o.step(&grads)?
-            }
-            Opt::Sgd(o, params) => {
-                if self.cfg.weight_decay > 0.0 {
-                    for p in params.iter() {
-                        p.set(&(p.as_tensor() * (1.0 - lr * self.cfg.weight_decay))?)?;
-                    }
-                }
-                o.set_learning_rate(lr);
-                o.step(&grads)?
-            }
-        }
+        self.opt.step(&grads, lr, self.cfg.weight_decay)?;
         self.step += 1;
         self.cursor = end;
         if self.cursor >= self.order.len() {
@@ -310,20 +284,6 @@ impl Trainer {
             firing_rates: probe.layers.iter().map(|l| l.rate).collect(),
         })
     }
-}
-
-fn make_optimizer(cfg: &ExperimentConfig, params: Vec<Var>) -> Result<Opt> {
-    Ok(match cfg.optimizer {
-        OptimizerKind::Adam => {
-            let p = ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() };
-            if params.first().is_none_or(|v| crate::fused::enabled(v.device())) {
-                Opt::FusedAdam(crate::fused::AdamW::new(params, p)?)
-            } else {
-                Opt::Adam(AdamW::new(params, p)?)
-            }
-        }
-        OptimizerKind::Sgd => Opt::Sgd(SGD::new(params.clone(), cfg.lr)?, params),
-    })
 }
 
 /// What [`run`] reports while it works.
