@@ -18,6 +18,7 @@ pub mod neuron;
 pub mod norm;
 pub mod rng;
 pub mod surrogate;
+pub mod topology;
 pub mod train;
 pub mod upload;
 pub mod view;

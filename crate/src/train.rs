@@ -16,6 +16,7 @@ use crate::metrics::{layer_stats, synops_per_sample, LayerStats};
 use crate::model::{Network, Taps};
 use crate::norm::Mode;
 use crate::rng::Rng;
+use crate::topology::fan_in;
 use crate::upload::DataFile;
 use optimizer::Optimizer;
 
@@ -258,7 +259,7 @@ impl Trainer {
         let taps = taps.ok_or_else(|| Error::Data("probe recorded nothing".into()))?;
         let layers = layer_stats(&taps, &self.grad_norms)?;
         let fan_outs = self.net.fan_outs(self.data.classes);
-        let first = self.net.shapes.first().map_or(0, |s| s[0]) * if self.cfg.conv { 9 } else { 1 };
+        let first = fan_in(self.net.shapes.first().map_or(0, |s| s[0]), self.cfg.conv);
         let input = self.probe_input_spikes.then_some((&self.probe_input, first));
         let probe = Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers };
         Ok((probe, taps))
