@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod neuron;
 pub mod norm;
+pub mod report;
 pub mod rng;
 pub mod surrogate;
 pub mod topology;

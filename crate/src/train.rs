@@ -27,6 +27,18 @@ const STREAM_TRAIN: u64 = 3;
 const STREAM_PROBE: u64 = 4;
 const STREAM_EVAL: u64 = 5;
 
+/// What one optimizer step did: the trainer knows the rate it used and whether the step
+/// closed an epoch, so no caller has to rebuild the schedule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepRecord {
+    /// The step's training loss.
+    pub loss: f32,
+    /// The learning rate the step's update used.
+    pub lr: f64,
+    /// Whether this was the last batch of an epoch (the order was reshuffled after it).
+    pub epoch_end: bool,
+}
+
 /// What the probe batch shows about the network now.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Probe {
@@ -138,9 +150,10 @@ impl Trainer {
         self.data.train.len().div_ceil(self.cfg.batch)
     }
 
-    /// One optimizer step on the next minibatch; returns its loss. Reshuffles after the
-    /// last batch of an epoch (the last batch may be smaller).
-    pub fn step(&mut self) -> Result<f32> {
+    /// One optimizer step on the next minibatch; returns its loss, the rate it used and
+    /// whether it ended an epoch. Reshuffles after the last batch of an epoch (the last
+    /// batch may be smaller).
+    pub fn step(&mut self) -> Result<StepRecord> {
         let end = (self.cursor + self.cfg.batch).min(self.order.len());
         let idx = self.order[self.cursor..end].to_vec();
         let (x, y) = self.data.train.gather(&idx, self.data.features);
@@ -167,12 +180,13 @@ impl Trainer {
         self.opt.step(&grads, lr, self.cfg.weight_decay)?;
         self.step += 1;
         self.cursor = end;
-        if self.cursor >= self.order.len() {
+        let epoch_end = self.cursor >= self.order.len();
+        if epoch_end {
             self.cursor = 0;
             self.epoch += 1;
             self.rng.shuffle(&mut self.order);
         }
-        Ok(value)
+        Ok(StepRecord { loss: value, lr, epoch_end })
     }
 
     /// Names what went bad in a step whose loss came out as `loss`: the first hidden layer
@@ -271,7 +285,7 @@ impl Trainer {
         let steps_per_epoch = self.steps_per_epoch();
         let (mut sum, mut n) = (0.0f64, 0usize);
         while self.epoch == start_epoch {
-            let loss = self.step()?;
+            let loss = self.step()?.loss;
             sum += loss as f64;
             n += 1;
             on_progress(Progress::Step { epoch: start_epoch, step: n, steps_per_epoch, loss });
