@@ -1,3 +1,4 @@
+// Past 400 lines by its tests: the network itself is ~240; its tests hold plain, residual and conv nets and the fused path to one another.
 //! Deep spiking MLPs: a plain stack and the pre-activation residual net of METHOD.md.
 //!
 //! A [`Synapse`] is one weight layer with its normalization slot:
