@@ -18,11 +18,9 @@ let lastEval = -Infinity;
 let evalGap = EVAL_MS;
 let lastStep = 0;
 let scheduled = false;
-let stepsPerEpoch = 1;
 // The step a run stops at on its own: its last epoch's end, unless the config is open-ended.
 let finishAt = Infinity;
 let finished = '';
-let nextLr = 0; // the learning rate the next step will use (the core reports it after each)
 // (time, step) samples, one per report, spanning at least the last two seconds: a wall-clock
 // steps-per-second figure (steps between two reports / time between them) that includes the
 // time spent probing and evaluating. PLAY starts it from the step training resumes at.
@@ -119,26 +117,22 @@ function runSteps(budgetMs) {
   const start = performance.now();
   const losses = [];
   const lrs = [];
+  const ends = [];
   let report;
-  let epoch = null;
   do {
     report = trainOne();
     losses.push(report.losses[0]);
     lrs.push(report.lrs[0]);
-    epoch ??= report.epoch - (report.step % stepsPerEpoch === 0 ? 1 : 0);
-  } while (report.epoch === epoch && performance.now() - start < budgetMs);
-  report.losses = losses;
-  report.lrs = lrs;
+    ends.push(report.epoch_ends[0]);
+  } while (!report.epoch_ends[0] && performance.now() - start < budgetMs);
+  Object.assign(report, { losses, lrs, epoch_ends: ends });
   return report;
 }
 
-/** One optimizer step; the report also says which learning rate that step used. */
+/** One optimizer step; the core's report says the learning rate it used and whether it ended an epoch. */
 function trainOne() {
-  const used = nextLr;
   const report = core(() => handle.train(1));
-  nextLr = report.lr;
   lastStep = report.step;
-  report.lrs = [used];
   return report;
 }
 
@@ -162,7 +156,7 @@ const memory = () => wasm?.memory.buffer.byteLength ?? 0;
 function sendReport(train, force) {
   const now = performance.now();
   const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step) };
-  const epochEnd = train.step > 0 && train.step % stepsPerEpoch === 0;
+  const epochEnd = !!train.epoch_ends?.at(-1);
   if (force || epochEnd || now - lastProbe >= PROBE_MS) {
     Object.assign(msg, probe());
     lastProbe = performance.now();
@@ -204,14 +198,12 @@ function ready() {
   lastProbe = lastEval = -Infinity;
   lastStep = 0;
   const [layout, config] = core(() => [handle.layout(), handle.config()]);
-  nextLr = config.lr; // both schedules start at the configured rate
-  stepsPerEpoch = Math.max(1, layout.steps_per_epoch);
-  finishAt = config.open_ended ? Infinity : config.epochs * stepsPerEpoch;
+  finishAt = config.open_ended ? Infinity : config.epochs * Math.max(1, layout.steps_per_epoch);
   finished = `Finished: ${config.epochs} epochs, ${finishAt} steps, as set. Tick Open-ended to train on, or Reset to run it again.`;
   post({ type: FromWorker.READY, gen, config, layout, memory: memory() });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
-    train: { losses: [], lrs: [], step: 0, epoch: 0, lr: nextLr },
+    train: { losses: [], lrs: [], epoch_ends: [], step: 0, epoch: 0, lr: config.lr }, // both schedules start at the configured rate
     ...probe(), eval: timedEvaluate(), memory: memory(),
   });
 }

@@ -419,8 +419,8 @@ impl ExperimentConfig {
         for k in 1..=self.pools {
             let mut l = ((k * d) as f64 / self.pools as f64).round().max(1.0) as usize - 1;
             if self.residual {
-                // Stem is layer 0; blocks end at layers 2, 4, ... and at the last layer.
-                while !(l == 0 || l % 2 == 0 || l + 1 == d) {
+                // The stream can be pooled after the stem (layer 0) or where a block ends.
+                while !(l == 0 || crate::topology::ends_block(l, d)) {
                     l += 1;
                 }
             }

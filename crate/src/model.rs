@@ -1,3 +1,4 @@
+// Past 400 lines by its tests: the network itself is ~240; its tests hold plain, residual and conv nets and the fused path to one another.
 //! Deep spiking MLPs: a plain stack and the pre-activation residual net of METHOD.md.
 //!
 //! A [`Synapse`] is one weight layer with its normalization slot:
@@ -23,167 +24,18 @@
 //! average-pooling the real-valued stream `x` and max-pooling the spikes fired from it. The
 //! readout is dense on the flattened last map. Norms take per-channel statistics (axis 2).
 
+mod synapse;
+
 use candle_core::{Device, Result, Tensor, Var};
-use candle_nn::{Conv2d, Conv2dConfig, Linear, Module};
 
 use crate::config::{ExperimentConfig, Readout};
-use crate::fused;
 use crate::neuron::{leaky_mean, psp_trace, Lif};
-use crate::norm::{norm, Mode, Norm, NormConfig, Placement};
+use crate::norm::{Mode, Norm, Placement};
 use crate::rng::Rng;
 use crate::surrogate::Surrogate;
+use crate::topology::{ends_block, fan_in, residual_blocks};
 
-/// A dense or a 3x3 convolutional weight.
-enum Op {
-    Linear(Linear),
-    Conv(Conv2d),
-}
-
-impl Op {
-    /// Shapes: `[T, B, in]` -> `[T, B, out]`, or `[T, B, C, H, W]` -> `[T, B, C', H, W]`.
-    ///
-    /// On the CPU a dense layer is one op with its bias ([`crate::dense`]) and a conv
-    /// layer's bias is added by [`fused::channel::shift`]: candle-nn's layers broadcast the
-    /// weight over `T` and the bias over `[T, B]`, whose gradients then need candle's slow
-    /// reduction over leading axes. Elsewhere, candle-nn's layers as they are.
-    fn forward(&self, a: &Tensor) -> Result<Tensor> {
-        let (t, b) = (a.dim(0)?, a.dim(1)?);
-        // An input that is one step repeated over T (a stride-0 view: a direct-encoded
-        // input, encode.rs) is the same current at every step.
-        let repeated = t > 1 && a.stride()[0] == 0;
-        if !fused::enabled(a.device()) {
-            let a = &a.contiguous()?;
-            return match self {
-                Op::Linear(l) => l.forward(a),
-                Op::Conv(c) => {
-                    let y = c.forward(&a.flatten(0, 1)?)?;
-                    let (_, ch, h, w) = y.dims4()?;
-                    y.reshape((t, b, ch, h, w))
-                }
-            };
-        }
-        match self {
-            Op::Linear(l) => {
-                let bias = match l.bias() {
-                    Some(bias) => bias.clone(),
-                    None => Tensor::zeros(l.weight().dim(0)?, a.dtype(), a.device())?,
-                };
-                if repeated {
-                    crate::dense::dense_repeated(&a.narrow(0, 0, 1)?, l.weight(), &bias, t)
-                } else {
-                    crate::dense::dense(a, l.weight(), &bias)
-                }
-            }
-            Op::Conv(c) => {
-                let cfg = c.config();
-                let y = a.flatten(0, 1)?.conv2d(c.weight(), cfg.padding, cfg.stride, cfg.dilation, cfg.groups)?;
-                let (_, ch, h, w) = y.dims4()?;
-                let y = y.reshape((t, b, ch, h, w))?;
-                match c.bias() {
-                    Some(bias) => fused::channel::shift(&y, bias),
-                    None => Ok(y),
-                }
-            }
-        }
-    }
-}
-
-/// One weight layer with its normalization.
-pub struct Synapse {
-    pub weight: Var,
-    op: Op,
-    pub norm: Norm,
-}
-
-/// The output of a synapse and what its norm produced (for the probe).
-pub struct SynapseOut {
-    /// The (normalized) synaptic current, `[T, B, out]`.
-    pub current: Tensor,
-    /// The normalized input of the layer: `a_hat` for pre-weight norms, `I_hat` for
-    /// post-weight norms, `I` without a norm.
-    pub normalized: Tensor,
-}
-
-impl Synapse {
-    /// Uniform weights with variance `scale^2 / fan_in` from `rng`, zero bias.
-    /// `skip_scale` is tdBN's `alpha` (1/sqrt(2) when the output is summed with a skip).
-    pub fn new(
-        (fan_in, fan_out): (usize, usize),
-        input_is_spikes: bool,
-        cfg: &ExperimentConfig,
-        skip_scale: f64,
-        rng: &mut Rng,
-        device: &Device,
-        params: &mut Vec<Var>,
-    ) -> Result<Self> {
-        Self::build((fan_in, fan_out), false, input_is_spikes, cfg, skip_scale, rng, device, params)
-    }
-
-    /// [`Synapse::new`], or with `conv` a 3x3 convolution from `fan_in` to `fan_out`
-    /// channels (padding 1; its fan-in for the init is `9 x fan_in`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        (fan_in, fan_out): (usize, usize),
-        conv: bool,
-        input_is_spikes: bool,
-        cfg: &ExperimentConfig,
-        skip_scale: f64,
-        rng: &mut Rng,
-        device: &Device,
-        params: &mut Vec<Var>,
-    ) -> Result<Self> {
-        let taps = if conv { 9 } else { 1 };
-        let bound = cfg.init_scale * (3.0 / (fan_in * taps) as f32).sqrt();
-        let values = rng.uniform_vec(fan_in * fan_out * taps, bound);
-        let weight = if conv {
-            Var::from_tensor(&Tensor::from_vec(values, (fan_out, fan_in, 3, 3), device)?)?
-        } else {
-            Var::from_tensor(&Tensor::from_vec(values, (fan_out, fan_in), device)?)?
-        };
-        let bias = Var::zeros(fan_out, candle_core::DType::F32, device)?;
-        let op = if conv {
-            let conv_cfg = Conv2dConfig { padding: 1, ..Default::default() };
-            Op::Conv(Conv2d::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone()), conv_cfg))
-        } else {
-            Op::Linear(Linear::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone())))
-        };
-        params.push(weight.clone());
-        params.push(bias);
-        let norm_cfg = NormConfig::from_experiment(cfg);
-        let pre = norm_cfg.placement() == Some(Placement::PreWeight);
-        let features = if pre { fan_in } else { fan_out };
-        let norm = if pre && !input_is_spikes { Norm::identity() } else { norm(&norm_cfg, features, skip_scale, device, params)? };
-        Ok(Self { weight, op, norm })
-    }
-
-    /// Makes the synapse output zero (up to its bias) by zeroing the norm's gain, or the
-    /// weight when there is no norm; gradients still reach the zeroed tensor.
-    /// A membrane norm is not on the synapse's output path, so it zeroes the weight.
-    fn zero_output(&self) -> Result<()> {
-        let in_path = matches!(self.norm.placement(), Some(Placement::PreWeight | Placement::PostWeight));
-        let v = if in_path { self.norm.gain().unwrap_or(&self.weight) } else { &self.weight };
-        v.set(&v.as_tensor().zeros_like()?)
-    }
-
-    /// Shapes: `a`: `[T, B, in]` -> current `[T, B, out]`.
-    pub fn forward(&self, a: &Tensor, mode: Mode) -> Result<SynapseOut> {
-        match self.norm.placement() {
-            Some(Placement::PreWeight) => {
-                let normalized = self.norm.forward(a, mode)?;
-                Ok(SynapseOut { current: self.op.forward(&normalized)?, normalized })
-            }
-            Some(Placement::PostWeight) => {
-                let current = self.norm.forward(&self.op.forward(a)?, mode)?;
-                Ok(SynapseOut { normalized: current.clone(), current })
-            }
-            // A membrane norm acts in the neuron (`Network::fire`).
-            Some(Placement::Membrane) | None => {
-                let current = self.op.forward(a)?;
-                Ok(SynapseOut { normalized: current.clone(), current })
-            }
-        }
-    }
-}
+pub use synapse::{Synapse, SynapseOut};
 
 /// Detached per-layer tensors recorded by a forward pass with `record = true`.
 pub struct Taps {
@@ -244,30 +96,28 @@ impl Network {
         let mut layers = Vec::with_capacity(cfg.depth);
         let mut shapes = Vec::with_capacity(cfg.depth);
         let (mut h, mut w) = image.unwrap_or((1, 1));
-        for l in 0..cfg.depth {
+        for (l, &pooled) in pools.iter().enumerate() {
             let spikes_in = l > 0 || crate::encode::is_spiking(cfg.encoding);
-            // The last layer of each block (pairs from layer 1 on) is summed with the skip.
-            let summed = cfg.residual && l >= 1 && ((l - 1) % 2 == 1 || l + 1 == cfg.depth);
+            // The last layer of each block is summed with the skip.
+            let summed = cfg.residual && ends_block(l, cfg.depth);
             let skip_scale = if summed { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 };
             if cfg.conv {
-                let fan_in = if l == 0 { 1 } else { cfg.width };
-                layers.push(Synapse::build((fan_in, cfg.width), true, spikes_in, cfg, skip_scale, rng, device, &mut params)?);
+                let inputs = if l == 0 { 1 } else { cfg.width };
+                layers.push(Synapse::build((inputs, cfg.width), true, spikes_in, cfg, skip_scale, rng, device, &mut params)?);
                 shapes.push([cfg.width, h, w]);
-                for _ in 0..pools[l] {
+                for _ in 0..pooled {
                     (h, w) = (h / 2, w / 2);
                 }
             } else {
-                let fan_in = if l == 0 { features } else { cfg.width };
-                layers.push(Synapse::new((fan_in, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
+                let inputs = if l == 0 { features } else { cfg.width };
+                layers.push(Synapse::new((inputs, cfg.width), spikes_in, cfg, skip_scale, rng, device, &mut params)?);
                 shapes.push([cfg.width, 1, 1]);
             }
         }
         let head = Synapse::new((cfg.width * h * w, classes), true, cfg, 1.0, rng, device, &mut params)?;
         if cfg.residual && cfg.zero_init_residual {
-            for block in layers[1..].chunks(2) {
-                if let Some(last) = block.last() {
-                    last.zero_output()?;
-                }
+            for block in residual_blocks(cfg.depth) {
+                layers[block.end - 1].zero_output()?;
             }
         }
         let lif = Lif {
@@ -311,8 +161,8 @@ impl Network {
                 x = pool(&x, self.pools[0], true)?;
                 s = pool(&s, self.pools[0], false)?;
             }
-            let block_layers: Vec<&Synapse> = self.layers[1..].iter().collect();
-            for (b, block) in block_layers.chunks(2).enumerate() {
+            for range in residual_blocks(self.layers.len()) {
+                let block = &self.layers[range.clone()];
                 let mut h = s.clone();
                 for (j, syn) in block.iter().enumerate() {
                     let out = syn.forward(&psp_trace(&h, self.psp_lambda)?, mode)?;
@@ -325,7 +175,7 @@ impl Network {
                     h = self.fire(&pre, out.normalized, &syn.norm, mode, record, &mut taps)?;
                 }
                 // Pools land on block ends only (`pool_schedule`).
-                let n = self.pools[1 + 2 * b + block.len() - 1];
+                let n = self.pools[range.end - 1];
                 if n > 0 {
                     x = pool(&x, n, true)?;
                     h = pool(&h, n, false)?;
@@ -382,8 +232,7 @@ impl Network {
     /// Synapses each spike of hidden layer `l` reaches in the layer after it (the readout
     /// for the last one); a conv spike reaches up to 9 x channels, fewer at the border.
     pub fn fan_outs(&self, classes: usize) -> Vec<usize> {
-        let taps = if self.image.is_some() { 9 } else { 1 };
-        let mut out: Vec<usize> = self.shapes.iter().skip(1).map(|s| s[0] * taps).collect();
+        let mut out: Vec<usize> = self.shapes.iter().skip(1).map(|s| fan_in(s[0], self.image.is_some())).collect();
         out.push(classes);
         out
     }
@@ -630,37 +479,6 @@ mod tests {
                     assert!(v.iter().all(|x| x.is_finite()), "{norm:?} residual={residual}: parameter {i} gradient finite");
                 }
             }
-        }
-    }
-
-    #[test]
-    fn conv_weight_gradient_matches_finite_differences() {
-        // The synapse (3x3 conv, then BN per channel) and an average pool are smooth, so
-        // candle's backward through them must match central differences in the weight.
-        let cfg = ExperimentConfig { norm: NormKind::Bn, ..conv_cfg(false, 1, NormKind::Bn) };
-        let mut params = vec![];
-        let syn = Synapse::build((2, 3), true, true, &cfg, 1.0, &mut Rng::new(3), &Device::Cpu, &mut params).unwrap();
-        let n = 2 * 2 * 2 * 4 * 4;
-        let a = Tensor::from_vec((0..n).map(|i| (i as f32 * 0.37).sin()).collect(), (2, 2, 2, 4, 4), &Device::Cpu).unwrap();
-        let target = Tensor::from_vec((0..2 * 2 * 3 * 4).map(|i| (i as f32 * 0.23).cos()).collect(), (2, 2, 3, 2, 2), &Device::Cpu).unwrap();
-        let loss = |syn: &Synapse| {
-            let y = pool(&syn.forward(&a, Mode::Train).unwrap().current, 1, true).unwrap();
-            (y - &target).unwrap().sqr().unwrap().sum_all().unwrap()
-        };
-        let analytic: Vec<f32> = loss(&syn).backward().unwrap().get(&syn.weight).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        let w0 = syn.weight.as_tensor().copy().unwrap();
-        let flat: Vec<f32> = w0.flatten_all().unwrap().to_vec1().unwrap();
-        for i in [0usize, 7, 20, 53] {
-            let at = |d: f32| {
-                let mut v = flat.clone();
-                v[i] += d;
-                syn.weight.set(&Tensor::from_vec(v, w0.dims(), &Device::Cpu).unwrap()).unwrap();
-                loss(&syn).to_scalar::<f32>().unwrap() as f64
-            };
-            let h = 1e-2;
-            let numeric = ((at(h) - at(-h)) / (2.0 * h as f64)) as f32;
-            syn.weight.set(&w0).unwrap();
-            assert!((numeric - analytic[i]).abs() <= 2e-2 * (1.0 + numeric.abs()), "conv weight {i}: {numeric} vs {}", analytic[i]);
         }
     }
 }

@@ -13,6 +13,8 @@
 //! Equations as in SpikingJelly's `neuron.py` (`neuronal_charge`, `neuronal_fire`,
 //! `neuronal_reset`) and snnTorch's `Leaky` (Eshraghian et al. 2023, eq. 4).
 
+mod kernel;
+
 use candle_core::{Result, Tensor};
 
 use crate::config::Reset;
@@ -74,11 +76,11 @@ impl Lif {
     /// Runs the population over all time steps from a resting membrane (`u = 0`).
     ///
     /// Shapes: `current`: `[T, B, F]` -> spikes `[T, B, F]` (and membrane `[T, B, F]`).
-    /// On the CPU this is one fused op ([`crate::fused::lif`]); elsewhere, the loop of
+    /// On the CPU this is one fused op ([`kernel::lif`]); elsewhere, the loop of
     /// [`Lif::step`]s below, which the fused op is tested against.
     pub fn forward(&self, current: &Tensor, record_membrane: bool) -> Result<LifOutput> {
         if crate::fused::enabled(current.device()) {
-            let (spikes, membrane) = crate::fused::lif(self, current, record_membrane)?;
+            let (spikes, membrane) = kernel::lif(self, current, record_membrane)?;
             return Ok(LifOutput { spikes, membrane, normalized: None });
         }
         self.forward_normed(current, record_membrane, None)

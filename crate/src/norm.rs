@@ -16,6 +16,7 @@
 //! | layer, rms | current `I` | F, per sample and step |
 
 pub mod batch;
+pub mod channel;
 mod kernel;
 pub mod layer;
 pub mod psp;

@@ -3,11 +3,12 @@
 //! The browser calls [`Trainer::step`] in time-budgeted ticks and [`Trainer::probe`] for
 //! its views; the CLI and the tests call [`run`], which loops over epochs on the same code.
 
+pub mod optimizer;
+
 use candle_core::{Device, Tensor, Var};
-use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW, SGD};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ExperimentConfig, LrSchedule, OptimizerKind};
+use crate::config::{ExperimentConfig, LrSchedule};
 use crate::data::{self, Dataset, Split};
 use crate::encode::{encode, is_spiking};
 use crate::error::{Error, Result};
@@ -15,7 +16,9 @@ use crate::metrics::{layer_stats, synops_per_sample, LayerStats};
 use crate::model::{Network, Taps};
 use crate::norm::Mode;
 use crate::rng::Rng;
+use crate::topology::fan_in;
 use crate::upload::DataFile;
+use optimizer::Optimizer;
 
 /// Salts of the RNG streams forked from the seed, one per purpose.
 const STREAM_DATA: u64 = 1;
@@ -24,14 +27,16 @@ const STREAM_TRAIN: u64 = 3;
 const STREAM_PROBE: u64 = 4;
 const STREAM_EVAL: u64 = 5;
 
-/// candle's optimizers share a trait that cannot be a trait object (its constructor is
-/// generic), so the choice is an enum.
-enum Opt {
-    Adam(AdamW),
-    /// The same update in one loop per parameter, on the CPU ([`crate::fused::AdamW`]).
-    FusedAdam(crate::fused::AdamW),
-    /// candle's SGD has no weight decay; the params are kept to apply it, decoupled.
-    Sgd(SGD, Vec<Var>),
+/// What one optimizer step did: the trainer knows the rate it used and whether the step
+/// closed an epoch, so no caller has to rebuild the schedule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepRecord {
+    /// The step's training loss.
+    pub loss: f32,
+    /// The learning rate the step's update used.
+    pub lr: f64,
+    /// Whether this was the last batch of an epoch (the order was reshuffled after it).
+    pub epoch_end: bool,
 }
 
 /// What the probe batch shows about the network now.
@@ -79,7 +84,7 @@ pub struct Trainer {
     pub cfg: ExperimentConfig,
     pub data: Dataset,
     pub(crate) net: Network,
-    opt: Opt,
+    opt: Optimizer,
     rng: Rng,
     pub(crate) device: Device,
     order: Vec<usize>,
@@ -117,7 +122,7 @@ impl Trainer {
         let data = data::load(&cfg, files, &mut data_rng)?;
         cfg.validate_for_data(data.features, data.classes, data.image)?;
         let (net, params) = Network::for_data(&cfg, data.features, data.classes, data.image, &mut init_rng, &device)?;
-        let opt = make_optimizer(&cfg, params)?;
+        let opt = Optimizer::new(&cfg, params)?;
         let mut order: Vec<usize> = (0..data.train.len()).collect();
         rng.shuffle(&mut order);
         let probe_idx: Vec<usize> = (0..cfg.probe_samples.min(data.train.len())).collect();
@@ -145,9 +150,10 @@ impl Trainer {
         self.data.train.len().div_ceil(self.cfg.batch)
     }
 
-    /// One optimizer step on the next minibatch; returns its loss. Reshuffles after the
-    /// last batch of an epoch (the last batch may be smaller).
-    pub fn step(&mut self) -> Result<f32> {
+    /// One optimizer step on the next minibatch; returns its loss, the rate it used and
+    /// whether it ended an epoch. Reshuffles after the last batch of an epoch (the last
+    /// batch may be smaller).
+    pub fn step(&mut self) -> Result<StepRecord> {
         let end = (self.cursor + self.cfg.batch).min(self.order.len());
         let idx = self.order[self.cursor..end].to_vec();
         let (x, y) = self.data.train.gather(&idx, self.data.features);
@@ -171,33 +177,16 @@ impl Trainer {
         if self.grad_norms.iter().any(|g| !g.is_finite()) {
             return Err(Error::Diverged { step: self.step + 1, what: self.where_not_finite(value)? });
         }
-        match &mut self.opt {
-            Opt::Adam(o) => {
-                o.set_learning_rate(lr);
-                o.step(&grads)?
-            }
-            Opt::FusedAdam(o) => {
-                o.set_learning_rate(lr);
-                o.step(&grads)?
-            }
-            Opt::Sgd(o, params) => {
-                if self.cfg.weight_decay > 0.0 {
-                    for p in params.iter() {
-                        p.set(&(p.as_tensor() * (1.0 - lr * self.cfg.weight_decay))?)?;
-                    }
-                }
-                o.set_learning_rate(lr);
-                o.step(&grads)?
-            }
-        }
+        self.opt.step(&grads, lr, self.cfg.weight_decay)?;
         self.step += 1;
         self.cursor = end;
-        if self.cursor >= self.order.len() {
+        let epoch_end = self.cursor >= self.order.len();
+        if epoch_end {
             self.cursor = 0;
             self.epoch += 1;
             self.rng.shuffle(&mut self.order);
         }
-        Ok(value)
+        Ok(StepRecord { loss: value, lr, epoch_end })
     }
 
     /// Names what went bad in a step whose loss came out as `loss`: the first hidden layer
@@ -284,7 +273,7 @@ impl Trainer {
         let taps = taps.ok_or_else(|| Error::Data("probe recorded nothing".into()))?;
         let layers = layer_stats(&taps, &self.grad_norms)?;
         let fan_outs = self.net.fan_outs(self.data.classes);
-        let first = self.net.shapes.first().map_or(0, |s| s[0]) * if self.cfg.conv { 9 } else { 1 };
+        let first = fan_in(self.net.shapes.first().map_or(0, |s| s[0]), self.cfg.conv);
         let input = self.probe_input_spikes.then_some((&self.probe_input, first));
         let probe = Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers };
         Ok((probe, taps))
@@ -296,7 +285,7 @@ impl Trainer {
         let steps_per_epoch = self.steps_per_epoch();
         let (mut sum, mut n) = (0.0f64, 0usize);
         while self.epoch == start_epoch {
-            let loss = self.step()?;
+            let loss = self.step()?.loss;
             sum += loss as f64;
             n += 1;
             on_progress(Progress::Step { epoch: start_epoch, step: n, steps_per_epoch, loss });
@@ -310,20 +299,6 @@ impl Trainer {
             firing_rates: probe.layers.iter().map(|l| l.rate).collect(),
         })
     }
-}
-
-fn make_optimizer(cfg: &ExperimentConfig, params: Vec<Var>) -> Result<Opt> {
-    Ok(match cfg.optimizer {
-        OptimizerKind::Adam => {
-            let p = ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() };
-            if params.first().is_none_or(|v| crate::fused::enabled(v.device())) {
-                Opt::FusedAdam(crate::fused::AdamW::new(params, p)?)
-            } else {
-                Opt::Adam(AdamW::new(params, p)?)
-            }
-        }
-        OptimizerKind::Sgd => Opt::Sgd(SGD::new(params.clone(), cfg.lr)?, params),
-    })
 }
 
 /// What [`run`] reports while it works.

@@ -10,46 +10,11 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::report;
 use crate::train::Trainer;
 use crate::upload::{self, DataFile};
-use crate::view::{self, Layout, Raster};
+use crate::view::{self, Layout};
 use crate::{Error, ExperimentConfig};
-
-/// What `train(n)` returns.
-#[derive(Serialize)]
-pub struct TrainReport {
-    /// One loss per step taken, in order.
-    pub losses: Vec<f32>,
-    /// Completed optimizer steps after this call.
-    pub step: u32,
-    /// Completed epochs after this call.
-    pub epoch: u32,
-    /// Learning rate of the next step.
-    pub lr: f64,
-}
-
-#[derive(Serialize)]
-pub struct EvalReport {
-    pub train_accuracy: f32,
-    pub test_accuracy: f32,
-}
-
-/// What `probe(layer, sample, grid)` returns: the per-layer statistics, the detail of the
-/// chosen layer, and the decision grid (empty unless the data set is 2-D).
-#[derive(Serialize)]
-pub struct ProbeReport {
-    pub step: u32,
-    pub rates: Vec<f32>,
-    pub silent: Vec<f32>,
-    pub saturated: Vec<f32>,
-    pub norm_mean: Vec<f32>,
-    pub norm_sq: Vec<f32>,
-    pub grad_norm: Vec<f32>,
-    pub synops: f32,
-    pub raster: Raster,
-    pub grid_size: u32,
-    pub grid: Vec<f32>,
-}
 
 #[wasm_bindgen]
 pub struct Playground {
@@ -212,25 +177,15 @@ impl Playground {
         to_js::<Layout>(&view::layout(&self.trainer))
     }
 
-    /// Takes `n` optimizer steps.
+    /// Takes `n` optimizer steps ([`report::train`]).
     pub fn train(&mut self, n: u32) -> Result<JsValue, JsValue> {
-        let mut losses = Vec::with_capacity(n as usize);
-        for _ in 0..n {
-            losses.push(self.trainer.step().map_err(js_err)?);
-        }
-        let t = &self.trainer;
-        to_js(&TrainReport { losses, step: t.step as u32, epoch: t.epoch as u32, lr: t.learning_rate() })
+        to_js(&report::train(&mut self.trainer, n as usize).map_err(js_err)?)
     }
 
     /// Accuracy over the first `limit` samples of the train and test splits, `0` for all
     /// of them (a few forward passes per chunk: call sparingly on large data sets).
     pub fn evaluate(&self, limit: u32) -> Result<JsValue, JsValue> {
-        let t = &self.trainer;
-        let limit = if limit == 0 { usize::MAX } else { limit as usize };
-        to_js(&EvalReport {
-            train_accuracy: t.accuracy_of_first(&t.data.train, limit).map_err(js_err)?,
-            test_accuracy: t.accuracy_of_first(&t.data.test, limit).map_err(js_err)?,
-        })
+        to_js(&report::evaluate(&self.trainer, limit as usize).map_err(js_err)?)
     }
 
     /// Probe sample `sample` as the first layer receives it over the `T` steps.
@@ -242,24 +197,7 @@ impl Playground {
     /// Per-layer statistics, the raster of `layer`/`sample`, and a `grid x grid` decision
     /// map for 2-D sets (`grid = 0` skips it).
     pub fn probe(&self, layer: u32, sample: u32, grid: u32) -> Result<JsValue, JsValue> {
-        let t = &self.trainer;
-        let (probe, taps) = t.probe_with_taps().map_err(js_err)?;
-        let pick = |f: fn(&crate::metrics::LayerStats) -> f32| probe.layers.iter().map(f).collect::<Vec<f32>>();
-        let grid = grid.min(64);
-        let report = ProbeReport {
-            step: t.step as u32,
-            rates: pick(|l| l.rate),
-            silent: pick(|l| l.silent),
-            saturated: pick(|l| l.saturated),
-            norm_mean: pick(|l| l.norm_mean),
-            norm_sq: pick(|l| l.norm_sq),
-            grad_norm: pick(|l| l.grad_norm),
-            synops: probe.synops,
-            raster: view::raster(t, &taps, layer as usize, sample as usize).map_err(js_err)?,
-            grid: view::decision_grid(t, grid as usize).map_err(js_err)?,
-            grid_size: if t.data.features == 2 { grid } else { 0 },
-        };
-        to_js(&report)
+        to_js(&report::probe(&self.trainer, layer as usize, sample as usize, grid as usize).map_err(js_err)?)
     }
 
     /// Starts the same config again from step 0 (same seed, so the same first losses).

@@ -5,7 +5,7 @@ use spikeplay::{ExperimentConfig, Trainer};
 
 fn losses(cfg: &ExperimentConfig, steps: usize) -> Vec<u32> {
     let mut t = Trainer::new(cfg.clone()).expect("valid config");
-    (0..steps).map(|_| t.step().expect("step").to_bits()).collect()
+    (0..steps).map(|_| t.step().expect("step").loss.to_bits()).collect()
 }
 
 #[test]

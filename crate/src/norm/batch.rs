@@ -103,10 +103,10 @@ impl BatchNorm {
         Ok(ys)
     }
 
-    /// [`BatchNorm::forward`] with the per-channel ops of [`crate::fused::channel`]; the
+    /// [`BatchNorm::forward`] with the per-channel ops of [`super::channel`]; the
     /// gain, `alpha` and the root fold into one `[C]` (BNTT: `[T * C]`) scale.
     fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
-        use crate::fused::channel;
+        use super::channel;
         let gamma = if self.scale != 1.0 { (self.gamma.as_tensor() * self.scale)? } else { self.gamma.as_tensor().clone() };
         let mut ys = match mode {
             Mode::Eval => {

@@ -1,7 +1,7 @@
 //! A batch-statistics channel norm as one CPU op (issue 6): BN and its family (`centre`)
 //! and PSP normalization (no centring), forward in two passes over the data (statistics,
 //! then the normalized output) and backward in two (two sums per channel, then the input's
-//! gradient), where the composed per-channel ops of [`crate::fused::channel`] took about
+//! gradient), where the composed per-channel ops of [`super::channel`] took about
 //! ten, each with candle's zero-filled gradient buffer and an add.
 //!
 //! With `x_hat = (x - mu) * r`, `r = 1 / sqrt(v + eps)` (`mu = 0` and `v = mean(x^2)` for
@@ -19,7 +19,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 
-use crate::fused::{slice, Table};
+use super::channel::Table;
+use crate::fused::slice;
 
 /// `(y, mu, v)`: the normalized `x` and the batch statistics it used, `[len]` each (for the
 /// running estimates; `mu` is zero without centring).

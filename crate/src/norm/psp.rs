@@ -60,10 +60,10 @@ impl PspNorm {
 }
 
 impl PspNorm {
-    /// [`PspNorm::forward`] with the per-channel ops of [`crate::fused::channel`]: the
+    /// [`PspNorm::forward`] with the per-channel ops of [`super::channel`]: the
     /// gain and the root are folded into one `[C]` (or `[T * C]`) scale first.
     fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {
-        use crate::fused::channel;
+        use super::channel;
         let gamma = self.gamma.as_tensor();
         // `[C]` gain against a `[T * C]` per-step table: one row per step.
         let gamma = if self.per_step { gamma.unsqueeze(0)?.broadcast_as((xs.dim(0)?, gamma.dim(0)?))?.flatten_all()? } else { gamma.clone() };

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{bound_text, expr, Field, Group, Kind, Rule};
+use crate::topology::fan_in;
 use crate::config::{limits, DatasetKind, Encoding, ExperimentConfig, LrSchedule, NormKind, OptimizerKind, PspPlacement, PspStats, Readout, Reset, SurrogateKind};
 
 fn names<T: Serialize>(all: &[T]) -> Vec<String> {
@@ -177,7 +178,8 @@ fn rule(field: &'static str, when: Value, values: Vec<(&'static str, Value)>, re
 /// stay in code.
 pub(super) fn rules() -> Vec<Rule> {
     use limits::*;
-    let weights = json!(["*", "depth", "width", "width", ["if", "conv", 9, 1]]);
+    // A hidden layer's weights: width outputs x fan_in(width) inputs (x 9 for a 3x3 conv).
+    let weights = json!(["*", "depth", "width", "width", ["if", "conv", fan_in(1, true), fan_in(1, false)]]);
     let cells = json!(["*", ["+", "depth", 2], "timesteps", ["max", "batch", "probe_samples"], "width"]);
     let activations = "(depth + 2) x timesteps x max(batch, probe_samples) x width = {cells} activations exceeds 16777216; \
                        lower batch, probe_samples, timesteps, width or depth";
@@ -191,6 +193,7 @@ pub(super) fn rules() -> Vec<Rule> {
             "at most 8388608 weights", "{weights}", "depth x width^2 = {weights} weights exceeds 8388608; lower width or depth"),
         rule("width", json!("conv"), vec![("weights", weights)], json!(["<=", "weights", MAX_WEIGHTS as f64]),
             "at most 8388608 weights", "{weights}", "depth x width^2 x 9 = {weights} weights exceeds 8388608; lower width or depth"),
+        // (The message's 9 is fan_in(1, true); schema::tests checks the message.)
         // Conv nets are bounded by their feature maps, which need the image size (validate_for_data).
         rule("probe_samples", json!(["and", ["not", "conv"], [">", "probe_samples", "batch"]]), vec![("cells", cells.clone())],
             json!(["<=", "cells", MAX_ACTIVATIONS as f64]), "at most 16777216 activations", "{cells}", activations),
