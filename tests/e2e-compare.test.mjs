@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {
   ARTIFACTS, WAIT, compareReady, download, hashOf, play, pause, ready, rows, stepsAtLeast, useBrowser,
 } from './browser.mjs';
-import { PRESETS } from '../web/presets.js';
+import { PRESETS } from '../web/state/presets.js';
 
 const open = useBrowser();
 const SMALL = '#dataset=xor&depth=2&width=16&timesteps=4';
@@ -76,7 +76,7 @@ test('a refused value and a crashed run each fail alone; the other runs keep tra
 test('a value the core refuses (the page let it through) fails its run only', async () => {
   const { page: probe } = await open(SMALL);
   // A page whose norm list names a variant this build of the core does not have.
-  await probe.route('**/web/state.js', async (route) => {
+  await probe.route('**/web/state/state.js', async (route) => {
     const body = await (await route.fetch()).text();
     await route.fulfill({ contentType: 'text/javascript', body: body.replace(/(key: 'norm'[\s\S]*?options: \[)/, "$1'zzz', ") });
   });

@@ -138,7 +138,7 @@ test('a worker script that cannot load: the alert, two retries at most, then Res
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
   page.on('pageerror', (e) => problems.push(e.message));
   let fetched = 0;
-  await page.route('**/web/worker.js*', (route) => {
+  await page.route('**/web/worker/worker.js*', (route) => {
     fetched += 1;
     return route.abort();
   });
@@ -149,7 +149,7 @@ test('a worker script that cannot load: the alert, two retries at most, then Res
   assert.equal(await page.inputValue('#ctl-width'), '12');
   assert.equal(await page.$eval('body', (b) => b.dataset.busy), 'false');
   await page.screenshot({ path: ARTIFACTS + 'fault-load.png' });
-  await page.unroute('**/web/worker.js*');
+  await page.unroute('**/web/worker/worker.js*');
   await page.click('#fault-restart');
   await page.waitForSelector('#fault', { state: 'hidden', ...WAIT });
   await readyAt(page, await page.$eval('body', (b) => Number(b.dataset.requestedGen)));

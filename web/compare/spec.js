@@ -3,7 +3,7 @@
 // round-trips it through the URL hash, next to the base settings:
 //   #dataset=digits&...&seed=0&compare=norm:none,bn,psp&preset=deep-plain
 // It imports only state.js, so node tests can check it without a browser.
-import { BY_KEY, CONTROLS, crossCheck, parseValue, toHash } from './state.js';
+import { BY_KEY, CONTROLS, crossCheck, parseValue, toHash } from '../state/state.js';
 
 export const MIN_RUNS = 2;
 export const MAX_RUNS = 8;

@@ -1,8 +1,8 @@
 // The DOM of compare mode that is not a chart: the setup line (which field, which values),
 // the run legend, the preset's "what to watch", and the summary table. It shows what it is
 // given and reports the user's edits; the comparison itself lives in compare.js.
-import { BY_KEY, CONTROLS } from './state.js';
-import { USEFUL_BAND } from './charts/rate-profiles.js';
+import { BY_KEY, CONTROLS } from '../state/state.js';
+import { USEFUL_BAND } from '../charts/rate-profiles.js';
 
 const $ = (id) => document.getElementById(id);
 

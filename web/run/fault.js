@@ -3,7 +3,7 @@
 // settings that failed are not the last ones that trained, a way back to those (a network that
 // ran out of memory would only crash again). Compare mode shows the same words in the run's row.
 import { elide } from './format.js';
-import { CONTROLS } from './state.js';
+import { CONTROLS } from '../state/state.js';
 
 /** Why the worker stopped, as a clause ("the Rust core panicked: …"), from its ERROR or `error` event. */
 export function faultCause({ fault, message: whole = '' }) {

@@ -6,12 +6,12 @@
 // each compile several MB again. The first caller of `newWorker()` (main.js, or compare mode's first
 // run) adopts the worker started here; what it posted before anyone listened (its LOADED) is
 // delivered to the adopter's handlers.
-import { ToWorker } from './protocol.js';
-import { buildUrl, chooseBuild } from './wasm-build.js';
+import { ToWorker } from '../run/protocol.js';
+import { buildUrl, chooseBuild } from '../worker/wasm-build.js';
 
 // `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
 export const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
-export const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
+export const workerUrl = new URL(`../worker/worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
 
 // The relaxed-SIMD build where the browser has it, else the baseline one (wasm-build.js).
 // The worker names the module it instantiated in its LOADED (main.js puts it on

@@ -3,23 +3,23 @@
 // A hash with `compare=` switches to compare mode (compare.js), which owns its own workers;
 // explore mode's worker is ended meanwhile, so the two never compete for the cores.
 import { DEBUG, newWorker } from './boot.js';
-import { Compare } from './compare.js';
-import { compareHash, configStem, defaultSpec, readCompare, specParam } from './compare-spec.js';
-import { ControlPanel } from './controls.js';
-import { ExploreViews } from './explore-views.js';
-import { DATA_FILES, DataFiles, dataName, hideDownload, showDownload } from './datasets.js';
-import { saveCsv, saveJson } from './download.js';
+import { Compare } from '../compare/compare.js';
+import { compareHash, configStem, defaultSpec, readCompare, specParam } from '../compare/spec.js';
+import { ControlPanel } from '../state/controls.js';
+import { ExploreViews } from '../explore/views.js';
+import { DATA_FILES, DataFiles, dataName, hideDownload, showDownload } from '../files/datasets.js';
+import { saveCsv, saveJson } from '../files/download.js';
 import { initMenus, showMode } from './menus.js';
-import { presetBase, presetSpec } from './presets.js';
-import { FaultAlert, faultCause, settingsChange } from './fault.js';
-import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
-import { Recording, toCsv } from './recording.js';
-import { plural } from './format.js';
+import { presetBase, presetSpec } from '../state/presets.js';
+import { FaultAlert, faultCause, settingsChange } from '../run/fault.js';
+import { FromWorker, TRAP_PATTERN, ToWorker } from '../run/protocol.js';
+import { Recording, toCsv } from '../run/recording.js';
+import { plural } from '../run/format.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
-import { perf, reportHandled } from './perf.js';
-import { COLORS } from './charts/canvas.js';
-import { BY_KEY, MAX_FIELD_FALLBACKS, crossCheck, firstRunFallback, fromHash, parseValue, tidyConfig, toHash, unknownNotice } from './state.js';
-import { Upload, previewIn } from './upload.js';
+import { perf, reportHandled } from '../run/perf.js';
+import { COLORS } from '../charts/canvas.js';
+import { BY_KEY, MAX_FIELD_FALLBACKS, crossCheck, firstRunFallback, fromHash, parseValue, tidyConfig, toHash, unknownNotice } from '../state/state.js';
+import { Upload, previewIn } from '../files/upload.js';
 
 const $ = (id) => document.getElementById(id);
 

@@ -1,13 +1,13 @@
-// One run of a comparison: its label and colour, its config, a worker of its own (web/worker.js,
+// One run of a comparison: its label and colour, its config, a worker of its own (web/worker/worker.js,
 // unchanged) and what it reported. Like the explore page it drops any report whose `gen` is not
 // the one it last asked for, so a reused worker's late reports never land on a new run.
 // Failures stay here: a refused config, a failed step or a fault (its worker stopped: a trap, a
 // panic, a bug in the worker) marks this run only; after a fault, `restart` gives it a new worker.
-import { faultCause } from './fault.js';
-import { perf } from './perf.js';
-import { FromWorker, TRAP_PATTERN, ToWorker } from './protocol.js';
-import { Recording, summarize } from './recording.js';
-import { tidyConfig } from './state.js';
+import { faultCause } from '../run/fault.js';
+import { perf } from '../run/perf.js';
+import { FromWorker, TRAP_PATTERN, ToWorker } from '../run/protocol.js';
+import { Recording, summarize } from '../run/recording.js';
+import { tidyConfig } from '../state/state.js';
 
 export class CompareRun {
   /**
