@@ -26,7 +26,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { PRESET_BY_ID } from '../web/presets.js';
+import { PRESET_BY_ID } from '../web/state/presets.js';
 import { startServer } from './serve.mjs';
 
 const { values: opt } = parseArgs({
