@@ -94,8 +94,8 @@ export class ExploreViews {
   probe(p, gen, view) {
     const c = this.charts;
     const answers = p.raster.layer === view.layer && p.raster.sample === view.sample;
-    c.profile.set(p.rates, p.silent, p.saturated);
-    c.network.setRates(p.rates, p.silent, p.saturated);
+    c.profile.set(p.rates);
+    c.network.setRates(p.rates);
     c.heatmap.push(p.step, p.rates);
     if (answers || !c.raster.r) {
       const shape = this.layout?.shapes?.[p.raster.layer];
