@@ -3,7 +3,7 @@
 // while the main thread is still fetching and parsing the page's other modules, not after
 // them. Every worker gets the compiled module as its first message (ToWorker.WASM) and only
 // instantiates it: the main thread never runs the module, and a comparison's workers do not
-// each compile several MB again. The first caller of `newWorker()` (main.js, or compare mode's first
+// each compile several MB again. The first caller of `newWorker()` (explore mode, or compare mode's first
 // run) adopts the worker started here; what it posted before anyone listened (its LOADED) is
 // delivered to the adopter's handlers.
 import { ToWorker } from '../run/protocol.js';
@@ -14,7 +14,7 @@ export const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') ==
 export const workerUrl = new URL(`../worker/worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
 
 // The relaxed-SIMD build where the browser has it, else the baseline one (wasm-build.js).
-// The worker names the module it instantiated in its LOADED (main.js puts it on
+// The worker names the module it instantiated in its LOADED (run/run-worker.js puts it on
 // `<html data-wasm-build>`), which is the chosen one unless compiling it failed.
 export const BUILD = chooseBuild();
 

@@ -1,5 +1,5 @@
 // The header's transport buttons and figures, and the status line: plain DOM writes shared by
-// explore mode (main.js) and compare mode (compare.js through `paint` and `status`).
+// explore mode (explore.js) and compare mode (compare.js), both through main.js.
 import { elide, formatRate } from '../run/format.js';
 
 const $ = (id) => document.getElementById(id);

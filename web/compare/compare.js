@@ -232,7 +232,7 @@ export class Compare {
   }
 
   /** A base setting changed: every run restarts with it, unless no run could use it. */
-  onBaseEdit(key, text) {
+  edit(key, text) {
     const { panel } = this.ui;
     if (this.refused) panel.setError(this.refused, '');
     this.refused = null;

@@ -110,11 +110,6 @@ export function compareHash(base, hidden, spec, preset = null) {
   return `${toHash(base, hidden)}&compare=${esc(specParam(spec))}${preset ? `&preset=${esc(preset)}` : ''}`;
 }
 
-/** A short, file-name-safe description of a config: "digits-d12-w64-T8-psp". */
-export function configStem(cfg) {
-  return `${cfg.dataset}-d${cfg.depth}-w${cfg.width}-T${cfg.timesteps}-${cfg.norm}${cfg.residual ? '-res' : ''}`;
-}
-
 /** The file-name stem of a comparison: its preset, else what it varies. */
 export function compareStem(base, spec, preset) {
   const what = preset ?? `${base.dataset}-${spec.field}-${spec.values.join('-')}`;

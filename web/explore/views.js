@@ -1,4 +1,4 @@
-// Explore mode's charts: built once, fed the numbers of the run on screen (main.js decides
+// Explore mode's charts: built once, fed the numbers of the run on screen (explore.js decides
 // which run that is), redrawn in animation frames. Also marks them stale (stale.js) while the
 // page names a run or a layer whose numbers have not arrived yet.
 import { AccuracyCurves, LossCurves } from '../charts/curves.js';
