@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import '../tests/schema.mjs'; // the page's modules are built from the core's schema
-import { PRESET_BY_ID } from '../web/presets.js';
+import { PRESET_BY_ID } from '../web/state/presets.js';
 import { startServer } from './serve.mjs';
 
 const { values: opt } = parseArgs({

@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildUrl, chooseBuild } from '../web/wasm-build.js';
+import { buildUrl, chooseBuild } from '../web/worker/wasm-build.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -108,7 +108,7 @@ async function inChromium() {
     // Any page of the origin will do: the worker is created from it; the app stays idle.
     await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
     await page.evaluate(() => {
-      const w = new Worker('web/bench-worker.js', { type: 'module' });
+      const w = new Worker('web/worker/bench-worker.js', { type: 'module' });
       window.benchJob = (part) => new Promise((ok, fail) => {
         const got = [];
         w.onmessage = ({ data }) => {

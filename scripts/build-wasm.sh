@@ -28,7 +28,7 @@ wasm-bindgen "$target_dir/wasm32-unknown-unknown/release/spikeplay.wasm" \
   --target web --out-dir pkg --no-typescript
 
 # A second module with relaxed SIMD (fused multiply-add in the dense products,
-# crate/src/dense/relaxed.rs): web/wasm-build.js loads it where the browser validates
+# crate/src/dense/relaxed.rs): web/worker/wasm-build.js loads it where the browser validates
 # relaxed-SIMD code (Chromium since 114), the module above elsewhere. Its own target dir,
 # since other rustflags would otherwise rebuild the first module's artifacts each time.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
-import { buildUrl } from '../web/wasm-build.js';
+import { buildUrl } from '../web/worker/wasm-build.js';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,

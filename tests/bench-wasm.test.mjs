@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chooseBuild } from '../web/wasm-build.js';
+import { chooseBuild } from '../web/worker/wasm-build.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 

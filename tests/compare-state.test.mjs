@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import './schema.mjs'; // before the page's modules: they are built from it
-import { BY_KEY, crossCheck, defaults, fromHash, parseValue } from '../web/state.js';
-import { MAX_RUNS, compareHash, compareStem, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';
-import { PRESETS, presetBase, presetSpec } from '../web/presets.js';
-import { Recording, toCsv } from '../web/recording.js';
+import { BY_KEY, crossCheck, defaults, fromHash, parseValue } from '../web/state/state.js';
+import { MAX_RUNS, compareHash, compareStem, parseSpec, readCompare, runsOf } from '../web/compare/spec.js';
+import { PRESETS, presetBase, presetSpec } from '../web/state/presets.js';
+import { Recording, toCsv } from '../web/run/recording.js';
 
 test('a spec needs a known field and 2 to 8 distinct values; a bad value is kept for its run', () => {
   assert.deepEqual(parseSpec('norm', 'none, bn ,psp').spec, { field: 'norm', values: ['none', 'bn', 'psp'] });

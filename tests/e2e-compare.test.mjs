@@ -6,10 +6,11 @@ import './schema.mjs'; // before the page's modules: they are built from it
 import {
   ARTIFACTS, WAIT, compareReady, download, hashOf, play, pause, ready, rows, stepsAtLeast, useBrowser,
 } from './browser.mjs';
-import { PRESETS } from '../web/presets.js';
+import { PRESETS } from '../web/state/presets.js';
 
 const open = useBrowser();
-const SMALL = '#dataset=xor&depth=2&width=16&timesteps=4';
+// Open-ended: these runs must still be training when the test looks (a run stops at its epochs).
+const SMALL = '#dataset=xor&depth=2&width=16&timesteps=4&openEnded=true';
 const inCompare = { wait: compareReady };
 
 test('the mode switch compares three norms side by side; each run trains with its own curve', async () => {
@@ -77,7 +78,7 @@ test('a refused value and a crashed run each fail alone; the other runs keep tra
 test('a value the core refuses (the page let it through) fails its run only', async () => {
   const { page: probe } = await open(SMALL);
   // A page whose norm list names a variant this build of the core does not have.
-  await probe.route('**/web/state.js', async (route) => {
+  await probe.route('**/web/state/state.js', async (route) => {
     const body = await (await route.fetch()).text();
     await route.fulfill({ contentType: 'text/javascript', body: body.replace(/(key: 'norm'[\s\S]*?options: \[)/, "$1'zzz', ") });
   });

@@ -39,7 +39,9 @@ test('an uploaded IDX pair is previewed and trained on as dataset custom', async
 });
 
 test('a malformed upload shows an alert naming the file; the run and the settings carry on', async () => {
-  const { page, problems } = await open('#dataset=digits&depth=2&width=32&timesteps=4');
+  // Open-ended, so the run is still training after the upload was refused (it would otherwise
+  // finish its 10 epochs of 45 steps while the file is parsed).
+  const { page, problems } = await open('#dataset=digits&depth=2&width=32&timesteps=4&openEnded=true');
   await play(page);
   await stepsPast(page, 3);
   const before = await settings(page);

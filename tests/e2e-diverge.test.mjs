@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ARTIFACTS, WAIT, enter, play, step, useBrowser } from './browser.mjs';
 
 const open = useBrowser();
-const HASH = '#dataset=moons&optimizer=sgd&lr=10&init_scale=10&norm=psp&readout=membrane';
+const HASH = '#dataset=moons&optimizer=sgd&lr=10&init_scale=10&norm=psp&readout=membrane&openEnded=true';
 
 test('divergence pauses with a message naming what went bad; the settings stay and a lower rate recovers', async () => {
   const { page, problems } = await open(HASH);

@@ -10,7 +10,8 @@ import {
 } from './browser.mjs';
 
 const open = useBrowser();
-const SMALL = '#dataset=xor&depth=2&width=16&timesteps=4';
+// Open-ended: the faults are armed while the runs train (a run stops at its epochs).
+const SMALL = '#dataset=xor&depth=2&width=16&timesteps=4&openEnded=true';
 
 const stepAtLeast = (page, n, after = 0) => page.waitForFunction(([want, old]) => {
   const s = document.getElementById('step-count');
@@ -138,7 +139,7 @@ test('a worker script that cannot load: the alert, two retries at most, then Res
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
   page.on('pageerror', (e) => problems.push(e.message));
   let fetched = 0;
-  await page.route('**/web/worker.js*', (route) => {
+  await page.route('**/web/worker/worker.js*', (route) => {
     fetched += 1;
     return route.abort();
   });
@@ -150,7 +151,7 @@ test('a worker script that cannot load: the alert, two retries at most, then Res
   // the link, and the controls are built from them once a worker loads.
   assert.equal(hashOf(page).get('width'), '12');
   await page.screenshot({ path: ARTIFACTS + 'fault-load.png' });
-  await page.unroute('**/web/worker.js*');
+  await page.unroute('**/web/worker/worker.js*');
   await page.click('#fault-restart');
   await page.waitForSelector('#fault', { state: 'hidden', ...WAIT });
   await page.waitForSelector('body[data-requested-gen]', WAIT);

@@ -1,5 +1,5 @@
 // End-to-end: the hooks behind issue 6's page targets. The page's own counters
-// (web/perf.js, `window.spikeplayPerf`) exist and advance, chart redraws are coalesced into
+// (web/run/perf.js, `window.spikeplayPerf`) exist and advance, chart redraws are coalesced into
 // animation frames (never two draws of a chart in one frame, however many reports queue up),
 // the long-task hook records a long task, and the wasm module is downloaded once per page
 // however many workers train; Chromium gets the relaxed-SIMD build, `#simd=baseline` the
@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WAIT, compareReady, frames, hashOf, pause, play, stepsAtLeast, useBrowser } from './browser.mjs';
-import { buildUrl } from '../web/wasm-build.js';
+import { buildUrl } from '../web/worker/wasm-build.js';
 
 const open = useBrowser();
 const counters = (page) => page.evaluate(() => ({ ...window.spikeplayPerf }));

@@ -98,7 +98,7 @@ test('the server sends the policy and the other security headers on every respon
   const server = await startServer(0);
   try {
     const base = `http://127.0.0.1:${server.address().port}/`;
-    for (const path of ['', 'web/main.js', 'web/worker.js', 'pkg/spikeplay.js', 'pkg/spikeplay_bg.wasm', 'pkg/spikeplay_relaxed_bg.wasm', 'web/style.css', 'no-such-file']) {
+    for (const path of ['', 'web/app/main.js', 'web/worker/worker.js', 'pkg/spikeplay.js', 'pkg/spikeplay_bg.wasm', 'pkg/spikeplay_relaxed_bg.wasm', 'web/style.css', 'no-such-file']) {
       const res = await fetch(base + path);
       await res.arrayBuffer();
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) assert.equal(res.headers.get(name), value, `${path || '/'}: ${name}`);
@@ -162,7 +162,7 @@ test('a whole session stays on the page\'s origin, sends nothing, and breaks no 
   }
   // pkg/spikeplay.js is imported by the workers alone: its request shows theirs are recorded.
   const paths = new Set(requests.map((r) => new URL(r.url()).pathname));
-  for (const p of ['/', '/web/boot.js', '/web/worker.js', '/pkg/spikeplay.js', '/pkg/spikeplay_relaxed_bg.wasm', '/data/mnist/mnist14-images.idx3-ubyte.gz']) {
+  for (const p of ['/', '/web/app/boot.js', '/web/worker/worker.js', '/pkg/spikeplay.js', '/pkg/spikeplay_relaxed_bg.wasm', '/data/mnist/mnist14-images.idx3-ubyte.gz']) {
     assert.ok(paths.has(p), `${p} was requested (recording works): ${[...paths].join(' ')}`);
   }
   // The policy came with the page, its scripts (the workers' included) and the module.
@@ -231,7 +231,7 @@ test('the policy is live: injected inline script, inline handlers and styles, ev
   assert.deepEqual(await page.evaluate(() => window.__ran), [], 'no injected code ran');
   assert.ok(!requests.some((r) => r.url().startsWith('https://example.com')), 'the refused fetch never left the browser');
   // A worker's policy comes with its script: eval is refused there too, and the module still ran.
-  const worker = page.workers().find((w) => new URL(w.url()).pathname === '/web/worker.js');
+  const worker = page.workers().find((w) => new URL(w.url()).pathname === '/web/worker/worker.js');
   assert.ok(worker, page.workers().map((w) => w.url()).join(' '));
   const inWorker = await worker.evaluate(async () => {
     await new Promise((ok) => {

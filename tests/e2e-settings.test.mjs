@@ -188,7 +188,7 @@ test('building a run shows a busy state; Train is unavailable with no run', asyn
   assert.equal(await page.isEnabled('#reset'), true);
   // Before the first run exists there is nothing to train.
   const fresh = await page.context().newPage();
-  await fresh.route('**/web/worker.js*', (route) => route.abort()); // no worker: no run can exist
+  await fresh.route('**/web/worker/worker.js*', (route) => route.abort()); // no worker: no run can exist
   await fresh.goto(page.url());
   await fresh.waitForSelector('body[data-busy]', WAIT); // main.js has run
   assert.equal(await fresh.isDisabled('#play'), true);

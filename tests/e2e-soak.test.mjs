@@ -5,7 +5,7 @@
 //
 // Report latency: the worker stamps each training report with the wall clock
 // (`performance.timeOrigin + performance.now()`, comparable across threads) as it posts it;
-// the page records, in web/perf.js's fixed ring, how long after that stamp it has handled the
+// the page records, in web/run/perf.js's fixed ring, how long after that stamp it has handled the
 // report. The long run compares its medians per window of 1,000 steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

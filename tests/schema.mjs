@@ -4,7 +4,7 @@
 // `checkConfig` is the core's own verdict on a config, for tests that hold the page's against it.
 import { readFileSync } from 'node:fs';
 import { checkConfig, initSync, schema } from '../pkg/spikeplay.js';
-import { installSchema } from '../web/schema.js';
+import { installSchema } from '../web/state/schema.js';
 
 initSync({ module: readFileSync(new URL('../pkg/spikeplay_bg.wasm', import.meta.url)) });
 export const SCHEMA = installSchema(schema());

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SCHEMA, checkConfig } from './schema.mjs';
-import { evaluate, fill } from '../web/schema.js';
-import { crossCheck, defaults } from '../web/state.js';
+import { evaluate, fill } from '../web/state/schema.js';
+import { crossCheck, defaults } from '../web/state/state.js';
 
 const RUNS = Number(process.env.SCHEMA_RUNS ?? 3000);
 

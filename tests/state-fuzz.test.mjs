@@ -1,5 +1,5 @@
 // Property tests (fast-check) of the parsers a link goes through: `fromHash` / `toHash` /
-// `parseValue` in web/state.js and the comparison entry in web/compare-spec.js. A link is
+// `parseValue` in web/state/state.js and the comparison entry in web/compare/spec.js. A link is
 // untrusted input: whatever it holds, the parsers return without throwing, in bounded time
 // and with a bounded result, and what they return is a config the page accepts.
 //
@@ -11,8 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import './schema.mjs'; // before the page's modules: they are built from it
 import fc from 'fast-check';
-import { BY_KEY, CONTROLS, MAX_UNKNOWN, PAGE_KEYS, camel, crossCheck, defaults, fromHash, parseValue, toHash } from '../web/state.js';
-import { MAX_RUNS, MAX_VALUE_LENGTH, MIN_RUNS, compareHash, parseSpec, readCompare, runsOf } from '../web/compare-spec.js';
+import { BY_KEY, CONTROLS, MAX_UNKNOWN, PAGE_KEYS, camel, crossCheck, defaults, fromHash, parseValue, toHash } from '../web/state/state.js';
+import { MAX_RUNS, MAX_VALUE_LENGTH, MIN_RUNS, compareHash, parseSpec, readCompare, runsOf } from '../web/compare/spec.js';
 
 const CASES = Number(process.env.SPIKEPLAY_FUZZ_CASES ?? 1500);
 // Random unless given, and printed with each property's summary line, so any run can be replayed.

@@ -8,7 +8,7 @@ import { SCHEMA, checkConfig } from './schema.mjs';
 import {
   CONTROLS, MAX_UNKNOWN, PAGE_DEFAULTS, crossCheck, defaults, fromHash, isUnused, parseValue, toHash,
   unknownNotice,
-} from '../web/state.js';
+} from '../web/state/state.js';
 
 /** The core's defaults, with the page's first-visit values where the schema gives them. */
 const coreDefaults = () => Object.fromEntries(SCHEMA.fields.map((f) => [f.name, f.default]));
@@ -184,7 +184,7 @@ test('conv, pools and the new data sets round-trip through the hash', () => {
 });
 
 test('a refused first run resets the named field, up to 4 times, then everything', async () => {
-  const { MAX_FIELD_FALLBACKS, firstRunFallback } = await import('../web/state.js');
+  const { MAX_FIELD_FALLBACKS, firstRunFallback } = await import('../web/state/state.js');
   assert.equal(MAX_FIELD_FALLBACKS, 4);
   const link = { ...defaults(), dataset: 'mnist28', conv: true, depth: 6, width: 64, pools: 0, batch: 128, probe_samples: 256, timesteps: 16 };
   // The core's refusals of this link, as its activation bound for conv nets words them
@@ -220,7 +220,7 @@ test('a refused first run resets the named field, up to 4 times, then everything
 });
 
 test('rates show one decimal below 10 and no axis label reads -0.0', async () => {
-  const { fixed, formatRate, plural } = await import('../web/format.js');
+  const { fixed, formatRate, plural } = await import('../web/run/format.js');
   assert.equal(formatRate(0.35), '0.3');
   assert.equal(formatRate(0.36), '0.4');
   assert.equal(formatRate(9.94), '9.9');
@@ -233,7 +233,7 @@ test('rates show one decimal below 10 and no axis label reads -0.0', async () =>
 
 // Inputs tests/state-fuzz.test.mjs found, kept as plain regression tests.
 test('fuzz: a link naming an Object.prototype member names no control', async () => {
-  const { readCompare } = await import('../web/compare-spec.js');
+  const { readCompare } = await import('../web/compare/spec.js');
   for (const k of ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty']) {
     const r = fromHash(`#${k}=1&hide=${k},seed`);
     assert.deepEqual(r, { config: defaults(), hidden: ['seed'], errors: {}, unknown: [k] }, k);
@@ -268,7 +268,7 @@ test('fuzz: a hide list names each control once', () => {
 });
 
 test('a message longer than 600 characters keeps its start and end, with the middle left out', async () => {
-  const { elide } = await import('../web/format.js');
+  const { elide } = await import('../web/run/format.js');
   assert.equal(elide('short message'), 'short message');
   assert.equal(elide('x'.repeat(600)), 'x'.repeat(600), 'up to 600 characters are shown whole');
   const message = `digits.csv: line 2: '${'9'.repeat(50000)}' is not a number`;

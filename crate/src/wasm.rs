@@ -84,7 +84,7 @@ pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsVal
 /// Which of the page's two modules this is (scripts/build-wasm.sh): `"relaxed"`, built with
 /// relaxed SIMD (its dense products use fused multiply-adds), or `"baseline"`. The worker
 /// reports it with LOADED, so the page shows the module that really runs, not only the one
-/// web/wasm-build.js chose.
+/// web/worker/wasm-build.js chose.
 #[wasm_bindgen(js_name = wasmBuild)]
 pub fn wasm_build() -> String {
     (if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "baseline" }).to_owned()

@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use spikeplay::wasm::{preview_files, Playground};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -18,9 +18,15 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(obj, &JsValue::from_str(key)).expect("property read")
 }
 
-fn error_text(result: Result<Playground, wasm_bindgen::JsError>) -> String {
-    let err = JsValue::from(result.err().expect("config must be rejected"));
+fn error_text(result: Result<Playground, JsValue>) -> String {
+    let err = result.err().expect("config must be rejected");
+    assert!(err.is_instance_of::<js_sys::Error>(), "a JS Error, with a stack, as a throw should be");
     get(&err, "message").as_string().expect("error has a message")
+}
+
+/// The error a rejected `Playground::new` threw, as a JS object.
+fn error_of(result: Result<Playground, JsValue>) -> JsValue {
+    result.err().expect("config must be rejected")
 }
 
 fn losses(report: &JsValue) -> Vec<f64> {
@@ -43,6 +49,24 @@ fn rejected_configs_name_their_field() {
     assert!(mistyped.contains("width"), "{mistyped}");
     let unknown = error_text(Playground::new(config(r#", "depht": 3"#), JsValue::UNDEFINED));
     assert!(unknown.contains("depht"), "{unknown}");
+}
+
+#[wasm_bindgen_test]
+fn errors_carry_their_report_as_properties() {
+    let e = error_of(Playground::new(config(r#", "beta": 1.5"#), JsValue::UNDEFINED));
+    assert_eq!(get(&e, "kind").as_string().as_deref(), Some("config"));
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("beta"));
+    assert_eq!(get(&e, "bound").as_string().as_deref(), Some("[0, 1]"));
+    assert_eq!(get(&e, "got").as_string().as_deref(), Some("1.5"));
+    assert_eq!(get(&e, "reason").as_string().as_deref(), Some("must be in [0, 1] (1 = IF neuron), got 1.5"));
+    let e = error_of(Playground::new(config(r#", "residual": true, "depth": 1"#), JsValue::UNDEFINED));
+    let reads: Vec<String> = js_sys::Array::from(&get(&e, "reads")).iter().filter_map(|v| v.as_string()).collect();
+    assert_eq!(reads, ["depth", "residual"]);
+    // Nine dimensions: byte 3 of the images file says how many.
+    let e = preview_files(files(&[("x.idx", &[0, 0, 8, 9, 0, 0, 0, 2]), ("lab.idx", &[0, 0, 8, 1, 0, 0, 0, 2, 0, 1])])).err().expect("a bad IDX file");
+    assert_eq!(get(&e, "kind").as_string().as_deref(), Some("file"));
+    assert_eq!(get(&e, "file").as_string().as_deref(), Some("x.idx"));
+    assert_eq!(get(&e, "byte").as_f64(), Some(3.0), "byte 3 holds the dimension count");
 }
 
 #[wasm_bindgen_test]
@@ -103,7 +127,7 @@ fn uploaded_files_preview_and_train_and_malformed_ones_name_the_byte() {
     let encoded = pg.encoded_input(0).expect("encoded input");
     assert_eq!(js_sys::Array::from(&get(&encoded, "values")).length(), 4 * 2, "T x features");
     let bad = [0u8, 0, 0x08, 3, 0, 0, 0, 2];
-    let err = JsValue::from(preview_files(files(&[("img.idx", &bad), ("lab.idx", &[0, 0, 8, 1, 0, 0, 0, 2, 0, 1])])).err().expect("truncated"));
+    let err = preview_files(files(&[("img.idx", &bad), ("lab.idx", &[0, 0, 8, 1, 0, 0, 0, 2, 0, 1])])).err().expect("truncated");
     let message = get(&err, "message").as_string().unwrap();
     assert!(message.contains("img.idx") && message.contains("truncated header"), "{message}");
     let none = error_text(Playground::new(config(r#", "dataset": "custom""#), JsValue::UNDEFINED));

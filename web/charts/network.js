@@ -3,7 +3,7 @@
 // Clicking a layer, or the arrow keys while the canvas has focus (it is a slider for
 // assistive tech), selects it for the raster and membrane views.
 import { COLORS, fit, label, layerTicks, ramp } from './canvas.js';
-import { layerFlag } from './rates.js';
+import { layerActivity } from '../run/activity.js';
 
 /** How the caption and the marks name each norm (the core's serde names are the keys). */
 const NORM_NAME = { none: '', psp: 'PSP', bn: 'BN', tdbn: 'tdBN', tebn: 'TEBN', bntt: 'BNTT', mpbn: 'MPBN', layer: 'Layer', rms: 'RMS' };
@@ -53,9 +53,10 @@ export class NetworkView {
     this.rates = null;
   }
 
-  setRates(rates, silent, saturated) {
+  /** `rates`: each hidden layer's mean firing rate. */
+  setRates(rates) {
     this.rates = rates;
-    this.flags = rates.map((r, i) => layerFlag(r, silent[i], saturated[i]));
+    this.flags = rates.map(layerActivity);
   }
 
   draw() {

@@ -2,7 +2,7 @@
 // (SpikeRaster), and the membrane potential of a few of them against the threshold
 // (MembraneTraces). A spike happens exactly where a trace reaches the dashed line.
 import { COLORS, empty, fit, frame, label } from './canvas.js';
-import { fixed } from '../format.js';
+import { fixed } from '../run/format.js';
 
 const TRACE_COLORS = ['#9aa5b1', '#7b8794', '#3ebd93', '#2f6fde', '#8e44ad', '#e8871e', '#d64545', '#1f2933'];
 

@@ -2,12 +2,11 @@
 // per run in its colour. The rate axis is a square-root scale (like the heatmaps' colours) so
 // that a layer dying towards 0.001 stays visibly apart from one at 0.05. Shaded: the useful
 // band, and the silent (< 0.001) and saturated (>= 0.9) zones the summary table counts.
+import { SATURATED, SILENT_LAYER, countLayers } from '../run/activity.js';
 import { COLORS, empty, fit, focusOrder, frame, label, yAxis } from './canvas.js';
 
 /** The band of layer rates that we call useful: a layer there passes on a varied signal. */
 export const USEFUL_BAND = [0.01, 0.5];
-/** The zones the summary table counts (crate/src/metrics.rs: SILENT_LAYER, SATURATED). */
-const SILENT = 1e-3, SATURATED = 0.9;
 const TICKS = [0, 0.01, 0.1, 0.25, 0.5, 1];
 
 export class RateProfiles {
@@ -42,10 +41,10 @@ export class RateProfiles {
     };
     zone(USEFUL_BAND[0], USEFUL_BAND[1], 'rgba(62, 189, 147, 0.13)');
     zone(SATURATED, 1, 'rgba(214, 69, 69, 0.12)');
-    zone(0, SILENT, 'rgba(123, 135, 148, 0.25)');
+    zone(0, SILENT_LAYER, 'rgba(123, 135, 148, 0.25)');
     yAxis(ctx, { ...f, sy: (v) => sy(v) }, 0, 1, TICKS, (v) => String(v));
     label(ctx, 'useful band', f.x0 + 4, sy(USEFUL_BAND[1]) + 11, { color: '#199473' });
-    label(ctx, 'saturated ≥ 0.9', f.x0 + 4, sy(1) + 10, { color: COLORS.saturated });
+    label(ctx, `saturated ≥ ${SATURATED}`, f.x0 + 4, sy(1) + 10, { color: COLORS.saturated });
     const n = Math.max(...shown.map((r) => r.rates.length));
     const slot = (f.x1 - f.x0) / n;
     const x = (i) => f.x0 + (i + 0.5) * slot;
@@ -80,7 +79,7 @@ export class RateProfiles {
     if (!shown.length) return 'Firing rate per layer of each run: no probe yet';
     const parts = shown.map((r) => {
       const mean = r.rates.reduce((a, b) => a + b, 0) / r.rates.length;
-      const silent = r.rates.filter((x) => x < SILENT).length, saturated = r.rates.filter((x) => x >= SATURATED).length;
+      const { silent, saturated } = countLayers(r.rates);
       return `${r.label}: mean ${mean.toFixed(3)}, ${silent} silent, ${saturated} saturated`;
     });
     return `Firing rate per layer of each run; ${parts.join('; ')}`;

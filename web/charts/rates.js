@@ -1,13 +1,7 @@
 // Firing rates per hidden layer: the profile now (rate against depth, silent and saturated
-// layers flagged) and its history (layer x training step heatmap).
+// layers flagged by web/run/activity.js's rule) and its history (layer x training step heatmap).
+import { countLayers, layerActivity } from '../run/activity.js';
 import { COLORS, RAMP_RGB, drawPixels, empty, fit, frame, label, layerTicks, ramp, yAxis } from './canvas.js';
-
-/** A layer is flagged when most of its neurons are silent or saturated. */
-export function layerFlag(rate, silent, saturated) {
-  if (silent >= 0.9 || rate < 0.001) return 'silent';
-  if (saturated >= 0.5 || rate >= 0.9) return 'saturated';
-  return 'ok';
-}
 
 export class RateProfile {
   constructor(canvas) {
@@ -16,14 +10,15 @@ export class RateProfile {
     this.selected = 0;
   }
 
-  set(rates, silent, saturated) {
-    this.data = { rates, silent, saturated };
+  /** `rates`: each hidden layer's mean firing rate. */
+  set(rates) {
+    this.data = { rates };
   }
 
   draw() {
     const { ctx, w, h } = fit(this.canvas);
     if (!this.data) return empty(ctx, w, h, 'waiting for the first probe');
-    const { rates, silent, saturated } = this.data;
+    const { rates } = this.data;
     const f = frame(w, h, { bottom: 30 });
     const hi = Math.max(0.25, Math.min(1, Math.max(...rates) * 1.2));
     yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
@@ -31,7 +26,7 @@ export class RateProfile {
     const bw = (f.x1 - f.x0) / n;
     let flagged = { silent: 0, saturated: 0 };
     rates.forEach((r, i) => {
-      const flag = layerFlag(r, silent[i], saturated[i]);
+      const flag = layerActivity(r);
       if (flag !== 'ok') flagged[flag]++;
       const x = f.x0 + i * bw + Math.min(2, bw * 0.15);
       const y = f.sy(Math.min(r, hi), 0, hi);
@@ -52,11 +47,10 @@ export class RateProfile {
 
   describe() {
     if (!this.data) return 'Firing rate per layer: no probe yet';
-    const { rates, silent, saturated } = this.data;
-    const flags = rates.map((r, i) => layerFlag(r, silent[i], saturated[i]));
-    const count = (f) => flags.filter((x) => x === f).length;
+    const { rates } = this.data;
+    const { silent, saturated } = countLayers(rates);
     const shown = rates.slice(0, 8).map((r, i) => `L${i + 1} ${r.toFixed(2)}`).join(', ');
-    return `Firing rate per layer: ${shown}${rates.length > 8 ? ', …' : ''}; ${count('silent')} silent, ${count('saturated')} saturated`;
+    return `Firing rate per layer: ${shown}${rates.length > 8 ? ', …' : ''}; ${silent} silent, ${saturated} saturated`;
   }
 }
 

@@ -1,7 +1,7 @@
 //! `C (+)= A B` for row-major `A` `[m, k]`, `B` `[k, n]` and `C` `[m, n]` with relaxed
 //! SIMD's fused multiply-add (`f32x4.relaxed_madd`), for the page's second wasm build
 //! (`scripts/build-wasm.sh` builds it with `+relaxed-simd`; the page loads it where the
-//! browser validates relaxed SIMD, see web/wasm-build.js).
+//! browser validates relaxed SIMD, see web/worker/wasm-build.js).
 //!
 //! Why not `gemm`: its wasm kernel has only `f32x4.mul` then `f32x4.add` (baseline SIMD has
 //! no fused multiply-add), which V8 runs at about one 4-lane multiply-add per cycle; with

@@ -3,20 +3,21 @@
 // LOADED brings the config schema (web/schema.js), and only then are the page's other modules
 // loaded (main.js), since their controls, link and checks are built from it. Every worker gets the compiled module as its first message (ToWorker.WASM) and only
 // instantiates it: the main thread never runs the module, and a comparison's workers do not
-// each compile several MB again. The first caller of `newWorker()` (main.js, or compare mode's first
+// each compile several MB again. The first caller of `newWorker()` (explore mode, or compare mode's first
 // run) adopts the worker started here; what it posted before anyone listened (its LOADED) is
 // delivered to the adopter's handlers.
-import { faultCause, FaultAlert } from './fault.js';
-import { FromWorker, ToWorker } from './protocol.js';
-import { installSchema } from './schema.js';
-import { buildUrl, chooseBuild } from './wasm-build.js';
+import { FaultAlert } from '../explore/fault-alert.js';
+import { faultCause } from '../run/fault.js';
+import { FromWorker, ToWorker } from '../run/protocol.js';
+import { installSchema } from '../state/schema.js';
+import { buildUrl, chooseBuild } from '../worker/wasm-build.js';
 
 // `#...&debug=1` at load lets tests inject a WebAssembly trap (see ToWorker.DEBUG_TRAP).
 export const DEBUG = new URLSearchParams(location.hash.slice(1)).get('debug') === '1';
-export const workerUrl = new URL(`./worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
+export const workerUrl = new URL(`../worker/worker.js${DEBUG ? '?debug=1' : ''}`, import.meta.url);
 
 // The relaxed-SIMD build where the browser has it, else the baseline one (wasm-build.js).
-// The worker names the module it instantiated in its LOADED (main.js puts it on
+// The worker names the module it instantiated in its LOADED (run/run-worker.js puts it on
 // `<html data-wasm-build>`), which is the chosen one unless compiling it failed.
 export const BUILD = chooseBuild();
 

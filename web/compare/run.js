@@ -1,13 +1,14 @@
-// One run of a comparison: its label and colour, its config, a worker of its own (web/worker.js,
-// unchanged) and what it reported. Like the explore page it drops any report whose `gen` is not
-// the one it last asked for, so a reused worker's late reports never land on a new run.
+// One run of a comparison: its label and colour, its config, a worker of its own (driven through
+// run/run-worker.js, as explore mode drives its own) and what it reported. Like explore mode it
+// drops any report whose `gen` is not the one it last asked for, so a reused worker's late
+// reports never land on a new run.
 // Failures stay here: a refused config, a failed step or a fault (its worker stopped: a trap, a
 // panic, a bug in the worker) marks this run only; after a fault, `restart` gives it a new worker.
-import { faultCause } from './fault.js';
-import { perf } from './perf.js';
-import { FromWorker, ToWorker } from './protocol.js';
-import { Recording, summarize } from './recording.js';
-import { tidyConfig } from './state.js';
+import { faultCause } from '../run/fault.js';
+import { ToWorker } from '../run/protocol.js';
+import { Recording, summarize } from '../run/recording.js';
+import { RunWorker } from '../run/run-worker.js';
+import { tidyConfig } from '../state/state.js';
 
 export class CompareRun {
   /**
@@ -18,7 +19,7 @@ export class CompareRun {
     Object.assign(this, { index: def.index, label: def.label, color: def.color, value: def.value });
     this.config = def.config ?? null;
     this.hooks = hooks;
-    this.worker = null;
+    this.link = null; // the RunWorker, null once its worker ended (or the page refused the run)
     this.gen = 0;
     this.fresh(def.error ?? null);
     this.attach(worker);
@@ -37,14 +38,12 @@ export class CompareRun {
   }
 
   attach(worker) {
-    this.worker = worker;
-    if (!worker) return;
-    worker.onmessage = ({ data }) => this.handle(data);
-    // The script itself failed (not the wasm inside it): a fault like a trap.
-    worker.onerror = (e) => {
-      e.preventDefault?.();
-      this.onError({ fault: 'script', message: e.message ?? '' });
-    };
+    this.link = worker && new RunWorker(worker, {
+      ready: (data) => this.onReady(data),
+      report: (data) => this.onReport(data),
+      state: (data) => this.onState(data),
+      error: (data) => this.onError(data),
+    });
   }
 
   /** After a fault: the same config from step 0 in `worker` (a fresh one); init() follows. */
@@ -55,7 +54,7 @@ export class CompareRun {
   }
 
   send(type, extra = {}) {
-    this.worker?.postMessage({ type, ...extra });
+    this.link?.send(type, extra);
   }
 
   /**
@@ -68,7 +67,7 @@ export class CompareRun {
   }
 
   get usable() {
-    return !!this.worker && !this.error && this.state !== 'building';
+    return !!this.link && !this.error && this.state !== 'building';
   }
 
   play() {
@@ -83,21 +82,10 @@ export class CompareRun {
     if (this.usable && !this.running) this.send(ToWorker.STEP);
   }
 
-  handle(data) {
-    switch (data.type) {
-      case FromWorker.LOADED:
-        document.documentElement.dataset.wasmBuild = data.build; // as main.js does
-        return undefined;
-      case FromWorker.READY: return this.onReady(data);
-      case FromWorker.REPORT:
-        perf.reports += 1;
-        return this.onReport(data);
-      case FromWorker.STATE:
-        this.running = data.running && !this.error;
-        if (this.usable) this.state = this.running ? 'training' : data.stopped ? 'finished' : 'paused';
-        return this.hooks.change(this);
-      case FromWorker.ERROR: return this.onError(data);
-    }
+  onState({ running, stopped }) {
+    this.running = running && !this.error;
+    if (this.usable) this.state = this.running ? 'training' : stopped ? 'finished' : 'paused';
+    this.hooks.change(this);
   }
 
   onReady({ gen, config, layout }) {
@@ -130,6 +118,7 @@ export class CompareRun {
     this.hooks.report(this, { train, probe, eval: ev });
   }
 
+  /** From the worker, or from compare.js when the run's data files could not be had. */
   onError({ gen, message, error, fault, rejected }) {
     // A late error of an older run in a reused worker is not this run's.
     if (!fault && gen !== undefined && gen !== this.gen) return;
@@ -159,19 +148,14 @@ export class CompareRun {
   }
 
   terminate() {
-    if (!this.worker) return;
-    this.worker.onmessage = this.worker.onerror = null;
-    this.worker.terminate();
-    this.worker = null;
+    this.link?.terminate();
+    this.link = null;
   }
 
   /** Stops listening; returns the worker for reuse (paused), or null if it has none. */
   release() {
-    const w = this.worker;
-    if (!w) return null;
-    w.onmessage = w.onerror = null;
-    w.postMessage({ type: ToWorker.PAUSE });
-    this.worker = null;
+    const w = this.link?.release() ?? null;
+    this.link = null;
     return w;
   }
 }

@@ -3,8 +3,8 @@
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
 // page has already compiled (boot.js): the worker only instantiates it.
-import init, { Playground, debugPanic, previewFiles, schema, wasmBuild } from '../pkg/spikeplay.js';
-import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, errorValue } from './protocol.js';
+import init, { Playground, debugPanic, previewFiles, schema, wasmBuild } from '../../pkg/spikeplay.js';
+import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, errorValue } from '../run/protocol.js';
 
 let handle = null;
 let wasm = null; // the module's exports, for the memory in use
@@ -168,7 +168,7 @@ function sendReport(train, force) {
     lastEval = performance.now();
   } else if (force || now - lastEval >= evalGap) msg.eval = timedEvaluate();
   msg.memory = memory();
-  msg.sentAt = performance.timeOrigin + performance.now(); // wall clock: web/perf.js's report latency
+  msg.sentAt = performance.timeOrigin + performance.now(); // wall clock: web/run/perf.js's report latency
   post(msg);
 }
 

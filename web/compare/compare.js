@@ -2,17 +2,17 @@
 // browser spreads them over the cores), with one transport for all. It builds the runs from
 // the base settings and the spec, routes each run's reports into the overlaid charts and the
 // summary table, keeps the link in the address bar, and exports what the runs recorded.
-import { RateHeatmaps } from './charts/rate-heatmaps.js';
-import { RateProfiles } from './charts/rate-profiles.js';
-import { RunAccuracies, RunLosses } from './charts/run-curves.js';
-import { CompareRun } from './compare-run.js';
-import { CompareView } from './compare-view.js';
-import { compareHash, compareStem, parseSpec, runsOf, specParam } from './compare-spec.js';
-import { saveCsv, saveJson } from './download.js';
-import { PRESET_BY_ID, presetSpec } from './presets.js';
-import { toCsv } from './recording.js';
-import { redrawer } from './redraw.js';
-import { BY_KEY, parseValue } from './state.js';
+import { RateHeatmaps } from '../charts/rate-heatmaps.js';
+import { RateProfiles } from '../charts/rate-profiles.js';
+import { RunAccuracies, RunLosses } from '../charts/run-curves.js';
+import { CompareRun } from './run.js';
+import { CompareView } from './view.js';
+import { compareHash, compareStem, parseSpec, runsOf, specParam } from './spec.js';
+import { saveCsv, saveJson } from '../files/download.js';
+import { PRESET_BY_ID, presetSpec } from '../state/presets.js';
+import { toCsv } from '../run/recording.js';
+import { redrawer } from '../charts/redraw.js';
+import { BY_KEY, parseValue } from '../state/state.js';
 
 const $ = (id) => document.getElementById(id);
 const CHARTS = ['profile', 'loss', 'accuracy', 'heatmaps'];
@@ -232,7 +232,7 @@ export class Compare {
   }
 
   /** A base setting changed: every run restarts with it, unless no run could use it. */
-  onBaseEdit(key, text) {
+  edit(key, text) {
     const { panel } = this.ui;
     if (this.refused) panel.setError(this.refused, '');
     this.refused = null;

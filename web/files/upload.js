@@ -3,10 +3,10 @@
 // a worker (`previewFiles`), never on the page; the preview shows what the core read, and a
 // malformed file becomes a dismissable message naming the file and the byte or line, while
 // the run on screen keeps training and the settings stay as they were.
-import { COLORS, drawPixels, fit, label } from './charts/canvas.js';
+import { COLORS, drawPixels, fit, label } from '../charts/canvas.js';
 import { formatBytes } from './datasets.js';
-import { elide } from './format.js';
-import { FromWorker, ToWorker } from './protocol.js';
+import { elide } from '../run/format.js';
+import { FromWorker, ToWorker } from '../run/protocol.js';
 
 const $ = (id) => document.getElementById(id);
 

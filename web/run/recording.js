@@ -1,6 +1,7 @@
 // What a run reported, kept for download: every step's loss, every evaluation and every probe
 // (thinned when long, like the heatmap). It receives the worker's report objects and knows
 // nothing about the page, so node tests can check the JSON and CSV it produces.
+import { countLayers } from './activity.js';
 
 /** Probes kept per run; past this the older half is thinned to every second probe. */
 const MAX_PROBES = 2000;
@@ -58,21 +59,20 @@ export class Recording {
   }
 }
 
-/** `metrics::SILENT_LAYER` and `metrics::SATURATED` in crate/src/metrics.rs: the CLI's
- * `compare` table counts layers by the same rule, so the two summaries agree. */
-export const SILENT_LAYER = 1e-3;
-export const SATURATED_LAYER = 0.9;
-
-/** The numbers of the summary table from the latest probe and evaluation. */
+/**
+ * The numbers of the summary table from the latest probe and evaluation; silent and saturated
+ * layers by activity.js's rule, the one the CLI's `compare` table uses, so the two agree.
+ */
 export function summarize(probe, ev, steps) {
   const out = { steps, test_accuracy: ev?.test_accuracy ?? null, train_accuracy: ev?.train_accuracy ?? null };
   if (!probe) return { ...out, mean_rate: null, silent_layers: null, saturated_layers: null, synops: null, layers: null };
   const { rates } = probe;
+  const count = countLayers(rates);
   return {
     ...out,
     mean_rate: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
-    silent_layers: rates.filter((r) => r < SILENT_LAYER).length,
-    saturated_layers: rates.filter((r) => r >= SATURATED_LAYER).length,
+    silent_layers: count.silent,
+    saturated_layers: count.saturated,
     synops: probe.synops,
     layers: rates.length,
   };

@@ -1,6 +1,6 @@
 // The header's transport buttons and figures, and the status line: plain DOM writes shared by
-// explore mode (main.js) and compare mode (compare.js through `paint` and `status`).
-import { elide, formatRate } from './format.js';
+// explore mode (explore.js) and compare mode (compare.js), both through main.js.
+import { elide, formatRate } from '../run/format.js';
 
 const $ = (id) => document.getElementById(id);
 

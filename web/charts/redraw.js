@@ -1,8 +1,8 @@
 // Batches chart redraws into animation frames: however many reports arrive between two
 // frames, each chart that changed is drawn once, in the next frame. After drawing, each
 // canvas gets a fresh aria-label (the chart's describe()) and a bumped data-version, which
-// tests wait on; web/perf.js counts the frames and draws.
-import { perf } from './perf.js';
+// tests wait on; web/run/perf.js counts the frames and draws.
+import { perf } from '../run/perf.js';
 
 /**
  * A frame draws charts for about this long; charts still waiting are drawn in the next frame.

@@ -1,8 +1,8 @@
 // The header's menus and the mode switch: the Presets list (built from presets.js), the
-// Download menu, Copy link and the PNG button of every chart card. They only report choices; main.js
+// Download menu, Copy link and the PNG button of every chart card. They only report choices; router.js
 // decides what a choice does in the current mode.
-import { addPngButtons } from './download.js';
-import { PRESETS } from './presets.js';
+import { addPngButtons } from '../files/download.js';
+import { PRESETS } from '../state/presets.js';
 
 const $ = (id) => document.getElementById(id);
 

@@ -35,7 +35,7 @@ export const FromWorker = Object.freeze({
   // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`
   // carries `limit` (0: every sample, else the first `limit` of each split: an estimate);
   // `memory` is the wasm memory in bytes; `sentAt`, on training reports, the wall clock
-  // (timeOrigin + now, in ms) when posted, for web/perf.js's report latency.
+  // (timeOrigin + now, in ms) when posted, for web/run/perf.js's report latency.
   REPORT: 'report',
   // { running, stopped? }: acknowledges PLAY / PAUSE; `stopped`, when the worker stopped training
   // on its own (a run that finished its epochs), says why, for the status line.

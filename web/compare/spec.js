@@ -3,7 +3,7 @@
 // round-trips it through the URL hash, next to the base settings:
 //   #dataset=digits&...&seed=0&compare=norm:none,bn,psp&preset=deep-plain
 // It imports only state.js, so node tests can check it without a browser.
-import { BY_KEY, CONTROLS, crossCheck, parseValue, toHash } from './state.js';
+import { BY_KEY, CONTROLS, crossCheck, parseValue, toHash } from '../state/state.js';
 
 export const MIN_RUNS = 2;
 export const MAX_RUNS = 8;
@@ -108,11 +108,6 @@ export function readCompare(hash) {
 export function compareHash(base, hidden, spec, preset = null) {
   const esc = (s) => encodeURIComponent(s).replace(/%2C/g, ',').replace(/%3A/g, ':');
   return `${toHash(base, hidden)}&compare=${esc(specParam(spec))}${preset ? `&preset=${esc(preset)}` : ''}`;
-}
-
-/** A short, file-name-safe description of a config: "digits-d12-w64-T8-psp". */
-export function configStem(cfg) {
-  return `${cfg.dataset}-d${cfg.depth}-w${cfg.width}-T${cfg.timesteps}-${cfg.norm}${cfg.residual ? '-res' : ''}`;
 }
 
 /** The file-name stem of a comparison: its preset, else what it varies. */

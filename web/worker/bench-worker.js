@@ -3,11 +3,11 @@
 // page itself. Message in: { configs, norms, warmup, steps, build? }; out: one { timing } per
 // config and norm, then { done: true, build, clock }, or { error }. With { products: true, steps }: one
 // { timing } per product shape and density (benchProducts), then { done: true, build, clock }.
-// `build` ('relaxed' or 'baseline', web/wasm-build.js): the module to time; by default the
+// `build` ('relaxed' or 'baseline', web/worker/wasm-build.js): the module to time; by default the
 // one the page would load in this browser. `done` names the module as it reports itself, and
 // the clock the steps were timed with: { isolated (crossOriginIsolated), tick_ms (the smallest
 // step of performance.now seen) }.
-import init, { benchProducts, benchSteps, wasmBuild } from '../pkg/spikeplay.js';
+import init, { benchProducts, benchSteps, wasmBuild } from '../../pkg/spikeplay.js';
 import { buildUrl, chooseBuild } from './wasm-build.js';
 
 /** The worker's clock: whether the context is cross-origin isolated and its finest step. */
@@ -36,7 +36,7 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build
     for (const c of configs) {
       if (c === 'E' && !mnist) {
         mnist = await Promise.all(MNIST14.map(async (name) => {
-          const res = await fetch(new URL(`../data/mnist/${name}`, import.meta.url));
+          const res = await fetch(new URL(`../../data/mnist/${name}`, import.meta.url));
           if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
           return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
         }));

@@ -1,13 +1,13 @@
-// Explore mode's charts: built once, fed the numbers of the run on screen (main.js decides
+// Explore mode's charts: built once, fed the numbers of the run on screen (explore.js decides
 // which run that is), redrawn in animation frames. Also marks them stale (stale.js) while the
 // page names a run or a layer whose numbers have not arrived yet.
-import { AccuracyCurves, LossCurves } from './charts/curves.js';
-import { DecisionBoundary } from './charts/boundary.js';
-import { EncodedInput } from './charts/encoded-input.js';
-import { NetworkView } from './charts/network.js';
-import { MembraneTraces, SpikeRaster } from './charts/raster.js';
-import { RateHeatmap, RateProfile } from './charts/rates.js';
-import { redrawer } from './redraw.js';
+import { AccuracyCurves, LossCurves } from '../charts/curves.js';
+import { DecisionBoundary } from '../charts/boundary.js';
+import { EncodedInput } from '../charts/encoded-input.js';
+import { NetworkView } from '../charts/network.js';
+import { MembraneTraces, SpikeRaster } from '../charts/raster.js';
+import { RateHeatmap, RateProfile } from '../charts/rates.js';
+import { redrawer } from '../charts/redraw.js';
 import { Staleness } from './stale.js';
 
 const $ = (id) => document.getElementById(id);
@@ -94,8 +94,8 @@ export class ExploreViews {
   probe(p, gen, view) {
     const c = this.charts;
     const answers = p.raster.layer === view.layer && p.raster.sample === view.sample;
-    c.profile.set(p.rates, p.silent, p.saturated);
-    c.network.setRates(p.rates, p.silent, p.saturated);
+    c.profile.set(p.rates);
+    c.network.setRates(p.rates);
     c.heatmap.push(p.step, p.rates);
     if (answers || !c.raster.r) {
       const shape = this.layout?.shapes?.[p.raster.layer];

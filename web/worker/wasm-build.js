@@ -21,5 +21,5 @@ export function chooseBuild(hash = globalThis.location?.hash ?? '') {
 
 /** The module file of `build`, next to the shared JS glue in pkg/. */
 export function buildUrl(build) {
-  return new URL(build === 'relaxed' ? '../pkg/spikeplay_relaxed_bg.wasm' : '../pkg/spikeplay_bg.wasm', import.meta.url);
+  return new URL(build === 'relaxed' ? '../../pkg/spikeplay_relaxed_bg.wasm' : '../../pkg/spikeplay_bg.wasm', import.meta.url);
 }

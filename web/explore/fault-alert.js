@@ -1,20 +1,6 @@
-// When a training worker stops (a fault: protocol.js FAULTS), what the page says, in words a
-// student can act on, and the alert explore mode says it in: the message, Restart, and, when the
-// settings that failed are not the last ones that trained, a way back to those (a network that
-// ran out of memory would only crash again). Compare mode shows the same words in the run's row.
-import { elide } from './format.js';
-
-/** Why the worker stopped, as a clause ("the Rust core panicked: …"), from its ERROR or `error` event. */
-export function faultCause({ fault, message: whole = '' }) {
-  const message = elide(whole); // compare mode's rows show it too
-  switch (fault) {
-    case 'panic': return `the Rust core panicked: ${message}`;
-    case 'exception': return `a bug in the worker's JavaScript: ${message}`;
-    case 'load': return message; // "could not load the WebAssembly module: …"
-    case 'script': return message ? `its script failed: ${message}` : 'its script could not be loaded (is the server still running?)';
-    default: return `the network crashed the WebAssembly module, probably out of memory (${message || 'a trap'})`;
-  }
-}
+// Explore mode's alert when its training worker stops: why (run/fault.js faultCause), Restart,
+// and, when the settings that failed are not the last ones that trained, a way back to those.
+import { elide } from '../run/format.js';
 
 /** Explore mode's alert (index.html #fault): role="alert", so it is read out when it appears. */
 export class FaultAlert {

@@ -1,8 +1,9 @@
 // The DOM of compare mode that is not a chart: the setup line (which field, which values),
 // the run legend, the preset's "what to watch", and the summary table. It shows what it is
 // given and reports the user's edits; the comparison itself lives in compare.js.
-import { BY_KEY, CONTROLS } from './state.js';
-import { USEFUL_BAND } from './charts/rate-profiles.js';
+import { BY_KEY, CONTROLS } from '../state/state.js';
+import { USEFUL_BAND } from '../charts/rate-profiles.js';
+import { SATURATED } from '../run/activity.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -166,10 +167,10 @@ export class CompareView {
     cell('rate', num(s.mean_rate));
     cell('silent', s.layers === null ? '–' : `${s.silent_layers}/${s.layers}`);
     cell('saturated', s.layers === null ? '–' : `${s.saturated_layers}/${s.layers}`);
-    // Per neuron, for the curious: a layer can over-fire without its mean rate reaching 0.9.
+    // Per neuron, for the curious: a layer can over-fire without its mean rate reaching SATURATED.
     const share = (xs) => (xs ? `${((100 * xs.reduce((a, b) => a + b, 0)) / Math.max(1, xs.length)).toFixed(1)}%` : '–');
     tr.querySelector('.silent').title = `${share(run.latest.probe?.silent)} of the neurons never fired (mean over layers)`;
-    tr.querySelector('.saturated').title = `${share(run.latest.probe?.saturated)} of the neurons fire at 0.9 or more (mean over layers)`;
+    tr.querySelector('.saturated').title = `${share(run.latest.probe?.saturated)} of the neurons fire at ${SATURATED} or more (mean over layers)`;
     cell('synops', kilo(s.synops));
     cell('steps', String(s.steps));
     tr.querySelector('.steps').title = run.latest.speed ? `${run.latest.speed.toFixed(1)} steps/s` : '';

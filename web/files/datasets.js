@@ -16,7 +16,7 @@ export const dataName = (dataset) => NAMES[dataset] ?? dataset;
 export const NEEDS_UPLOAD = 'This run trains on your own data (data set "custom"), which a link cannot carry: '
   + 'drop a CSV or an IDX images + labels pair on the page (or use "Choose files" under Data), or pick another data set.';
 
-const DATA_URL = new URL('../data/', import.meta.url);
+const DATA_URL = new URL('../../data/', import.meta.url);
 
 export class DataFiles {
   /** `progress({ label, loaded, total, done })` reports each download; `done` at its end. */
