@@ -1,3 +1,4 @@
+// Past 400 lines: ~190 are the enums the fields take, with their docs, and ~140 the tests; the struct, its defaults and the checks that need the data are the rest.
 //! The one experiment configuration shared by the CLI, the tests and the browser.
 //!
 //! Every field has a default, unknown fields are rejected, and [`ExperimentConfig::validate`]
@@ -347,15 +348,8 @@ fn check(ok: bool, field: &'static str, reads: &[&'static str], message: String)
 /// its default).
 const CONV_CELLS: [&str; 6] = ["pools", "width", "depth", "timesteps", "batch", "probe_samples"];
 
+// `ExperimentConfig::validate` is in schema.rs, beside the table it checks.
 impl ExperimentConfig {
-    /// Checks every field against its bound and every cross-field rule, as the schema
-    /// (`schema/fields.rs`) states them: the first failure, naming its field. The too-big
-    /// networks (over 2^23 hidden weights or 2^24 activations per forward pass) are refused
-    /// here, before anything is allocated.
-    pub fn validate(&self) -> Result<()> {
-        crate::schema::check(self)
-    }
-
     /// Everything [`validate`](Self::validate) checks (first: `conv_cells` walks `depth` and
     /// `pools`, which only `validate` keeps small), then the checks that need the data (`features` per sample, `classes`, the image size if
     /// the samples are images): a conv net needs images and enough pixels for its pools; the

@@ -185,6 +185,16 @@ impl Rule {
     }
 }
 
+impl ExperimentConfig {
+    /// Checks every field against its bound and every cross-field rule, as the schema
+    /// (`schema/fields.rs`) states them: the first failure, naming its field. The too-big
+    /// networks (over 2^23 hidden weights or 2^24 activations per forward pass) are refused
+    /// here, before anything is allocated.
+    pub fn validate(&self) -> Result<()> {
+        check(self)
+    }
+}
+
 /// Every field's bound, in table order, then every rule, in order: the first failure.
 pub fn check(cfg: &ExperimentConfig) -> Result<()> {
     let scope = scope_of(cfg)?;

@@ -9,7 +9,7 @@ import { DataFiles, showDownload } from '../files/datasets.js';
 import { Upload, previewIn } from '../files/upload.js';
 import { ToWorker } from '../run/protocol.js';
 import { ControlPanel } from '../state/controls.js';
-import { DEBUG, newWorker } from './boot.js';
+import { DEBUG, newWorker } from './workers.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { initMenus } from './menus.js';
 import { Router } from './router.js';

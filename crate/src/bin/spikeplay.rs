@@ -1,3 +1,4 @@
+// Past 400 lines: three subcommands (train, compare, bench), each with its flags and its progress output, and the flags built from the schema.
 //! `spikeplay`: headless runs on the same code path as the browser.
 //!
 //! ```text
