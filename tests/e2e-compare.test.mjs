@@ -180,3 +180,15 @@ test('explore downloads: the run as JSON and CSV, a chart as PNG', async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a comparison ends when every run has trained its epochs, and says so', async () => {
+  // 51 training samples at batch 32: 2 steps an epoch, so each run stops at step 4.
+  const { page, problems } = await open('#dataset=xor&samples=64&depth=2&width=8&timesteps=2&epochs=2&compare=norm:none,psp', inCompare);
+  await page.click('#play'); // (not play(): 4 steps may be over before "running" can be seen)
+  await page.waitForFunction(() => [...document.querySelectorAll('#compare-table tbody tr')].every((tr) => tr.dataset.state === 'finished'), null, WAIT);
+  assert.deepEqual((await rows(page)).map((r) => r.step), [4, 4]);
+  await page.waitForSelector('body[data-running="false"]', WAIT);
+  assert.match(await page.textContent('#status'), /finished: every run trained its 2 epochs/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -249,7 +249,8 @@ test('a run stops at the end of its epochs and says so; open-ended trains on', a
   const small = '#dataset=xor&samples=64&depth=2&width=8&timesteps=2&batch=32&epochs=3&seed=3';
   const { page, problems } = await open(small);
   await readyAt(page, await requestedGen(page));
-  await play(page);
+  await page.click('#play'); // (not play(): 6 steps may be over before "running" can be seen)
+  await page.waitForFunction(() => /^Finished/.test(document.getElementById('status').textContent), null, WAIT);
   await page.waitForSelector('body[data-running="false"]', WAIT);
   assert.equal(await step(page), 6, 'it stops at its last epoch\'s end');
   assert.match(await page.textContent('#status'), /^Finished: 3 epochs, 6 steps, as set\. Tick Open-ended to train on/);

@@ -207,13 +207,17 @@ export class Compare {
     const live = this.runs.filter((r) => !r.error);
     const busy = live.some((r) => r.state === 'building');
     const hasRun = live.some((r) => r.usable);
-    if (!live.length) this.playing = false;
+    // Every run that can train has finished its epochs: the comparison is over (Train again
+    // trains nothing; Reset or a change starts it anew).
+    const finished = live.length > 0 && live.every((r) => r.state === 'finished');
+    if (!live.length || finished) this.playing = false;
     this.ui.paint({ running: this.playing, hasRun: hasRun || (busy && this.playing), busy });
     $('compare-steps').textContent = this.stepsText();
     const failed = this.runs.length - live.length;
     const what = `${BY_KEY[this.spec.field].label}: ${this.runs.map((r) => r.label).join(', ')}`;
     const fail = failed ? ` · ${failed} of ${this.runs.length} runs failed (see the table)` : '';
-    const todo = busy ? 'building the networks…' : this.playing ? 'training all runs' : 'paused: press Train to run them side by side';
+    const todo = busy ? 'building the networks…' : finished ? `finished: every run trained its ${this.base.epochs} epochs (tick Open-ended to train on)`
+      : this.playing ? 'training all runs' : 'paused: press Train to run them side by side';
     this.ui.status(`Comparing ${what} on ${this.base.dataset}, seed ${this.base.seed} · ${todo}${fail}`, false);
   }
 
