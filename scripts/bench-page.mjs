@@ -159,8 +159,11 @@ async function coldLoad(base) {
 /** How each scenario starts training, and when its first trained step has been reported. */
 const SCENARIOS = {
   default: {
-    what: 'default page (moons, 4 layers)',
+    what: 'default page (moons, 4 layers), open-ended',
     async start(page) {
+      // Open-ended, so the run trains for the whole window (it would stop after its epochs).
+      await page.evaluate(() => { location.hash = '#openEnded=true'; });
+      await page.waitForFunction(() => document.getElementById('ctl-openEnded')?.checked, null, WAIT);
       await page.waitForSelector('#play:not([disabled])', WAIT);
       await page.click('#play');
     },
@@ -172,6 +175,9 @@ const SCENARIOS = {
       await page.waitForSelector('#play:not([disabled])', WAIT);
       await page.click('#presets-menu summary');
       await page.click(`button[data-preset="${id}"]`);
+      // Open-ended, so the runs train for the whole window: ticking it restarts them, playing.
+      await page.waitForSelector('#ctl-openEnded:not([disabled])', WAIT);
+      await page.click('#ctl-openEnded');
     },
   }),
 };

@@ -55,7 +55,7 @@ const watchFrames = (page) => page.evaluate(() => {
 const drawsPerFrame = (page) => page.evaluate(() => window.__perFrame.map((f) => f.draws));
 
 test('the page counts its reports, drawing frames, chart draws and long tasks, from load on', async () => {
-  const { page, problems } = await open();
+  const { page, problems } = await open('#openEnded=true'); // trains for as long as the test looks
   const c0 = await counters(page);
   for (const k of ['reports', 'frames', 'draws', 'drawMs', 'lastFrameMs', 'longTasks', 'longestTaskMs']) {
     assert.equal(typeof c0[k], 'number', `spikeplayPerf.${k}`);
@@ -81,7 +81,7 @@ test('the page counts its reports, drawing frames, chart draws and long tasks, f
 });
 
 test('reports that queue up while the main thread is busy are drawn together, never twice in a frame', async () => {
-  const { page, problems } = await open();
+  const { page, problems } = await open('#openEnded=true'); // trains for as long as the test looks
   await watchFrames(page);
   await play(page);
   await stepAtLeast(page, 5);

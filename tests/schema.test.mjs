@@ -1,4 +1,4 @@
-// The page evaluates the schema's cross-field rules itself (web/schema.js), so that a control or
+// The page evaluates the schema's cross-field rules itself (web/state/schema.js), so that a control or
 // a link is checked as it is typed. Those rules are the core's (crate/src/schema/fields.rs): here
 // the page's verdict is held against the core's own (`checkConfig`, the wasm module) on random
 // configs, field and words, and the evaluator against the expression language's definition.
@@ -61,6 +61,15 @@ test('the defaults pass both, and each rule refuses where the core does', () => 
   }
 });
 
+test('f32 fields are bounded as the core holds them, rounded to f32', async () => {
+  const { parseValue } = await import('../web/state/state.js');
+  for (const [field, text] of [['psp_lambda', '0.99999999'], ['theta', '1e-46'], ['init_scale', '1e-46'], ['beta', '1.00000001'], ['beta', '1.0000001']]) {
+    const page = parseValue(field, text);
+    const core = checkConfig({ ...defaults(), [field]: Number(text) });
+    assert.equal('value' in page, core === null, `${field} = ${text}: page ${JSON.stringify(page)}, core ${JSON.stringify(core)}`);
+  }
+});
+
 test('the evaluator follows the expression language of crate/src/schema/expr.rs', () => {
   const scope = { depth: 4, width: 64, conv: true, norm: 'psp', lr: 0.5 };
   assert.equal(evaluate(['*', ['+', 'depth', 2], 'width', ['if', 'conv', 9, 1]], scope), 6 * 64 * 9);
@@ -72,4 +81,7 @@ test('the evaluator follows the expression language of crate/src/schema/expr.rs'
     assert.throws(() => evaluate(bad, scope), undefined, JSON.stringify(bad));
   }
   assert.equal(fill('{width} cells at depth {depth}', scope), '64 cells at depth 4');
+  assert.throws(() => fill('{depth', scope), /unclosed/);
+  assert.throws(() => fill('{missing}', scope), /unknown field/);
+  assert.throws(() => evaluate(['in', 'norm', ['psp'], 'extra'], scope), /takes a field and a list/);
 });

@@ -65,6 +65,8 @@ impl Error {
         let message = self.to_string();
         let reason = match self {
             Error::Config { message, .. } | Error::File { message, .. } => message.clone(),
+            // "invalid config: width: invalid type ..." -> "invalid type ...", for the control.
+            Error::Parse { field: Some(f), message } => message.split_once(&format!("{f}: ")).map_or(message.clone(), |(_, why)| why.to_owned()),
             _ => message.clone(),
         };
         let none = ErrorReport { kind: "", field: None, bound: None, got: None, reads: vec![], file: None, byte: None, line: None, step: None, message, reason };
@@ -130,6 +132,8 @@ mod tests {
         assert_eq!((r.kind, r.field.as_deref(), r.reads.clone()), ("config", Some("pools"), vec!["pools".to_owned()]));
         assert_eq!(r.message, "invalid config: pools: too many");
         assert_eq!(r.reason, "too many");
+        let r = Error::Parse { field: Some("width".into()), message: "invalid config: width: invalid type: string \"wide\"".into() }.report();
+        assert_eq!((r.field.as_deref(), r.reason.as_str()), (Some("width"), "invalid type: string \"wide\""));
         let json = serde_json::to_value(Error::Diverged { step: 4, what: "loss".into() }.report()).unwrap();
         assert_eq!(json["kind"], "diverged");
         assert_eq!(json["step"], 4);

@@ -66,8 +66,8 @@ pub struct Field {
     /// A condition (an expression of `schema/expr.rs`) under which the core ignores the field.
     pub unused_when: Value,
     pub unused_note: &'static str,
-    /// An f32 field: messages show its value as an f32 (0.1, not 0.10000000149011612).
-    #[serde(skip)]
+    /// An f32 field: its bounds hold for the value rounded to f32 (the page rounds with
+    /// `Math.fround` too), and messages show it as an f32 (0.1, not 0.10000000149011612).
     pub single: bool,
 }
 

@@ -26,25 +26,39 @@ function watch(e) {
   return undefined;
 }
 
-function begin(schema) {
+/** The page's DOM, parsed (this module loads `async`, so it may run before that). */
+const parsed = document.readyState === 'loading' ? new Promise((done) => document.addEventListener('DOMContentLoaded', done, { once: true })) : Promise.resolve();
+
+async function begin(schema) {
   started = true;
   bootAlert.abort(); // main.js owns the alert from now on
+  await parsed;
   document.getElementById('fault').hidden = true;
   delete document.body.dataset.fault;
-  installSchema(schema);
-  import('./main.js');
+  try {
+    installSchema(schema);
+    await import('./main.js');
+  } catch (e) {
+    // A malformed schema or a page module that failed to load: nothing to show controls with.
+    const status = document.getElementById('status');
+    status.textContent = `The page could not start: ${e?.message ?? e}. Reload the page; if it stays, the server may be gone.`;
+    status.classList.add('error');
+    console.warn('spikeplay: the page could not start', e);
+  }
 }
 
-function failed(cause) {
+async function failed(cause) {
   dropEarly();
   failures += 1;
   if (failures <= 2) return startEarly(watch);
+  await parsed;
   new FaultAlert(document.getElementById('fault'), { restart() {}, back() {} }).show(cause, { repeated: true });
   document.getElementById('status').textContent = 'The page could not start: the training worker did not load.';
+  // Once per alert: a second round of failures shows the alert again, with a listener of its own.
   document.getElementById('fault-restart').addEventListener('click', () => {
     failures = 0;
     startEarly(watch);
-  }, { signal: bootAlert.signal });
+  }, { signal: bootAlert.signal, once: true });
   return undefined;
 }
 

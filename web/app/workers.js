@@ -34,6 +34,7 @@ const held = [];
  * until then (boot.js waits for its LOADED, which carries the schema).
  */
 export function startEarly(watch) {
+  dropEarly(); // (a Restart pressed twice must not leave a worker behind)
   early = create();
   held.length = 0;
   early.onmessage = early.onerror = (e) => {

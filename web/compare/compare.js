@@ -25,7 +25,7 @@ const TABLE_GAP_MS = 100;
 
 export class Compare {
   /**
-   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), newWorker() (boot.js), hidden(),
+   * `ui`: { panel, paint({ running, hasRun, busy }), status(text, isError), newWorker() (app/workers.js), hidden(),
    * files(config) -> Promise<files | undefined> (datasets.js: MNIST downloads, the upload) }.
    */
   constructor(ui) {
@@ -216,7 +216,7 @@ export class Compare {
     const failed = this.runs.length - live.length;
     const what = `${BY_KEY[this.spec.field].label}: ${this.runs.map((r) => r.label).join(', ')}`;
     const fail = failed ? ` · ${failed} of ${this.runs.length} runs failed (see the table)` : '';
-    const todo = busy ? 'building the networks…' : finished ? `finished: every run trained its ${this.base.epochs} epochs (tick Open-ended to train on)`
+    const todo = busy ? 'building the networks…' : finished ? 'finished: every run trained its epochs (Reset runs them again; Open-ended runs train until paused)'
       : this.playing ? 'training all runs' : 'paused: press Train to run them side by side';
     this.ui.status(`Comparing ${what} on ${this.base.dataset}, seed ${this.base.seed} · ${todo}${fail}`, false);
   }

@@ -125,7 +125,7 @@ export class CompareRun {
     if (fault) console.warn(`spikeplay: run ${this.label}: the training worker stopped (${fault}: ${message})`);
     this.fault = fault;
     // A refused setting reads "field: why", as the compare table names the run's field.
-    const refusal = error?.kind === 'config' ? `${error.field}: ${error.reason}` : message;
+    const refusal = error?.field ? `${error.field}: ${error.reason}` : message;
     this.error = fault ? `the training worker stopped: ${faultCause({ fault, message })}` : refusal;
     this.state = 'error';
     this.running = false;

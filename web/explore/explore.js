@@ -25,7 +25,7 @@ function configStem(cfg) {
 
 export class Explore {
   /**
-   * `ui`: { panel, newWorker() (app/boot.js), hidden(), data (files/datasets.js DataFiles),
+   * `ui`: { panel, newWorker() (app/workers.js), hidden(), data (files/datasets.js DataFiles),
    * upload (files/upload.js Upload), header: { paint, status, memory, speed, accuracy } (app/header.js) }.
    */
   constructor(ui) {

@@ -28,7 +28,7 @@ export const ToWorker = Object.freeze({
 /** Worker -> page. */
 export const FromWorker = Object.freeze({
   // { build, schema }: wasm is instantiated ('relaxed' or 'baseline' module), INIT may follow;
-  // `schema`: the config schema (web/schema.js), which boot.js installs from the first worker.
+  // `schema`: the config schema (web/state/schema.js), which boot.js installs from the first worker.
   LOADED: 'loaded',
   READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
   // { gen, train, probe?, input?, eval?, stepsPerSecond, memory, sentAt? }: `input` is the probe

@@ -83,8 +83,9 @@ export function evaluate(e, scope) {
       return evaluate(truth(args[0], scope) ? args[1] : args[2], scope);
     case 'in': {
       const [field, names] = args;
+      if (args.length !== 2 || !Array.isArray(names)) throw new Error('in: takes a field and a list of names');
       const text = evaluate(field, scope);
-      if (typeof text !== 'string' || !Array.isArray(names)) throw new Error('in: takes a text field and a list of names');
+      if (typeof text !== 'string') throw new Error(`in: ${JSON.stringify(field)} is not a text field`);
       return names.includes(text);
     }
     default: throw new Error(`unknown operation "${op}"`);
@@ -95,7 +96,10 @@ export function evaluate(e, scope) {
 export const show = (v) => String(v);
 
 /** `text` with each `{name}` replaced by that value of `scope`. */
-export const fill = (text, scope) => text.replace(/\{([a-z_]+)\}/g, (_, name) => show(read(name, scope)));
+export function fill(text, scope) {
+  if (/\{[^}]*$/.test(text)) throw new Error(`${JSON.stringify(text)}: unclosed {`);
+  return text.replace(/\{([^}]*)\}/g, (_, name) => show(read(name, scope)));
+}
 
 /**
  * The first cross-field rule `config` breaks, in the core's order, or null: { field, reads,

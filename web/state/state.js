@@ -1,5 +1,5 @@
 // The control table, built from the config schema the wasm module sends at load
-// (web/schema.js; crate/src/schema/fields.rs is the one place a field, a bound or a rule is
+// (web/state/schema.js; crate/src/schema/fields.rs is the one place a field, a bound or a rule is
 // written). It round-trips through the URL hash, seed included, so a link reproduces a run. The
 // page's first-visit defaults differ from the Rust defaults where the schema gives a
 // `page_default` (moons and lr 0.003, so a first visit shows learning within seconds).
@@ -26,6 +26,7 @@ export const CONTROLS = getSchema().fields.map((f) => Object.freeze({
   ...(f.exclusive_min ? { exclusiveMin: f.min } : {}),
   ...(f.exclusive_max ? { exclusiveMax: f.max } : {}),
   bound: f.bound + f.bound_note,
+  single: f.single, // an f32 field: checked as the core holds it, rounded to f32
   ...(f.step !== null ? { step: f.step } : {}),
   unit: f.unit,
   ...(f.help ? { help: f.help } : {}),
@@ -68,15 +69,17 @@ export function parseValue(key, text) {
   const v = Number(s) + 0; // -0 becomes 0, which a link writes and reads back the same
   // A whole number too long for a double (1e999, 400 nines) reads as Infinity: out of bounds.
   if (c.kind === 'int' && Number.isFinite(v) && !Number.isInteger(v)) return { error: 'must be a whole number', wrong: 'type' };
-  const below = c.exclusiveMin !== undefined ? v <= c.exclusiveMin : v < c.min;
-  const above = c.exclusiveMax !== undefined ? v >= c.exclusiveMax : v > c.max;
+  // An f32 field is checked as the core holds it: 0.99999999 is 1 in f32, outside [0, 1).
+  const at = c.single ? Math.fround : (x) => x;
+  const below = c.exclusiveMin !== undefined ? at(v) <= at(c.exclusiveMin) : at(v) < at(c.min);
+  const above = c.exclusiveMax !== undefined ? at(v) >= at(c.exclusiveMax) : at(v) > at(c.max);
   if (below || above) return { error: `must be in ${c.bound}`, wrong: 'bound' };
   return { value: v };
 }
 
 /**
  * The first rule spanning fields that `cfg` breaks, as the core checks them (the schema's
- * rules, evaluated by web/schema.js), or null: { key, keys, error }: `key` is the field the core
+ * rules, evaluated by web/state/schema.js), or null: { key, keys, error }: `key` is the field the core
  * names, `keys` every field the rule reads (so the page can put the message on the one the user
  * just changed).
  */
@@ -93,7 +96,7 @@ const linkMessage = (text, why, used) => `link value '${short(text)}' ignored ($
 
 /**
  * Hash keys the page reads that are not settings: `hide` (here), `compare` and `preset`
- * (compare-spec.js readCompare), `debug` (boot.js, worker.js), `simd` (wasm-build.js), `mode` (kept for old links).
+ * (compare/spec.js readCompare), `debug` (app/workers.js, worker/worker.js), `simd` (worker/wasm-build.js), `mode` (kept for old links).
  */
 export const PAGE_KEYS = ['hide', 'compare', 'preset', 'debug', 'simd', 'mode'];
 /** The most unknown keys `fromHash` lists (a link of 10,000 keys is not worth more). */
@@ -165,7 +168,7 @@ export function toHash(config, hidden = [], current = globalThis.location?.hash 
   for (const c of CONTROLS) p.set(camel(c.key), String(config[c.key]));
   if (hidden.length) p.set('hide', hidden.map(camel).join(','));
   // Read once at load, but kept in the address so that a reload or a copied link asks for
-  // the same wasm module (web/wasm-build.js).
+  // the same wasm module (web/worker/wasm-build.js).
   const simd = new URLSearchParams(current.replace(/^#/, '')).get('simd');
   if (simd !== null) p.set('simd', simd);
   return '#' + p.toString().replace(/%2C/g, ',');

@@ -2,7 +2,7 @@
 // decides when to step, in ticks of about TICK_MS, yielding to its event loop between
 // ticks (through a MessageChannel, which is not throttled like nested setTimeout) so that
 // PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
-// page has already compiled (boot.js): the worker only instantiates it.
+// page has already compiled (app/workers.js): the worker only instantiates it.
 import init, { Playground, debugPanic, previewFiles, schema, wasmBuild } from '../../pkg/spikeplay.js';
 import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, errorValue } from '../run/protocol.js';
 
@@ -199,7 +199,8 @@ function ready() {
   lastStep = 0;
   const [layout, config] = core(() => [handle.layout(), handle.config()]);
   finishAt = config.open_ended ? Infinity : config.epochs * Math.max(1, layout.steps_per_epoch);
-  finished = `Finished: ${config.epochs} epochs, ${finishAt} steps, as set. Tick Open-ended to train on, or Reset to run it again.`;
+  // (Ticking Open-ended builds the run again from step 0, as any change of setting does.)
+  finished = `Finished: ${config.epochs} epochs, ${finishAt} steps, as set. Reset runs it again; tick Open-ended for runs that train until you pause.`;
   post({ type: FromWorker.READY, gen, config, layout, memory: memory() });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
@@ -253,7 +254,9 @@ const handlers = {
   },
   [ToWorker.STEP]() {
     if (!handle || running) return;
+    if (lastStep >= finishAt) return stopFinished(); // it has trained its epochs
     sendReport(trainOne(), true);
+    if (lastStep >= finishAt) stopFinished(); // that was its last step
   },
   [ToWorker.VIEW]({ layer, sample }) {
     view = { layer, sample };

@@ -265,8 +265,8 @@ impl ConfigArgs {
             for (field, v) in &a.given {
                 value[*field] = v.clone();
             }
-            // A value its field's type cannot hold (a float for an f32 field past its range):
-            // named with its flag.
+            // A value its field's type cannot hold is named with its flag here; a float past
+            // an f32 field's range becomes infinity, which the field's bound then refuses.
             cfg = ExperimentConfig::from_value(value).map_err(|e| match &e {
                 Error::Parse { field: Some(f), .. } => format!("{e} (flag --{})", flag_name(f)),
                 _ => e.to_string(),

@@ -152,6 +152,8 @@ fn the_schema_serializes_for_the_page() {
     assert_eq!(v["fields"].as_array().unwrap().len(), fields().len());
     let beta = v["fields"].as_array().unwrap().iter().find(|f| f["name"] == "beta").unwrap();
     assert_eq!((beta["kind"].as_str(), beta["bound"].as_str(), beta["group"].as_str()), (Some("float"), Some("[0, 1]"), Some("Neuron")));
-    assert!(beta.get("single").is_none(), "internal flags stay in Rust");
+    assert_eq!(beta["single"], true, "an f32 field: the page rounds as the core does");
+    let lr = v["fields"].as_array().unwrap().iter().find(|f| f["name"] == "lr").unwrap();
+    assert_eq!(lr["single"], false);
     assert_eq!(v["rules"][0]["reads"], json!(["depth", "residual"]));
 }
