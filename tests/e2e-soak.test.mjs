@@ -176,7 +176,9 @@ const CYCLE = 20;
 function move(i) {
   const k = (i % CYCLE) >> 1;
   if (i % 2 === 0) {
-    return { hash: `#dataset=${DATASETS[k % 5]}&norm=${NORMS[k % 9]}&depth=${DEPTHS[k % 4]}&width=${WIDTHS[(3 * k) % 4]}&timesteps=${TIMESTEPS[k % 3]}&seed=7` };
+    // Open-ended: a run switched away from while it trains must still be training (a small net
+    // would otherwise finish its 250 steps first, and the next run would wait for Train).
+    return { hash: `#dataset=${DATASETS[k % 5]}&norm=${NORMS[k % 9]}&depth=${DEPTHS[k % 4]}&width=${WIDTHS[(3 * k) % 4]}&timesteps=${TIMESTEPS[k % 3]}&seed=7&openEnded=true` };
   }
   // A value the link above did not set, so the edit always starts a new run.
   return [

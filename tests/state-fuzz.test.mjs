@@ -75,7 +75,9 @@ function validNumber(c) {
     return fc.oneof({ weight: 3, arbitrary: near }, all, fc.constant(c.default), fc.constant(c.max));
   }
   const lo = c.exclusiveMin ?? c.min, hi = c.exclusiveMax ?? c.max;
-  const ok = (v) => (c.exclusiveMin !== undefined ? v > lo : v >= lo) && (c.exclusiveMax !== undefined ? v < hi : v <= hi);
+  // An f32 field's bounds hold for the value rounded to f32, as the core holds it (5e-324 is 0).
+  const at = c.single ? Math.fround : (x) => x;
+  const ok = (v) => (c.exclusiveMin !== undefined ? at(v) > at(lo) : at(v) >= at(lo)) && (c.exclusiveMax !== undefined ? at(v) < at(hi) : at(v) <= at(hi));
   return fc.oneof(
     fc.double({ min: lo, max: hi, noNaN: true }),
     fc.constantFrom(c.default, c.min, c.max, lo + (hi - lo) / 3, 0.05, 0.1, 1e-3),
