@@ -11,7 +11,8 @@ import { CSP, SECURITY_HEADERS, startServer } from '../scripts/serve.mjs';
 import { ARTIFACTS, WAIT, compareReady, download, play, ready, stepsAtLeast, useBrowser } from './browser.mjs';
 
 const open = useBrowser();
-const SMALL = '#depth=2&width=16&timesteps=4&batch=16&probeSamples=16';
+// Open-ended: the session's runs must still be training when it presses Train (a small run stops at its epochs).
+const SMALL = '#depth=2&width=16&timesteps=4&batch=16&probeSamples=16&openEnded=true';
 const INDEX = readFileSync(new URL('../index.html', import.meta.url), 'utf8');
 
 /** Records `securitypolicyviolation` events of the page from its first script on. */
