@@ -179,7 +179,7 @@ impl Rule {
             return Ok(());
         }
         let fill = |t: &str| expr::fill(t, &scope).map_err(malformed);
-        let field = fields().iter().find(|f| f.name == self.field).map_or("config", |f| f.name);
+        let field = self.field;
         let reads = self.reads.iter().filter_map(|r| fields().iter().find(|f| f.name == r).map(|f| f.name)).collect();
         Err(Error::Config { field, message: fill(self.message)?, bound: Some(fill(self.bound)?), got: Some(fill(self.got)?), reads })
     }
