@@ -12,7 +12,7 @@ const stepsPast = (page, n) => page.waitForFunction((want) => Number(document.ge
 const statusMatches = (page, re) => page.waitForFunction((src) => new RegExp(src).test(document.getElementById('status').textContent), re.source, WAIT);
 
 test('while MNIST downloads, the old run pauses, the transport waits and the old charts are dimmed', async () => {
-  const { page, problems } = await open('#depth=2&width=16&timesteps=4');
+  const { page, problems } = await open('#depth=2&width=16&timesteps=4&openEnded=true');
   // Hold the images file until the test lets it go: a slow connection, made deterministic.
   let release;
   const held = new Promise((ok) => (release = ok));
@@ -80,7 +80,7 @@ test('a new config dims every chart until its first probe arrives', async () => 
 });
 
 test('after a layer click the raster and membrane say "updating" until that layer\'s probe arrives', async () => {
-  const { page, problems } = await open('#dataset=digits&depth=12&width=256&timesteps=8&batch=64');
+  const { page, problems } = await open('#dataset=digits&depth=12&width=256&timesteps=8&batch=64&openEnded=true');
   await page.evaluate(() => {
     window.__wrong = [];
     window.__marked = 0;
@@ -112,7 +112,7 @@ test('after a layer click the raster and membrane say "updating" until that laye
 });
 
 test('a CSV upload while Convolutional is ticked unticks it and says so in the upload box', async () => {
-  const { page, problems } = await open('#dataset=digits&conv=true&depth=2&width=8&pools=1&timesteps=2&batch=16&probeSamples=16');
+  const { page, problems } = await open('#dataset=digits&conv=true&depth=2&width=8&pools=1&timesteps=2&batch=16&probeSamples=16&openEnded=true');
   const g = await gen(page);
   // Labels 0 and 3 only: four outputs, two of them never the answer. A header row.
   const lines = ['label,a,b'];
