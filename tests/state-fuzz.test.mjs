@@ -201,7 +201,7 @@ property('whole random hashes up to a few hundred KB parse in bounded time to a 
 });
 
 property('fromHash(toHash(c)) round-trips every valid config, hidden list included', fc.tuple(validConfig, hiddenKeys), ([config, hidden]) => {
-  assert.deepEqual(fromHash(toHash(config, hidden)), { config, hidden, errors: {}, unknown: [] });
+  assert.deepEqual(fromHash(toHash(config, hidden)), { config, hidden, locked: [], errors: {}, unknown: [] });
 });
 
 /** What every spec readCompare accepts must satisfy. */
@@ -261,5 +261,5 @@ property('compareHash round-trips: readCompare gives the spec and preset back, f
   const hash = compareHash(base, hidden, spec, preset);
   assert.deepEqual(readCompare(hash), { spec, preset: preset || null });
   assert.deepEqual(parseSpec(spec.field, spec.values.join(',')), { spec });
-  assert.deepEqual(fromHash(hash), { config: base, hidden, errors: {}, unknown: [] });
+  assert.deepEqual(fromHash(hash), { config: base, hidden, locked: [], errors: {}, unknown: [] });
 });

@@ -236,7 +236,7 @@ test('fuzz: a link naming an Object.prototype member names no control', async ()
   const { readCompare } = await import('../web/compare/spec.js');
   for (const k of ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty']) {
     const r = fromHash(`#${k}=1&hide=${k},seed`);
-    assert.deepEqual(r, { config: defaults(), hidden: ['seed'], errors: {}, unknown: [k] }, k);
+    assert.deepEqual(r, { config: defaults(), hidden: ['seed'], locked: [], errors: {}, unknown: [k] }, k);
   }
   assert.equal(readCompare('#compare=constructor:1,2').error, "unknown field 'constructor'");
   assert.equal(readCompare('#compare=toString:a,b').error, "unknown field 'toString'");
@@ -246,7 +246,7 @@ test('fuzz: a repeated key with a bad later value names the value still used', (
   const r = fromHash('#timesteps=1&timesteps=spiral');
   assert.equal(r.config.timesteps, 1);
   assert.equal(r.errors.timesteps, "link value 'spiral' ignored (must be a number); using 1");
-  assert.deepEqual(fromHash('#beta=abc&beta=0.5'), { config: { ...defaults(), beta: 0.5 }, hidden: [], errors: {}, unknown: [] });
+  assert.deepEqual(fromHash('#beta=abc&beta=0.5'), { config: { ...defaults(), beta: 0.5 }, hidden: [], locked: [], errors: {}, unknown: [] });
 });
 
 test('fuzz: -0 reads as 0, so a config survives its own link', () => {

@@ -53,6 +53,11 @@ pub struct RunSummary {
     pub max_rate: f32,
     pub silent_layers: usize,
     pub saturated_layers: usize,
+    /// The largest share of one hidden layer's neurons that fire at a rate of 0.9 or more: a
+    /// layer can over-fire in half its neurons while its mean rate stays in the band.
+    pub worst_saturated: f32,
+    /// The largest share of one hidden layer's neurons that never fired on the probe batch.
+    pub worst_silent: f32,
     pub synops: f32,
     pub first_loss: f32,
     pub final_loss: f32,
@@ -77,6 +82,8 @@ impl RunSummary {
             max_rate: rates.iter().copied().fold(0.0, f32::max),
             silent_layers: silent_layers(&r.final_.layers),
             saturated_layers: saturated_layers(&r.final_.layers),
+            worst_saturated: r.final_.layers.iter().map(|l| l.saturated).fold(0.0, f32::max),
+            worst_silent: r.final_.layers.iter().map(|l| l.silent).fold(0.0, f32::max),
             synops: r.final_.synops,
             first_loss: r.losses.first().copied().unwrap_or(f32::NAN),
             final_loss: r.history.last().map_or(f32::NAN, |h| h.loss),
@@ -98,6 +105,8 @@ impl RunSummary {
             max_rate: f32::NAN,
             silent_layers: 0,
             saturated_layers: 0,
+            worst_saturated: f32::NAN,
+            worst_silent: f32::NAN,
             synops: f32::NAN,
             first_loss: f32::NAN,
             final_loss: f32::NAN,
@@ -123,12 +132,12 @@ fn arch(residual: bool) -> &'static str {
 /// One row per run.
 pub fn csv(rows: &[RunSummary]) -> String {
     let mut out = String::from(
-        "norm,depth,arch,seed,test_accuracy,train_accuracy,mean_rate,min_rate,max_rate,silent_layers,saturated_layers,synops,first_loss,final_loss,seconds,error\n",
+        "norm,depth,arch,seed,test_accuracy,train_accuracy,mean_rate,min_rate,max_rate,silent_layers,saturated_layers,synops,first_loss,final_loss,worst_saturated,worst_silent,seconds,error\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{:.0},{:.6},{:.6},{:.1},\"{}\"",
+            "{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{:.0},{:.6},{:.6},{:.4},{:.4},{:.1},\"{}\"",
             name(&r.norm),
             r.depth,
             arch(r.residual),
@@ -143,6 +152,8 @@ pub fn csv(rows: &[RunSummary]) -> String {
             r.synops,
             r.first_loss,
             r.final_loss,
+            r.worst_saturated,
+            r.worst_silent,
             r.seconds,
             r.error.replace('"', "'")
         );
@@ -191,6 +202,8 @@ pub fn markdown(grid: &Grid, rows: &[RunSummary]) -> String {
     table(&mut out, "Test accuracy, % (mean ± sd over seeds)", &|r| r.test_accuracy, 100.0, 1);
     table(&mut out, "Mean hidden firing rate at the end (spikes per neuron per step)", &|r| r.mean_rate, 1.0, 3);
     table(&mut out, "Silent (rate < 0.001) plus saturated (rate >= 0.9) hidden layers at the end", &|r| (r.silent_layers + r.saturated_layers) as f32, 1.0, 1);
+    table(&mut out, "Saturated neurons (rate >= 0.9) in the worst hidden layer at the end, %", &|r| r.worst_saturated, 100.0, 1);
+    table(&mut out, "Silent neurons (no spike on the probe batch) in the worst hidden layer at the end, %", &|r| r.worst_silent, 100.0, 1);
     out
 }
 

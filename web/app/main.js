@@ -7,6 +7,8 @@ import { Compare } from '../compare/compare.js';
 import { Explore } from '../explore/explore.js';
 import { DataFiles, showDownload } from '../files/datasets.js';
 import { Upload, previewIn } from '../files/upload.js';
+import { ClassLink } from '../lessons/class-link.js';
+import { Guide } from '../lessons/guide.js';
 import { ToWorker } from '../run/protocol.js';
 import { ControlPanel } from '../state/controls.js';
 import { DEBUG, newWorker } from './workers.js';
@@ -34,6 +36,9 @@ const compare = new Compare({
   panel, newWorker, paint: paintTransport, status: showStatus, hidden, files: (config) => data.filesFor(config),
 });
 const router = new Router({ panel, explore, compare, upload });
+const guide = new Guide({ router, status: showStatus });
+router.onRoute = () => guide.sync();
+new ClassLink({ guide, router }); // it wires the dialog and its buttons
 
 async function previewOnce(files) {
   const w = newWorker();
@@ -75,4 +80,6 @@ if (DEBUG) {
     trapRun: (i, at, kind = 'trap') => compare.runs[i]?.send(ToWorker.DEBUG_TRAP, { at, kind }),
   };
 }
+const firstVisit = location.hash.replace(/^#/, '') === '';
 router.start();
+if (firstVisit) guide.offer();

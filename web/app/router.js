@@ -34,18 +34,22 @@ export class Router {
   /** The page's first run, from the link it was opened with. */
   start() {
     if (readCompare(location.hash)) this.route();
-    else this.explore.boot(this.applyHash());
+    else {
+      this.explore.boot(this.applyHash());
+      this.onRoute?.();
+    }
     this.explore.resize();
   }
 
   /** Reads the hash; fields the link got wrong show the value used instead, and why. */
   applyHash() {
     const { panel } = this;
-    const { config, hidden, errors, unknown } = fromHash(location.hash);
+    const { config, hidden, locked, errors, unknown } = fromHash(location.hash);
     this.explore.linkNote = unknownNotice(unknown);
     this.hidden = hidden;
     this.explore.refused = null;
     panel.hide(hidden);
+    panel.lock(locked);
     panel.clearErrors();
     for (const [key, err] of Object.entries(errors)) panel.setError(key, err, 'notice');
     panel.show(config);
@@ -73,6 +77,7 @@ export class Router {
       this.setMode('explore');
       explore.reopen(config, { autoplay });
     } else explore.open(config, { autoplay });
+    this.onRoute?.(); // lessons/guide.js: the lesson the link names, if any
   }
 
   setMode(next) {

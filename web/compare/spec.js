@@ -104,10 +104,13 @@ export function readCompare(hash) {
   return { ...parsed, preset };
 }
 
-/** The whole link of a comparison: the base settings, then `compare` and `preset`. */
-export function compareHash(base, hidden, spec, preset = null) {
+/**
+ * The whole link of a comparison: the base settings, then `compare` and `preset`; the page keys
+ * kept from `current` (state.js KEPT_KEYS: a lesson, the wasm build) go along.
+ */
+export function compareHash(base, hidden, spec, preset = null, current = globalThis.location?.hash ?? '') {
   const esc = (s) => encodeURIComponent(s).replace(/%2C/g, ',').replace(/%3A/g, ':');
-  return `${toHash(base, hidden)}&compare=${esc(specParam(spec))}${preset ? `&preset=${esc(preset)}` : ''}`;
+  return `${toHash(base, hidden, current)}&compare=${esc(specParam(spec))}${preset ? `&preset=${esc(preset)}` : ''}`;
 }
 
 /** The file-name stem of a comparison: its preset, else what it varies. */

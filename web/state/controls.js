@@ -2,6 +2,9 @@
 // no config of its own: the page owns the config and tells the panel what to show.
 import { CONTROLS, camel, isUnused } from './state.js';
 
+/** What a locked control says under it. */
+export const LOCKED_NOTE = 'fixed by this link (a lesson or a class link)';
+
 export class ControlPanel {
   /** `onEdit(key, text)` fires on every committed edit (change, not each keystroke). */
   constructor(root, onEdit) {
@@ -10,6 +13,7 @@ export class ControlPanel {
     this.messages = {};
     this.notes = {};
     this.rows = {};
+    this.locked = new Set(); // controls a teacher's link fixes (`&lock=`)
     let group = null;
     let box = null;
     for (const c of CONTROLS) {
@@ -89,9 +93,10 @@ export class ControlPanel {
         if (c.kind === 'bool') input.checked = !!config[c.key];
         else input.value = String(config[c.key]);
       }
-      const note = fixed[c.key] ?? (isUnused(c.key, config) ? c.unusedNote : '');
+      const note = fixed[c.key] ?? (this.locked.has(c.key) ? LOCKED_NOTE : isUnused(c.key, config) ? c.unusedNote : '');
       input.disabled = !!note;
       this.rows[c.key].classList.toggle('unused', !!note);
+      this.rows[c.key].classList.toggle('locked', this.locked.has(c.key));
       this.notes[c.key].textContent = note;
     }
   }
@@ -106,6 +111,11 @@ export class ControlPanel {
 
   clearErrors() {
     for (const key of Object.keys(this.messages)) this.setError(key, '');
+  }
+
+  /** Classroom mode: the listed controls are shown but fixed (the next `show` disables them). */
+  lock(keys) {
+    this.locked = new Set(keys);
   }
 
   /** Classroom mode: hide the listed controls and any group left empty. */

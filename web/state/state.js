@@ -95,10 +95,17 @@ const short = (text) => (text.length > 24 ? `${text.slice(0, 24)}…` : text);
 const linkMessage = (text, why, used) => `link value '${short(text)}' ignored (${why}); using ${used}`;
 
 /**
- * Hash keys the page reads that are not settings: `hide` (here), `compare` and `preset`
- * (compare/spec.js readCompare), `debug` (app/workers.js, worker/worker.js), `simd` (worker/wasm-build.js), `mode` (kept for old links).
+ * Hash keys the page reads that are not settings: `hide` and `lock` (here), `compare` and `preset`
+ * (compare/spec.js readCompare), `debug` (app/workers.js, worker/worker.js), `simd` (worker/wasm-build.js),
+ * `lesson` and `chapter` (lessons/guide.js), `mode` (kept for old links).
  */
-export const PAGE_KEYS = ['hide', 'compare', 'preset', 'debug', 'simd', 'mode'];
+export const PAGE_KEYS = ['hide', 'lock', 'compare', 'preset', 'debug', 'simd', 'lesson', 'chapter', 'mode'];
+/**
+ * Page keys a rewrite of the link keeps from the current address: read once (`simd`, at load)
+ * or owned by another room (a lesson and its chapter, a teacher's locked controls), they must
+ * survive the link being rewritten after every run is built.
+ */
+export const KEPT_KEYS = ['lesson', 'chapter', 'lock', 'simd'];
 /** The most unknown keys `fromHash` lists (a link of 10,000 keys is not worth more). */
 export const MAX_UNKNOWN = 20;
 /** How many unknown keys the notice names before "and N more". */
@@ -118,7 +125,8 @@ export function unknownNotice(unknown) {
 }
 
 /**
- * Reads the hash into { config, hidden, errors, unknown }. A bad entry falls back to its default; so
+ * Reads the hash into { config, hidden, locked, errors, unknown }: `locked`, the controls a
+ * teacher's link fixes (`&lock=norm,depth`), shown but not editable. A bad entry falls back to its default; so
  * does an entry that breaks a cross-field rule (the field Rust names first, then the rule's
  * other fields from the link), one field at a time, so every other valid entry is kept.
  * `errors[key]` is a message for the control: what the link said and what is used instead.
@@ -130,10 +138,13 @@ export function fromHash(hash) {
   const errors = {};
   const given = {};
   let hidden = [];
+  let locked = [];
   const unknown = new Set();
+  const keys = (v) => [...new Set(v.split(',').map((s) => FROM_CAMEL[s.trim()] ?? s.trim()).filter((s) => s in BY_KEY))];
   for (const [k, v] of new URLSearchParams(hash.replace(/^#/, ''))) {
-    if (k === 'hide') {
-      hidden = [...new Set(v.split(',').map((s) => FROM_CAMEL[s.trim()] ?? s.trim()).filter((s) => s in BY_KEY))];
+    if (k === 'hide' || k === 'lock') {
+      if (k === 'hide') hidden = keys(v);
+      else locked = keys(v);
       continue;
     }
     const key = FROM_CAMEL[k] ?? (k in BY_KEY ? k : null);
@@ -151,26 +162,26 @@ export function fromHash(hash) {
   for (let cross = crossCheck(config); cross; cross = crossCheck(config)) {
     // Every rule passes on the defaults, so some field of the rule came from the link.
     const key = [cross.key, ...cross.keys].find((k) => k in given && config[k] !== BY_KEY[k].default);
-    if (!key) return { config: defaults(), hidden, errors, unknown: [...unknown] };
+    if (!key) return { config: defaults(), hidden, locked, errors, unknown: [...unknown] };
     config[key] = BY_KEY[key].default;
     errors[key] = linkMessage(given[key], cross.error, config[key]);
     delete given[key];
   }
-  return { config, hidden, errors, unknown: [...unknown] };
+  return { config, hidden, locked, errors, unknown: [...unknown] };
 }
 
 /**
- * Writes the whole config (every field, so links survive default changes), `hide`, and
- * `simd` if the `current` address has it.
+ * Writes the whole config (every field, so links survive default changes), `hide`, and the
+ * KEPT_KEYS the `current` address has.
  */
 export function toHash(config, hidden = [], current = globalThis.location?.hash ?? '') {
   const p = new URLSearchParams();
   for (const c of CONTROLS) p.set(camel(c.key), String(config[c.key]));
   if (hidden.length) p.set('hide', hidden.map(camel).join(','));
-  // Read once at load, but kept in the address so that a reload or a copied link asks for
-  // the same wasm module (web/worker/wasm-build.js).
-  const simd = new URLSearchParams(current.replace(/^#/, '')).get('simd');
-  if (simd !== null) p.set('simd', simd);
+  // `simd` is read once at load, but kept in the address so that a reload or a copied link asks
+  // for the same wasm module (web/worker/wasm-build.js); a lesson stays on while its settings change.
+  const was = new URLSearchParams(current.replace(/^#/, ''));
+  for (const k of KEPT_KEYS) if (was.get(k) !== null) p.set(k, was.get(k));
   return '#' + p.toString().replace(/%2C/g, ',');
 }
 
