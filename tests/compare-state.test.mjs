@@ -53,7 +53,7 @@ test('a comparison round-trips through the hash, base settings and preset includ
 });
 
 test('presets are valid data: known fields, 2 to 8 values the page accepts, what to watch in 2-5 sentences', () => {
-  assert.deepEqual(PRESETS.map((p) => p.id), ['deep-plain', 'all-norms', 'residual-100', 'init-scale', 'mnist14-conv', 'residual-conv-101']);
+  assert.deepEqual(PRESETS.map((p) => p.id), ['deep-plain', 'over-firing', 'norms-differ', 'residual-100', 'init-scale', 'mnist14-conv', 'residual-conv-101']);
   for (const p of PRESETS) {
     for (const [key, v] of Object.entries(p.base)) {
       assert.ok(key in BY_KEY, `${p.id}: ${key}`);

@@ -230,7 +230,7 @@ const compareEntry = fc.tuple(
     fc.array(fc.oneof(hostileValue, fc.constantFrom(...KEYS).chain(validText)), { maxLength: 12 }).map((vs) => vs.join(',')),
     hostileValue,
   ),
-  fc.option(fc.oneof(hostileValue, fc.constantFrom('deep-plain', 'all-norms', 'init-scale'))),
+  fc.option(fc.oneof(hostileValue, fc.constantFrom('deep-plain', 'over-firing', 'init-scale'))),
   written, fc.boolean(),
 ).map(([field, list, preset, how, colon]) => `#depth=2&compare=${encode(colon ? `${field}:${list}` : field + list, how)}`
   + (preset === null ? '' : `&preset=${encode(preset, how)}`));

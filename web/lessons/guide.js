@@ -80,6 +80,7 @@ export class Guide {
     this.seen = []; // per checkpoint: the step it was first met at, or null
     this.runsKey = null; // which recordings the seen steps belong to (a new run clears them)
     this.timer = null;
+    this.notice = null; // a link value the lesson replaced, said once in the lesson card
     this.root = $('lesson');
     $('lesson-back').addEventListener('click', () => this.goto(this.chapter - 1));
     $('lesson-next').addEventListener('click', () => this.goto(this.chapter + 1));
@@ -128,7 +129,8 @@ export class Guide {
   /** The Lessons menu: each lesson and its chapters, as links (they work in a new tab too). */
   fillMenu() {
     const list = $('lesson-list');
-    list.querySelectorAll('button').forEach((b) => b.remove());
+    list.querySelectorAll('button[data-lesson]').forEach((b) => b.remove());
+    const before = $('class-link-open');
     for (const l of this.index) {
       const b = document.createElement('button');
       b.dataset.lesson = l.id;
@@ -139,7 +141,7 @@ export class Guide {
         $('lessons-menu').open = false;
         this.start(l.id);
       });
-      list.append(b);
+      list.insertBefore(b, before);
     }
   }
 
@@ -153,7 +155,8 @@ export class Guide {
       const lesson = await this.load(id);
       let n = Number(chapter ?? 1);
       if (!Number.isInteger(n) || n < 1 || n > lesson.chapters.length) {
-        this.status(`link value chapter '${String(chapter).slice(0, 12)}' ignored (must be 1 to ${lesson.chapters.length}); showing chapter 1`, true);
+        this.notice = `link value chapter '${String(chapter).slice(0, 12)}' ignored (must be 1 to ${lesson.chapters.length}); showing chapter 1`;
+        this.status(this.notice, true);
         n = 1;
       }
       if (!hasSettings(asked)) {
@@ -205,7 +208,9 @@ export class Guide {
     document.body.dataset.lesson = lesson.id;
     document.body.dataset.chapter = String(n + 1);
     this.root.hidden = false;
-    $('lesson-error').hidden = true;
+    $('lesson-error').hidden = !this.notice;
+    $('lesson-error').textContent = this.notice ?? '';
+    this.notice = null;
     $('lesson-title').textContent = lesson.title;
     $('lesson-progress').textContent = `chapter ${n + 1} of ${lesson.chapters.length}`;
     $('lesson-chapter').textContent = c.title;
@@ -290,15 +295,22 @@ export class Guide {
     const card = id && $(id)?.closest('.card');
     if (!card) return;
     card.classList.add('lesson-mark');
+    let notes = card.querySelector('.lesson-notes');
+    if (!notes) {
+      notes = document.createElement('div');
+      notes.className = 'lesson-notes';
+      card.append(notes);
+    }
     const note = document.createElement('div');
     note.className = 'lesson-note';
     note.dataset.index = String(i);
-    note.textContent = `${i + 1} · ${k.see}`;
-    card.append(note);
+    note.textContent = `✓ ${i + 1} · ${k.see}`;
+    note.title = k.see;
+    notes.append(note);
   }
 
   clearMarks() {
-    document.querySelectorAll('.lesson-note').forEach((n) => n.remove());
+    document.querySelectorAll('.lesson-notes').forEach((n) => n.remove());
     document.querySelectorAll('.lesson-mark').forEach((c) => c.classList.remove('lesson-mark'));
   }
 
