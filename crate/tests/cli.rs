@@ -123,8 +123,16 @@ fn results_grid_slice_regenerates() {
     ]);
     assert!(ok, "{err}");
     let fresh = std::fs::read_to_string(out.with_extension("csv")).unwrap();
+    // The worst layer's neuron shares (a layer can over-fire in half its neurons while its mean
+    // rate is in the band): present, and shares.
+    let header: Vec<&str> = fresh.lines().next().unwrap().split(',').collect();
+    let (sat, sil) = (header.iter().position(|h| *h == "worst_saturated").expect("worst_saturated column"), header.iter().position(|h| *h == "worst_silent").expect("worst_silent column"));
     for row in fresh.lines().skip(1) {
         let f: Vec<&str> = row.split(',').collect();
+        for col in [sat, sil] {
+            let share: f64 = f[col].parse().unwrap();
+            assert!((0.0..=1.0).contains(&share), "{row}: {} = {share}", header[col]);
+        }
         let key = f[..4].join(",");
         let old = committed.lines().find(|l| l.starts_with(&format!("{key},"))).unwrap_or_else(|| panic!("{key} missing from the committed grid"));
         let g: Vec<&str> = old.split(',').collect();
