@@ -295,3 +295,18 @@ test('a link\'s keys that are not settings are listed, short and capped, for one
   assert.equal(unknownNotice(many.slice(0, 7)), "The link's 'k0', 'k1', 'k2', 'k3', 'k4' and 2 more are not settings and were ignored.");
   assert.match(unknownNotice(many), /'k4' and 15\+ more are not settings/);
 });
+
+test('a rewrite of the link keeps the lesson, its chapter, the locked controls and the wasm build', () => {
+  const cfg = { ...defaults(), depth: 7 };
+  const p = new URLSearchParams(toHash(cfg, ['seed'], '#depth=3&lesson=paper&chapter=4&lock=norm,lr&simd=off&preset=x&debug=1').slice(1));
+  assert.equal(p.get('depth'), '7');
+  assert.equal(p.get('lesson'), 'paper');
+  assert.equal(p.get('chapter'), '4');
+  assert.equal(p.get('lock'), 'norm,lr');
+  assert.equal(p.get('simd'), 'off');
+  assert.equal(p.get('preset'), null, 'a preset name is not kept: the link now says its own settings');
+  assert.equal(p.get('debug'), null);
+  const read = fromHash(`#${p}`);
+  assert.deepEqual(read.locked, ['norm', 'lr']);
+  assert.deepEqual(read.unknown, []);
+});
