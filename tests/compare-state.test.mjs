@@ -88,6 +88,8 @@ test('a recording gives each step its loss and learning rate, and the CSV one ro
   assert.deepEqual(json.summary, {
     steps: 3, test_accuracy: 0.4, train_accuracy: 0.5, mean_rate: (0.0001 + 0.95) / 2,
     silent_layers: 1, saturated_layers: 1, synops: 12, layers: 2,
+    // activity.js's neuron shares of the step-2 probe: L1 all silent, L2 all saturated.
+    overfiring_layers: 1, dead_layers: 1, worst_saturated_layer: 2, worst_saturated_share: 1, worst_silent_layer: 1, worst_silent_share: 1,
   });
   const other = new Recording(defaults(), 'bn');
   other.addTrain({ losses: [2.2], step: 1, lr: 0.003 });
