@@ -32,6 +32,8 @@ test('runs take every field from the base but the compared one; refused values c
   assert.equal(colorOf(['none', 'bn', 'psp'], 'psp'), colorOf(['psp', 'tebn'], 'psp'), 'a norm keeps its colour in any comparison');
   const all = runsOf(base, { field: 'norm', values: BY_KEY.norm.options.slice(0, 8) });
   assert.equal(new Set(all.map((r) => r.color)).size, 8, 'and every norm has its own');
+  assert.equal(new Set(all.map((r) => JSON.stringify(r.dash))).size, 8, 'and its own dash');
+  assert.equal(new Set(runs.map((r) => JSON.stringify(r.dash))).size, 3, 'one dash per run');
   const cross = runsOf({ ...base, residual: true }, { field: 'depth', values: ['1', '4'] });
   assert.match(cross[0].error, /with depth 1: a residual net needs depth >= 2/);
   assert.equal(cross[1].config.depth, 4);
