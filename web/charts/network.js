@@ -73,7 +73,16 @@ export class NetworkView {
     this.canvas.setAttribute('aria-valuenow', String(this.selected + 1));
     this.canvas.setAttribute('aria-valuetext', `layer ${this.selected + 1} of ${n}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}${this.shareText()}`);
     // The caption wraps at its ' · ' joints, so a narrow window shows all of it.
-    const lines = wrap(ctx, this.caption(), w - 8);
+    // On a short canvas (a tablet's card) the caption's later parts give way, so the boxes keep
+    // at least MIN_BOX px: else the box height went negative and the layer names were drawn
+    // over the boxes, out of sight.
+    const MIN_BOX = 14;
+    let parts = this.caption().split(' · ');
+    let lines = wrap(ctx, parts.join(' · '), w - 8);
+    while (parts.length > 1 && h - 19 - 6 - 13 * lines.length - 18 < MIN_BOX) {
+      parts = parts.slice(0, -1);
+      lines = wrap(ctx, parts.join(' · '), w - 8);
+    }
     const io = 46;
     const x0 = io + 14, x1 = w - io - 14;
     const slot = (x1 - x0) / n;
@@ -137,8 +146,7 @@ export class NetworkView {
     const where = WHERE[L.norm_placement] ?? '';
     const except = L.normalized[0] ? '' : ' but the first (its input is a current, not spikes)';
     return [this.size(), norm ? `${norm} normalization (green) ${where}${except}` : 'no normalization',
-      L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}${this.shareText()}`,
-      this.rates && 'strip: neurons silent (grey), saturated (red)']
+      L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}${this.shareText()}`]
       .filter(Boolean).join(' · ');
   }
 

@@ -15,10 +15,11 @@ export class RateProfile {
 
   /**
    * `rates`: each hidden layer's mean firing rate; `silent`, `saturated`: the shares of each
-   * layer's neurons (the probe's), drawn as the strip and kept on the canvas (data-shares) as drawn.
+   * layer's neurons (the probe's), drawn as the strip and kept on the canvas (data-shares, with
+   * the probe's `step` in data-step) as drawn.
    */
-  set(rates, silent = [], saturated = []) {
-    this.data = { rates, silent, saturated };
+  set(rates, silent = [], saturated = [], step = null) {
+    this.data = { rates, silent, saturated, step };
   }
 
   draw() {
@@ -50,6 +51,7 @@ export class RateProfile {
       }
     });
     this.canvas.dataset.shares = JSON.stringify({ silent, saturated });
+    if (this.data.step !== null) this.canvas.dataset.step = String(this.data.step);
     const ny = f.y1 + STRIP + 12;
     for (const i of layerTicks(n, f.x1 - f.x0, 26)) label(ctx, String(i + 1), f.x0 + (i + 0.5) * bw, ny, { align: 'center' });
     label(ctx, fitting(ctx, ['layer (input side → output side)', 'layer (input → output)', 'layer'], f.x1 - f.x0), (f.x0 + f.x1) / 2, h - 3, { align: 'center' });

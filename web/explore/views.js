@@ -95,11 +95,11 @@ export class ExploreViews {
     const words = describeShares(p.silent, p.saturated);
     const show = (id, worst, bound) => {
       const el = $(id);
-      el.textContent = worst ? `${Math.round(worst.share * 100)}% L${worst.layer + 1}` : '–';
+      el.textContent = worst ? `${Math.round(worst.share * 100)}%` : '–';
       el.dataset.share = worst ? String(worst.share) : '';
       el.dataset.layer = worst ? String(worst.layer + 1) : '';
       el.classList.toggle('flagged', !!worst && worst.share >= bound);
-      el.title = words;
+      el.title = worst ? `L${worst.layer + 1}; ${words}` : words;
     };
     show('most-saturated', s.worstSaturated, OVERFIRING_SHARE);
     show('most-silent', s.worstSilent, DEAD_SHARE);
@@ -116,7 +116,7 @@ export class ExploreViews {
   probe(p, gen, view) {
     const c = this.charts;
     const answers = p.raster.layer === view.layer && p.raster.sample === view.sample;
-    c.profile.set(p.rates, p.silent, p.saturated);
+    c.profile.set(p.rates, p.silent, p.saturated, p.step);
     c.network.setRates(p.rates, p.silent, p.saturated);
     c.heatmap.push(p.step, p.rates);
     if (answers || !c.raster.r) {
