@@ -179,7 +179,7 @@ export class CompareView {
     // The neuron-share view (activity.js): the worst layer's shares, flagged past its bounds.
     const worst = (cls, share, layer, bound, what) => {
       const td = tr.querySelector(`.${cls}`);
-      td.textContent = share === null ? '–' : `${Math.round(share * 100)}% L${layer}`;
+      td.textContent = share === null ? '–' : `${Math.round(share * 100)}%`; // the layer is in the title
       td.dataset.share = share === null ? '' : String(share);
       td.classList.toggle('flagged', share !== null && share >= bound);
       td.title = share === null ? '' : `L${layer}: ${(share * 100).toFixed(1)}% of its neurons ${what}; ` +
