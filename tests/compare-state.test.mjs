@@ -32,6 +32,8 @@ test('runs take every field from the base but the compared one; refused values c
   assert.equal(colorOf(['none', 'bn', 'psp'], 'psp'), colorOf(['psp', 'tebn'], 'psp'), 'a norm keeps its colour in any comparison');
   const all = runsOf(base, { field: 'norm', values: BY_KEY.norm.options.slice(0, 8) });
   assert.equal(new Set(all.map((r) => r.color)).size, 8, 'and every norm has its own');
+  assert.equal(new Set(all.map((r) => JSON.stringify(r.dash))).size, 8, 'and its own dash');
+  assert.equal(new Set(runs.map((r) => JSON.stringify(r.dash))).size, 3, 'one dash per run');
   const cross = runsOf({ ...base, residual: true }, { field: 'depth', values: ['1', '4'] });
   assert.match(cross[0].error, /with depth 1: a residual net needs depth >= 2/);
   assert.equal(cross[1].config.depth, 4);
@@ -88,6 +90,8 @@ test('a recording gives each step its loss and learning rate, and the CSV one ro
   assert.deepEqual(json.summary, {
     steps: 3, test_accuracy: 0.4, train_accuracy: 0.5, mean_rate: (0.0001 + 0.95) / 2,
     silent_layers: 1, saturated_layers: 1, synops: 12, layers: 2,
+    // activity.js's neuron shares of the step-2 probe: L1 all silent, L2 all saturated.
+    overfiring_layers: 1, dead_layers: 1, worst_saturated_layer: 2, worst_saturated_share: 1, worst_silent_layer: 1, worst_silent_share: 1,
   });
   const other = new Recording(defaults(), 'bn');
   other.addTrain({ losses: [2.2], step: 1, lr: 0.003 });

@@ -28,8 +28,10 @@ test('the mode switch compares three norms side by side; each run trains with it
   assert.equal(new Set(runs.map((r) => JSON.stringify(r.firstLosses))).size, 3, 'three different loss curves');
   const labels = await page.$$eval('#compare canvas', (cs) => cs.map((c) => c.getAttribute('aria-label')));
   for (const name of ['none', 'psp', 'bn']) assert.ok(labels.every((l) => l.includes(name)), `${name} in every chart: ${labels}`);
-  const colors = await page.$$eval('#compare-legend .swatch', (s) => s.map((e) => getComputedStyle(e).backgroundColor));
-  assert.equal(new Set(colors).size, 3, 'one colour per run');
+  // Each run's swatch is a line sample in its colour and dash (charts/palette.js).
+  const styles = await page.$$eval('#compare-legend .swatch-line line', (s) => s.map((e) => `${e.getAttribute('stroke')} ${e.getAttribute('stroke-dasharray')}`));
+  assert.equal(new Set(styles.map((t) => t.split(' ')[0])).size, 3, 'one colour per run');
+  assert.equal(new Set(styles).size, 3, 'and one dash');
   await page.screenshot({ path: ARTIFACTS + 'compare.png' });
   // A base setting restarts every run with it; an option toggle drops a run. Both keep playing.
   await page.fill('#ctl-width', '8');

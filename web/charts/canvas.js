@@ -65,8 +65,68 @@ export function label(ctx, text, x, y, { align = 'left', base = 'alphabetic', co
   ctx.fillText(text, x, y);
 }
 
+/** A placeholder message in the middle, wrapped at its spaces so a narrow chart shows all of it. */
 export function empty(ctx, w, h, text) {
-  label(ctx, text, w / 2, h / 2, { align: 'center', base: 'middle' });
+  const lines = [];
+  for (const word of text.split(' ')) {
+    const joined = lines.length ? `${lines[lines.length - 1]} ${word}` : word;
+    if (lines.length && ctx.measureText(joined).width <= w - 12) lines[lines.length - 1] = joined;
+    else lines.push(word);
+  }
+  const lh = 14;
+  lines.forEach((t, i) => label(ctx, t, w / 2, h / 2 + (i - (lines.length - 1) / 2) * lh, { align: 'center', base: 'middle' }));
+}
+
+/** A left margin wide enough for `texts` drawn right-aligned 4 px before the plot (and `min`). */
+export function gutter(ctx, texts, min = 34) {
+  return Math.max(min, Math.ceil(Math.max(0, ...texts.map((t) => ctx.measureText(t).width))) + 8);
+}
+
+/** The first of `texts` (longest first) that fits in `max` px, else the last one. */
+export function fitting(ctx, texts, max) {
+  return texts.find((t) => ctx.measureText(t).width <= max) ?? texts[texts.length - 1];
+}
+
+/** `text` shortened with an ellipsis to fit `max` px (whole when it fits). */
+export function clip(ctx, text, max) {
+  if (ctx.measureText(text).width <= max) return text;
+  let t = text;
+  while (t.length > 1 && ctx.measureText(`${t}…`).width > max) t = t.slice(0, -1);
+  return `${t}…`;
+}
+
+/** The right margin that run names at the line ends need: their width, at most `share` of `w`. */
+export function endRoom(ctx, names, w, share = 0.28) {
+  if (!names.length) return 8;
+  return Math.min(Math.ceil(Math.max(...names.map((t) => ctx.measureText(t).width))) + 12, Math.max(44, Math.round(w * share)));
+}
+
+/**
+ * Each run's name at the right end of its line, in the margin from `x` to `right`: at its line's
+ * last y, moved apart to `gap` px and kept within [top, bottom], so lines that end together still
+ * have readable names; a thin leader joins a label to its line's end when it moved or the line
+ * ends short of the margin. `items`: [{ text, color, x, y, alpha }] (x, y: the line's end).
+ * Returns the labels as placed ({ text, y }), top to bottom.
+ */
+export function endLabels(ctx, items, x, right, top, bottom, gap = 12) {
+  const placed = [...items].sort((a, b) => a.y - b.y).map((it) => ({ ...it, ly: it.y }));
+  placed.forEach((p, i) => (p.ly = Math.max(p.ly, i ? placed[i - 1].ly + gap : top)));
+  for (let i = placed.length - 1; i >= 0; i--) placed[i].ly = Math.min(placed[i].ly, i < placed.length - 1 ? placed[i + 1].ly - gap : bottom);
+  for (const p of placed) {
+    ctx.globalAlpha = p.alpha ?? 1;
+    if (Math.abs(p.ly - p.y) > 2 || p.x < x - 3) {
+      ctx.strokeStyle = p.color;
+      ctx.lineWidth = 0.75;
+      ctx.beginPath();
+      ctx.moveTo(p.x + 2, p.y);
+      ctx.lineTo(x + 1, p.ly);
+      ctx.stroke();
+      ctx.lineWidth = 1;
+    }
+    label(ctx, clip(ctx, p.text, right - x - 4), x + 3, p.ly, { base: 'middle', color: p.color });
+  }
+  ctx.globalAlpha = 1;
+  return placed.map((p) => ({ text: p.text, y: Math.round(p.ly) }));
 }
 
 // Stops of a light-to-dark ramp (pale yellow, orange, red, purple, near-black) so that

@@ -1,9 +1,11 @@
 // A compact picture of the network: input, one box per hidden layer (filled by its current
-// firing rate), the readout, where the normalization sits, and the residual skips.
+// firing rate, with a strip under it for the shares of its neurons silent and saturated:
+// charts/shares.js), the readout, where the normalization sits, and the residual skips.
 // Clicking a layer, or the arrow keys while the canvas has focus (it is a slider for
 // assistive tech), selects it for the raster and membrane views.
 import { COLORS, fit, label, layerTicks, ramp } from './canvas.js';
 import { layerActivity } from '../run/activity.js';
+import { shareStrip } from './shares.js';
 
 /** How the caption and the marks name each norm (the core's serde names are the keys). */
 const NORM_NAME = { none: '', psp: 'PSP', bn: 'BN', tdbn: 'tdBN', tebn: 'TEBN', bntt: 'BNTT', mpbn: 'MPBN', layer: 'Layer', rms: 'RMS' };
@@ -53,10 +55,11 @@ export class NetworkView {
     this.rates = null;
   }
 
-  /** `rates`: each hidden layer's mean firing rate. */
-  setRates(rates) {
+  /** `rates`: each hidden layer's mean firing rate; `silent`, `saturated`: its neurons' shares. */
+  setRates(rates, silent = [], saturated = []) {
     this.rates = rates;
     this.flags = rates.map(layerActivity);
+    this.shares = { silent, saturated };
   }
 
   draw() {
@@ -68,14 +71,24 @@ export class NetworkView {
     this.canvas.dataset.selected = String(this.selected + 1);
     this.canvas.setAttribute('aria-valuemax', String(n));
     this.canvas.setAttribute('aria-valuenow', String(this.selected + 1));
-    this.canvas.setAttribute('aria-valuetext', `layer ${this.selected + 1} of ${n}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`);
+    this.canvas.setAttribute('aria-valuetext', `layer ${this.selected + 1} of ${n}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}${this.shareText()}`);
     // The caption wraps at its ' · ' joints, so a narrow window shows all of it.
-    const lines = wrap(ctx, this.caption(), w - 8);
+    // On a short canvas (a tablet's card) the caption's later parts give way, so the boxes keep
+    // at least MIN_BOX px: else the box height went negative and the layer names were drawn
+    // over the boxes, out of sight.
+    const MIN_BOX = 14;
+    let parts = this.caption().split(' · ');
+    let lines = wrap(ctx, parts.join(' · '), w - 8);
+    while (parts.length > 1 && h - 19 - 6 - 13 * lines.length - 18 < MIN_BOX) {
+      parts = parts.slice(0, -1);
+      lines = wrap(ctx, parts.join(' · '), w - 8);
+    }
     const io = 46;
     const x0 = io + 14, x1 = w - io - 14;
     const slot = (x1 - x0) / n;
     const bw = Math.max(2, Math.min(56, slot * 0.6));
-    const top = 18, bottom = h - 19 - 13 * lines.length;
+    const STRIP = 6; // the neuron-share strip under each box
+    const top = 18, bottom = h - 19 - STRIP - 13 * lines.length;
     this.geom = { top, bottom };
     this.boxes = [];
     const image = L.image?.length === 2 ? `${L.image[0]}×${L.image[1]}` : null;
@@ -97,6 +110,10 @@ export class NetworkView {
       ctx.strokeRect(bx, top, bw, bottom - top);
       ctx.setLineDash([]);
       ctx.lineWidth = 1;
+      const sh = this.shares;
+      if (r !== undefined && sh && (sh.silent[i] !== undefined || sh.saturated[i] !== undefined)) {
+        shareStrip(ctx, bx, bottom + 2, bw, STRIP - 2, sh.silent[i] ?? 0, sh.saturated[i] ?? 0);
+      }
       if (r !== undefined && bw >= 30) {
         label(ctx, r.toFixed(2), cx, (top + bottom) / 2 + 4, { align: 'center', color: r > 0.35 ? '#fff' : COLORS.ink });
       }
@@ -110,8 +127,16 @@ export class NetworkView {
     const names = Array.from({ length: n }, (_, i) => (L.conv && L.shapes?.[i] ? `L${i + 1} ${L.shapes[i].join('×')}` : `L${i + 1}`));
     const wide = Math.max(...names.map((t) => ctx.measureText(t).width)) + 8 <= slot;
     const ticks = wide ? names.map((_, i) => i) : layerTicks(n, x1 - x0, 34);
-    for (const i of ticks) label(ctx, wide ? names[i] : `L${i + 1}`, x0 + (i + 0.5) * slot, bottom + 12, { align: 'center' });
+    for (const i of ticks) label(ctx, wide ? names[i] : `L${i + 1}`, x0 + (i + 0.5) * slot, bottom + STRIP + 12, { align: 'center' });
+    if (this.rates && this.shares) this.canvas.dataset.shares = JSON.stringify(this.shares);
     lines.forEach((t, i) => label(ctx, t, w / 2, h - 4 - 13 * (lines.length - 1 - i), { align: 'center', color: COLORS.ink }));
+  }
+
+  /** ", 44% of its neurons saturated, 47% silent" for the selected layer, once a probe came. */
+  shareText() {
+    const sh = this.shares, i = this.selected;
+    if (!this.rates || !sh || sh.saturated[i] === undefined) return '';
+    return `, ${Math.round(sh.saturated[i] * 100)}% of its neurons saturated, ${Math.round((sh.silent[i] ?? 0) * 100)}% silent`;
   }
 
   caption() {
@@ -121,7 +146,7 @@ export class NetworkView {
     const where = WHERE[L.norm_placement] ?? '';
     const except = L.normalized[0] ? '' : ' but the first (its input is a current, not spikes)';
     return [this.size(), norm ? `${norm} normalization (green) ${where}${except}` : 'no normalization',
-      L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}`]
+      L.residual && 'residual blocks (purple skips)', `inspecting L${this.selected + 1}${sel === undefined ? '' : `, firing rate ${sel.toFixed(3)}`}${this.shareText()}`]
       .filter(Boolean).join(' · ');
   }
 

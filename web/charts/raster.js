@@ -1,7 +1,7 @@
 // One probe sample in the chosen layer over the T time steps: which neurons spiked when
 // (SpikeRaster), and the membrane potential of a few of them against the threshold
 // (MembraneTraces). A spike happens exactly where a trace reaches the dashed line.
-import { COLORS, empty, fit, frame, label } from './canvas.js';
+import { COLORS, empty, fit, fitting, frame, gutter, label } from './canvas.js';
 import { fixed } from '../run/format.js';
 
 const TRACE_COLORS = ['#9aa5b1', '#7b8794', '#3ebd93', '#2f6fde', '#8e44ad', '#e8871e', '#d64545', '#1f2933'];
@@ -21,7 +21,11 @@ export class SpikeRaster {
     const { ctx, w, h } = fit(this.canvas);
     const r = this.r;
     if (!r) return empty(ctx, w, h, 'spikes of one sample appear here');
-    const f = frame(w, h, { left: 34, bottom: 18, top: 4 });
+    // `shown` names the neurons drawn (evenly spaced over a wider layer); older cores drew the first ones.
+    const index = (row) => (r.shown ? r.shown[row] : row) + 1;
+    const first = `n${index(0)}`, last = `n${index(r.neurons - 1)}`;
+    // The margin fits the row labels: a fixed 34 px cut "n1556" to "ı1556" at the canvas's edge.
+    const f = frame(w, h, { left: gutter(ctx, [first, last]), bottom: 18, top: 4 });
     const cw = (f.x1 - f.x0) / r.steps;
     const rh = (f.y1 - f.y0) / r.neurons;
     ctx.fillStyle = '#f5f7fa';
@@ -36,14 +40,16 @@ export class SpikeRaster {
         }
       }
     }
-    // `shown` names the neurons drawn (evenly spaced over a wider layer); older cores drew the first ones.
-    const index = (row) => (r.shown ? r.shown[row] : row) + 1;
-    label(ctx, `n${index(0)}`, f.x0 - 4, f.y0 + 8, { align: 'right' });
-    label(ctx, `n${index(r.neurons - 1)}`, f.x0 - 4, f.y1, { align: 'right' });
+    label(ctx, first, f.x0 - 4, f.y0 + 8, { align: 'right' });
+    label(ctx, last, f.x0 - 4, f.y1, { align: 'right' });
     label(ctx, 't=1', f.x0, h - 4);
     label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
-    const shown = r.neurons < this.width ? ` (${this.which()})` : '';
-    label(ctx, `${count} spike${count === 1 ? "" : "s"}${shown}`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
+    // The count between the time labels, shorter where they would touch (never over them).
+    const room = f.x1 - f.x0 - 2 * ctx.measureText(`t=${r.steps}`).width - 16;
+    const spikes = `${count} spike${count === 1 ? '' : 's'}`;
+    const texts = r.neurons < this.width ? [`${spikes} (${this.which()})`, `${spikes} (${r.neurons} of ${this.width} neurons)`, spikes] : [spikes];
+    const note = fitting(ctx, texts, room);
+    if (ctx.measureText(note).width <= room) label(ctx, note, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
   }
 
   /** Which of the layer's neurons the rows are, when they are not all of them. */
@@ -77,9 +83,10 @@ export class MembraneTraces {
     if (!r || !r.traced.length) return empty(ctx, w, h, 'membrane potentials appear here');
     const k = r.traced.length;
     // A wider left margin holds the threshold's label, off the traces.
-    const f = frame(w, h, { left: 46, bottom: 18, top: 6 });
     let lo = Math.min(0, ...r.membrane), hi = Math.max(r.theta * 1.3, ...r.membrane);
     hi += (hi - lo) * 0.05;
+    const theta = `θ=${Number(r.theta.toPrecision(3))}`;
+    const f = frame(w, h, { left: gutter(ctx, [theta, fixed(lo), fixed(hi)], 46), bottom: 18, top: 6 });
     const x = (t) => (r.steps === 1 ? (f.x0 + f.x1) / 2 : f.sx(t, 0, r.steps - 1));
     ctx.strokeStyle = COLORS.grid;
     ctx.beginPath();
@@ -114,13 +121,16 @@ export class MembraneTraces {
     ctx.lineTo(f.x1, ty);
     ctx.stroke();
     ctx.setLineDash([]);
-    label(ctx, `θ=${Number(r.theta.toPrecision(3))}`, f.x0 - 4, ty + 4, { align: 'right', color: COLORS.saturated });
-    // The range labels give way to the threshold's when they would overlap it.
-    if (f.y1 - ty > 14) label(ctx, fixed(lo), f.x0 - 4, f.y1, { align: 'right' });
-    if (ty - f.y0 > 14) label(ctx, fixed(hi), f.x0 - 4, f.y0 + 8, { align: 'right' });
+    label(ctx, theta, f.x0 - 4, ty + 4, { align: 'right', color: COLORS.saturated });
+    // The range labels give way to the threshold's when they would overlap it (a line of text
+    // is ~12 px: baselines closer than that touch).
+    if (f.y1 - (ty + 4) >= 13) label(ctx, fixed(lo), f.x0 - 4, f.y1, { align: 'right' });
+    if (ty + 4 - (f.y0 + 8) >= 13) label(ctx, fixed(hi), f.x0 - 4, f.y0 + 8, { align: 'right' });
     label(ctx, 't=1', f.x0, h - 4);
     label(ctx, `t=${r.steps}`, f.x1, h - 4, { align: 'right' });
-    if (w > 330) label(ctx, `${k} neurons: quiet (grey) → busy (dark)`, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
+    const room = f.x1 - f.x0 - 2 * ctx.measureText(`t=${r.steps}`).width - 16;
+    const note = fitting(ctx, [`${k} neurons: quiet (grey) → busy (dark)`, 'quiet (grey) → busy (dark)'], room);
+    if (ctx.measureText(note).width <= room) label(ctx, note, (f.x0 + f.x1) / 2, h - 4, { align: 'center', color: COLORS.ink });
   }
 
   describe() {

@@ -26,7 +26,7 @@ export class RateHeatmaps {
   }
 
   setRuns(runs) {
-    this.runs = runs.map((r) => ({ label: r.label, color: r.color, columns: [], note: r.note ?? 'building…' }));
+    this.runs = runs.map((r) => ({ label: r.label, color: r.color, dash: r.dash ?? [], columns: [], note: r.note ?? 'building…' }));
   }
 
   clearRun(i, note = 'building…') {
@@ -65,9 +65,17 @@ export class RateHeatmaps {
       ctx.strokeRect(cx - 1.5, cy - 1.5, cw + 3, ch + 3);
       ctx.lineWidth = 1;
     }
-    ctx.fillStyle = run.color;
-    ctx.fillRect(cx, y + 3, 9, 9);
-    label(ctx, ellipsis(ctx, run.label, cw - 14), cx + 13, y + 11, { color: COLORS.ink });
+    // The run's line sample (colour and dash, as on the line charts) before its name.
+    ctx.strokeStyle = run.color;
+    ctx.lineWidth = 2.5;
+    ctx.setLineDash(run.dash.map((v) => v * 0.7));
+    ctx.beginPath();
+    ctx.moveTo(cx, y + 7.5);
+    ctx.lineTo(cx + 16, y + 7.5);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.lineWidth = 1;
+    label(ctx, ellipsis(ctx, run.label, cw - 21), cx + 20, y + 11, { color: COLORS.ink });
     if (run.note || !run.columns.length) {
       ctx.strokeStyle = COLORS.grid;
       ctx.strokeRect(cx + 0.5, cy + 0.5, cw - 1, ch - 1);

@@ -1,7 +1,10 @@
 // Firing rates per hidden layer: the profile now (rate against depth, silent and saturated
-// layers flagged by web/run/activity.js's rule) and its history (layer x training step heatmap).
-import { countLayers, layerActivity } from '../run/activity.js';
-import { COLORS, RAMP_RGB, drawPixels, empty, fit, frame, label, layerTicks, ramp, yAxis } from './canvas.js';
+// layers flagged by web/run/activity.js's rule, and under each bar a strip with the shares of
+// its neurons that are silent and saturated, activity.js's neuron-share view) and its history
+// (layer x training step heatmap).
+import { DEAD_SHARE, OVERFIRING_SHARE, countLayers, describeShares, layerActivity, neuronShares } from '../run/activity.js';
+import { shareStrip } from './shares.js';
+import { COLORS, RAMP_RGB, drawPixels, empty, fit, fitting, frame, gutter, label, layerTicks, ramp, yAxis } from './canvas.js';
 
 export class RateProfile {
   constructor(canvas) {
@@ -10,17 +13,22 @@ export class RateProfile {
     this.selected = 0;
   }
 
-  /** `rates`: each hidden layer's mean firing rate. */
-  set(rates) {
-    this.data = { rates };
+  /**
+   * `rates`: each hidden layer's mean firing rate; `silent`, `saturated`: the shares of each
+   * layer's neurons (the probe's), drawn as the strip and kept on the canvas (data-shares, with
+   * the probe's `step` in data-step) as drawn.
+   */
+  set(rates, silent = [], saturated = [], step = null) {
+    this.data = { rates, silent, saturated, step };
   }
 
   draw() {
     const { ctx, w, h } = fit(this.canvas);
     if (!this.data) return empty(ctx, w, h, 'waiting for the first probe');
-    const { rates } = this.data;
-    const f = frame(w, h, { bottom: 30 });
+    const { rates, silent, saturated } = this.data;
     const hi = Math.max(0.25, Math.min(1, Math.max(...rates) * 1.2));
+    const STRIP = 8;
+    const f = frame(w, h, { bottom: 32 + STRIP, left: gutter(ctx, [hi.toFixed(2)]) });
     yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
     const n = rates.length;
     const bw = (f.x1 - f.x0) / n;
@@ -37,12 +45,28 @@ export class RateProfile {
         ctx.strokeStyle = COLORS.ink;
         ctx.strokeRect(f.x0 + i * bw + 0.5, f.y0, bw - 1, f.y1 - f.y0);
       }
+      if (silent[i] !== undefined || saturated[i] !== undefined) {
+        const pad = Math.min(1, bw * 0.1);
+        shareStrip(ctx, f.x0 + i * bw + pad, f.y1 + 3, Math.max(1, bw - 2 * pad), STRIP - 2, silent[i] ?? 0, saturated[i] ?? 0);
+      }
     });
-    for (const i of layerTicks(n, f.x1 - f.x0, 26)) label(ctx, String(i + 1), f.x0 + (i + 0.5) * bw, f.y1 + 12, { align: 'center' });
-    label(ctx, 'layer (input side → output side)', (f.x0 + f.x1) / 2, h - 3, { align: 'center' });
-    const note = [flagged.silent && `${flagged.silent} silent`, flagged.saturated && `${flagged.saturated} saturated`]
-      .filter(Boolean).join(', ');
-    if (note) label(ctx, note, f.x1, f.y0 + 10, { align: 'right', color: COLORS.saturated });
+    this.canvas.dataset.shares = JSON.stringify({ silent, saturated });
+    if (this.data.step !== null) this.canvas.dataset.step = String(this.data.step);
+    const ny = f.y1 + STRIP + 12;
+    for (const i of layerTicks(n, f.x1 - f.x0, 26)) label(ctx, String(i + 1), f.x0 + (i + 0.5) * bw, ny, { align: 'center' });
+    label(ctx, fitting(ctx, ['layer (input side → output side)', 'layer (input → output)', 'layer'], f.x1 - f.x0), (f.x0 + f.x1) / 2, h - 3, { align: 'center' });
+    // Top right: the layers flagged by their mean rate, then those with over-firing or dead neurons.
+    const shares = neuronShares(silent, saturated);
+    this.canvas.dataset.overfiring = String(shares.overFiring);
+    this.canvas.dataset.dead = String(shares.dead);
+    const pc = (v) => `${Math.round(v * 100)}%`;
+    const layersNote = [flagged.silent && `${flagged.silent} silent`, flagged.saturated && `${flagged.saturated} saturated`].filter(Boolean).join(', ');
+    const over = shares.overFiring ? [`${shares.overFiring} with ≥${pc(OVERFIRING_SHARE)} neurons saturated`, `${shares.overFiring} over-firing`] : [''];
+    const dead = shares.dead ? [`${shares.dead} with ≥${pc(DEAD_SHARE)} silent`, `${shares.dead} half-dead`] : [''];
+    const room = f.x1 - f.x0 - 4;
+    const join = (...parts) => parts.filter(Boolean).join(' · ');
+    const note = fitting(ctx, [join(layersNote, over[0], dead[0]), join(layersNote, over[1], dead[1]), join(over[1], dead[1]), over[1]], room);
+    if (note && ctx.measureText(note).width <= room) label(ctx, note, f.x1, f.y0 + 10, { align: 'right', color: COLORS.saturated });
   }
 
   describe() {
@@ -50,7 +74,8 @@ export class RateProfile {
     const { rates } = this.data;
     const { silent, saturated } = countLayers(rates);
     const shown = rates.slice(0, 8).map((r, i) => `L${i + 1} ${r.toFixed(2)}`).join(', ');
-    return `Firing rate per layer: ${shown}${rates.length > 8 ? ', …' : ''}; ${silent} silent, ${saturated} saturated`;
+    return `Firing rate per layer: ${shown}${rates.length > 8 ? ', …' : ''}; ${silent} silent, ${saturated} saturated layers; ` +
+      describeShares(this.data.silent, this.data.saturated);
   }
 }
 
@@ -75,8 +100,8 @@ export class RateHeatmap {
   draw() {
     const { ctx, w, h } = fit(this.canvas);
     if (!this.columns.length) return empty(ctx, w, h, 'the history of every layer’s rate');
-    const f = frame(w, h, { left: 34, bottom: 18 });
     const layers = this.columns[0][1].length;
+    const f = frame(w, h, { left: gutter(ctx, [`L${layers}`]), bottom: 18 });
     const cols = this.columns.length;
     const rh = (f.y1 - f.y0) / layers;
     // One pixel per layer and probe, straight into the bitmap: a 101-layer history has ~24,000.

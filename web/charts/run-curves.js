@@ -1,7 +1,14 @@
-// Training curves of several runs against the optimizer step, one colour per run: the
-// smoothed loss (RunLosses) and the test (solid) and train (dashed) accuracy (RunAccuracies).
-// The x axis runs to the furthest run, so a slower run's line simply ends earlier.
-import { COLORS, empty, fit, focusOrder, frame, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
+// Training curves of several runs against the optimizer step, one colour and dash per run
+// (charts/palette.js), each named at its line's end: the smoothed loss (RunLosses) and the test
+// (thick) and train (thin, faint) accuracy (RunAccuracies). The x axis runs to the furthest
+// run, so a slower run's line simply ends earlier.
+import { COLORS, empty, endLabels, endRoom, fit, focusOrder, frame, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
+
+/** Names at the line ends, on the canvas too (data-end-labels) for tests and tools. */
+function nameEnds(canvas, ctx, f, w, ends) {
+  const placed = endLabels(ctx, ends, f.x1 + 4, w, f.y0 + 4, f.y1);
+  canvas.dataset.endLabels = placed.map((p) => p.text).join('|');
+}
 
 const MAX_POINTS = 500;
 
@@ -13,7 +20,7 @@ export class RunLosses {
   }
 
   setRuns(runs) {
-    this.runs = runs.map((r) => ({ label: r.label, color: r.color, smooth: [] }));
+    this.runs = runs.map((r) => ({ label: r.label, color: r.color, dash: r.dash ?? [], smooth: [] }));
   }
 
   clearRun(i) {
@@ -34,17 +41,21 @@ export class RunLosses {
     const { ctx, w, h } = fit(this.canvas);
     const shown = this.runs.filter((r) => r.smooth.length);
     if (!shown.length) return empty(ctx, w, h, 'press Train: each run’s loss shows here');
-    const f = frame(w, h);
+    const f = frame(w, h, { right: endRoom(ctx, shown.map((r) => r.label), w) });
     const finite = shown.flatMap((r) => [...r.smooth.slice(0, 50), ...r.smooth.slice(-50)]).filter(Number.isFinite);
     const hi = Math.max(0.1, ...finite) * 1.1;
     const last = Math.max(1, ...shown.map((r) => r.smooth.length));
     yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
+    const ends = [];
     for (const [r, alpha] of focusOrder(shown, this.runs, this.focus)) {
       ctx.globalAlpha = alpha;
-      const pts = thin(r.smooth, MAX_POINTS).map(([i, v]) => [f.sx(i + 1, 0, last), f.sy(Math.min(v, hi), 0, hi)]);
-      polyline(ctx, pts, r.color, 2);
+      const pts = thin(r.smooth, MAX_POINTS).map(([i, v]) => [f.sx(i + 1, 0, last), f.sy(Math.min(Number.isFinite(v) ? v : hi, hi), 0, hi)]);
+      polyline(ctx, pts, r.color, 2, r.dash);
+      const [x, y] = pts[pts.length - 1];
+      ends.push({ text: r.label, color: r.color, x, y, alpha });
     }
     ctx.globalAlpha = 1;
+    nameEnds(this.canvas, ctx, f, w, ends);
     stepAxis(ctx, f, last);
   }
 
@@ -64,7 +75,7 @@ export class RunAccuracies {
   }
 
   setRuns(runs) {
-    this.runs = runs.map((r) => ({ label: r.label, color: r.color, points: [] }));
+    this.runs = runs.map((r) => ({ label: r.label, color: r.color, dash: r.dash ?? [], points: [] }));
   }
 
   clearRun(i) {
@@ -87,19 +98,26 @@ export class RunAccuracies {
     const { ctx, w, h } = fit(this.canvas);
     const shown = this.runs.filter((r) => r.points.length);
     if (!shown.length) return empty(ctx, w, h, 'each run’s accuracy shows here');
-    const f = frame(w, h);
+    const f = frame(w, h, { right: endRoom(ctx, shown.map((r) => r.label), w) });
     yAxis(ctx, f, 0, 1, [0, 0.5, 1], (v) => `${v * 100}%`);
     const cy = f.sy(this.chance, 0, 1);
     polyline(ctx, [[f.x0, cy], [f.x1, cy]], COLORS.muted, 1, [3, 3]);
     label(ctx, `chance ${Math.round(this.chance * 100)}%`, f.x1 - 3, cy + 12, { align: 'right' });
     const last = Math.max(1, ...shown.map((r) => r.points[r.points.length - 1][0]));
+    const ends = [];
     for (const [r, alpha] of focusOrder(shown, this.runs, this.focus)) {
-      ctx.globalAlpha = alpha;
       const pts = (k) => r.points.map((p) => [f.sx(p[0], 0, last), f.sy(p[k], 0, 1)]);
-      polyline(ctx, pts(1), r.color, 1, [4, 3]);
-      polyline(ctx, pts(2), r.color, 2);
+      // Train thin and faint under test: the dash is the run's, so the two differ by weight.
+      ctx.globalAlpha = alpha * 0.45;
+      polyline(ctx, pts(1), r.color, 1, r.dash);
+      ctx.globalAlpha = alpha;
+      const test = pts(2);
+      polyline(ctx, test, r.color, 2, r.dash);
+      const [x, y] = test[test.length - 1];
+      ends.push({ text: r.label, color: r.color, x, y, alpha });
     }
     ctx.globalAlpha = 1;
+    nameEnds(this.canvas, ctx, f, w, ends);
     stepAxis(ctx, f, last);
   }
 

@@ -289,7 +289,7 @@ export class Compare {
       .map((k) => `${k} ${this.base[k]}`).join(', ');
     return {
       name: `${this.stem()}-${canvas.id.replace(/^cmp-/, '')}.png`,
-      legend: this.runs.map((r) => ({ label: r.label, color: r.color })),
+      legend: this.runs.map((r) => ({ label: r.label, color: r.color, dash: r.dash })),
       caption: `spikeplay · runs differ in ${BY_KEY[this.spec.field].label} · ${shared} · seed ${this.base.seed}`,
     };
   }

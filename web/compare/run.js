@@ -12,11 +12,11 @@ import { tidyConfig } from '../state/state.js';
 
 export class CompareRun {
   /**
-   * `def`: { index, label, color, value, config?, error? } from runsOf(); `worker` is null for
+   * `def`: { index, label, color, dash, value, config?, error? } from runsOf(); `worker` is null for
    * a run the page refused. `hooks`: { report(run, msg), change(run) }.
    */
   constructor(def, worker, hooks) {
-    Object.assign(this, { index: def.index, label: def.label, color: def.color, value: def.value });
+    Object.assign(this, { index: def.index, label: def.label, color: def.color, dash: def.dash, value: def.value });
     this.config = def.config ?? null;
     this.hooks = hooks;
     this.link = null; // the RunWorker, null once its worker ended (or the page refused the run)

@@ -2,8 +2,9 @@
 // field comes from the base settings. This module turns that into runs (one config each) and
 // round-trips it through the URL hash, next to the base settings:
 //   #dataset=digits&...&seed=0&compare=norm:none,bn,psp&preset=deep-plain
-// It imports only state.js, so node tests can check it without a browser.
+// It imports only state.js and the run styles (charts/palette.js), so node tests can check it without a browser.
 import { BY_KEY, CONTROLS, crossCheck, parseValue, toHash } from '../state/state.js';
+import { NORM_STYLES, RUN_STYLES } from '../charts/palette.js';
 
 export const MIN_RUNS = 2;
 export const MAX_RUNS = 8;
@@ -12,17 +13,6 @@ export const MAX_VALUE_LENGTH = 64;
 
 /** `text` cut to its first few characters, for messages that quote what a link said. */
 const quote = (text, n = 24) => (text.length > n ? `${text.slice(0, n)}…` : text);
-
-/** One colour per run (d3's category10 without its grey and olive), the same in every view. */
-export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-/**
- * Comparing norms, each norm keeps one colour in every comparison and preset (PSP norm, the
- * paper's, always green; no norm grey), so a reader never has to relearn the legend.
- */
-export const NORM_COLORS = {
-  none: '#7f7f7f', psp: '#2ca02c', bn: '#1f77b4', tdbn: '#17becf', tebn: '#d62728',
-  bntt: '#9467bd', mpbn: '#8c564b', layer: '#e377c2', rms: '#ff7f0e',
-};
 
 /**
  * Parses "norm:none,bn,psp" (or a field and a list typed apart) into { field, values } where
@@ -69,13 +59,14 @@ export function runLabel(field, value) {
 }
 
 /**
- * The runs of `spec` over `base`: { index, label, color, value, config } or, for a value the
+ * The runs of `spec` over `base`: { index, label, color, dash, value, config } or, for a value the
  * page refuses (the field's own bounds, or a rule across fields), { ..., error } and no config.
  */
 export function runsOf(base, spec) {
   return spec.values.map((text, index) => {
-    const color = (spec.field === 'norm' && NORM_COLORS[text]) || RUN_COLORS[index];
-    const run = { index, label: runLabel(spec.field, text), color, value: text };
+    // Each run's colour and dash (charts/palette.js); comparing norms, each norm keeps its own.
+    const { color, dash } = (spec.field === 'norm' && NORM_STYLES[text]) || RUN_STYLES[index];
+    const run = { index, label: runLabel(spec.field, text), color, dash, value: text };
     const parsed = parseValue(spec.field, text);
     if (parsed.error) return { ...run, error: `${spec.field} '${text}' ${parsed.error}` };
     const config = { ...base, [spec.field]: parsed.value };

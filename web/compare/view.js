@@ -3,7 +3,8 @@
 // given and reports the user's edits; the comparison itself lives in compare.js.
 import { BY_KEY, CONTROLS } from '../state/state.js';
 import { USEFUL_BAND } from '../charts/rate-profiles.js';
-import { SATURATED } from '../run/activity.js';
+import { DEAD_SHARE, OVERFIRING_SHARE, SATURATED } from '../run/activity.js';
+import { swatchSvg } from '../charts/palette.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -114,14 +115,18 @@ export class CompareView {
       chip.style.setProperty('--run', run.color);
       chip.innerHTML = '<span class="swatch"></span><span class="name"></span> <small class="state"></small>';
       chip.querySelector('.name').textContent = run.label;
+      // A line sample, not a square: the run's dash tells it apart where its colour does not.
+      chip.querySelector('.swatch').replaceWith(swatchSvg(document, run));
       legend.append(chip);
       const tr = body.insertRow();
       tr.style.setProperty('--run', run.color);
       tr.dataset.run = String(run.index);
       tr.innerHTML = '<th scope="row"><span class="swatch"></span><span class="name"></span></th>' +
         '<td class="state"></td><td class="acc"></td><td class="rate"></td><td class="silent"></td>' +
-        '<td class="saturated"></td><td class="synops"></td><td class="steps"></td><td class="error" colspan="6" hidden></td>';
+        '<td class="saturated"></td><td class="most-saturated"></td><td class="most-silent"></td><td class="synops"></td>' +
+        '<td class="steps"></td><td class="error" colspan="8" hidden></td>';
       tr.querySelector('.name').textContent = run.label;
+      tr.querySelector('.swatch').replaceWith(swatchSvg(document, run));
       // A run whose worker stopped: its message, then a button to start it again.
       const err = tr.querySelector('.error');
       const text = document.createElement('span');
@@ -161,7 +166,7 @@ export class CompareView {
     err.hidden = !run.error;
     err.querySelector('.error-text').textContent = run.error ?? '';
     err.querySelector('.restart').hidden = !run.fault;
-    for (const cls of ['acc', 'rate', 'silent', 'saturated', 'synops', 'steps']) tr.querySelector(`.${cls}`).hidden = !!run.error;
+    for (const cls of ['acc', 'rate', 'silent', 'saturated', 'most-saturated', 'most-silent', 'synops', 'steps']) tr.querySelector(`.${cls}`).hidden = !!run.error;
     if (run.error) return;
     cell('acc', pct(s.test_accuracy));
     cell('rate', num(s.mean_rate));
@@ -171,6 +176,17 @@ export class CompareView {
     const share = (xs) => (xs ? `${((100 * xs.reduce((a, b) => a + b, 0)) / Math.max(1, xs.length)).toFixed(1)}%` : '–');
     tr.querySelector('.silent').title = `${share(run.latest.probe?.silent)} of the neurons never fired (mean over layers)`;
     tr.querySelector('.saturated').title = `${share(run.latest.probe?.saturated)} of the neurons fire at ${SATURATED} or more (mean over layers)`;
+    // The neuron-share view (activity.js): the worst layer's shares, flagged past its bounds.
+    const worst = (cls, share, layer, bound, what) => {
+      const td = tr.querySelector(`.${cls}`);
+      td.textContent = share === null ? '–' : `${Math.round(share * 100)}%`; // the layer is in the title
+      td.dataset.share = share === null ? '' : String(share);
+      td.classList.toggle('flagged', share !== null && share >= bound);
+      td.title = share === null ? '' : `L${layer}: ${(share * 100).toFixed(1)}% of its neurons ${what}; ` +
+        `${cls === 'most-saturated' ? s.overfiring_layers : s.dead_layers} of ${s.layers} layers at ${Math.round(bound * 100)}% or more`;
+    };
+    worst('most-saturated', s.worst_saturated_share, s.worst_saturated_layer, OVERFIRING_SHARE, `fire at ${SATURATED} or more`);
+    worst('most-silent', s.worst_silent_share, s.worst_silent_layer, DEAD_SHARE, 'never fired');
     cell('synops', kilo(s.synops));
     cell('steps', String(s.steps));
     tr.querySelector('.steps').title = run.latest.speed ? `${run.latest.speed.toFixed(1)} steps/s` : '';

@@ -9,6 +9,7 @@ import { MembraneTraces, SpikeRaster } from '../charts/raster.js';
 import { RateHeatmap, RateProfile } from '../charts/rates.js';
 import { redrawer } from '../charts/redraw.js';
 import { Staleness } from './stale.js';
+import { DEAD_SHARE, OVERFIRING_SHARE, describeShares, neuronShares } from '../run/activity.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -86,6 +87,27 @@ export class ExploreViews {
   }
 
   /**
+   * The stats' neuron-share view (activity.js): the worst layer's share of saturated and of
+   * silent neurons, marked past its bound, the full words in the title.
+   */
+  shares(p) {
+    const s = neuronShares(p.silent, p.saturated);
+    const words = describeShares(p.silent, p.saturated);
+    const show = (id, worst, bound) => {
+      const el = $(id);
+      el.textContent = worst ? `${Math.round(worst.share * 100)}%` : '–';
+      el.dataset.share = worst ? String(worst.share) : '';
+      el.dataset.layer = worst ? String(worst.layer + 1) : '';
+      el.classList.toggle('flagged', !!worst && worst.share >= bound);
+      el.title = worst ? `L${worst.layer + 1}; ${words}` : words;
+    };
+    show('most-saturated', s.worstSaturated, OVERFIRING_SHARE);
+    show('most-silent', s.worstSilent, DEAD_SHARE);
+    $('most-saturated').dataset.layers = String(s.overFiring);
+    $('most-silent').dataset.layers = String(s.dead);
+  }
+
+  /**
    * A probe of run `gen`; `view` is the selection the page names. The worker answers every
    * selection in order, so after quick clicks the answers to earlier ones arrive after the
    * page names a newer one: they update the rates, but the raster and membrane keep what
@@ -94,8 +116,8 @@ export class ExploreViews {
   probe(p, gen, view) {
     const c = this.charts;
     const answers = p.raster.layer === view.layer && p.raster.sample === view.sample;
-    c.profile.set(p.rates);
-    c.network.setRates(p.rates);
+    c.profile.set(p.rates, p.silent, p.saturated, p.step);
+    c.network.setRates(p.rates, p.silent, p.saturated);
     c.heatmap.push(p.step, p.rates);
     if (answers || !c.raster.r) {
       const shape = this.layout?.shapes?.[p.raster.layer];
@@ -109,6 +131,7 @@ export class ExploreViews {
     const mean = p.rates.reduce((a, b) => a + b, 0) / Math.max(1, p.rates.length);
     $('mean-rate').textContent = mean.toFixed(3);
     $('mean-rate').dataset.gen = String(gen);
+    this.shares(p);
     $('synops').textContent = p.synops >= 1000 ? `${(p.synops / 1000).toFixed(1)}k` : p.synops.toFixed(0);
     this.redraw('profile', 'network', 'heatmap', 'raster', 'membrane', 'boundary');
   }

@@ -30,7 +30,7 @@ function wrap(ctx, text, max) {
 
 /**
  * The chart in `canvas` under a head: `title`, then `caption` (which run or comparison it is)
- * and `legend` ([{ label, color }]), all wrapped to the canvas's device-pixel width; a PNG blob.
+ * and `legend` ([{ label, color, dash? }]: a square, or with a dash a line sample as on the chart), all wrapped to the canvas's device-pixel width; a PNG blob.
  */
 export function chartPng(canvas, title, legend = [], caption = '') {
   const dpr = canvas.width / Math.max(1, canvas.clientWidth) || 1;
@@ -46,7 +46,7 @@ export function chartPng(canvas, title, legend = [], caption = '') {
   const rows = [[]];
   let x = pad;
   for (const item of legend) {
-    const w = 14 * dpr + ctx.measureText(item.label).width + 12 * dpr;
+    const w = (item.dash ? 26 : 14) * dpr + ctx.measureText(item.label).width + 12 * dpr;
     if (x + w > canvas.width - pad && rows[rows.length - 1].length) {
       rows.push([]);
       x = pad;
@@ -70,10 +70,21 @@ export function chartPng(canvas, title, legend = [], caption = '') {
   rows.forEach((row, r) => {
     const y = pad + line * (text.length + r + 0.5);
     for (const item of row) {
-      ctx.fillStyle = item.color;
-      ctx.fillRect(item.x, y - 5 * dpr, 10 * dpr, 10 * dpr);
+      if (item.dash) {
+        ctx.strokeStyle = item.color;
+        ctx.lineWidth = 2.5 * dpr;
+        ctx.setLineDash(item.dash.map((v) => v * dpr));
+        ctx.beginPath();
+        ctx.moveTo(item.x, y);
+        ctx.lineTo(item.x + 22 * dpr, y);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      } else {
+        ctx.fillStyle = item.color;
+        ctx.fillRect(item.x, y - 5 * dpr, 10 * dpr, 10 * dpr);
+      }
       ctx.fillStyle = '#1f2933';
-      ctx.fillText(item.label, item.x + 14 * dpr, y);
+      ctx.fillText(item.label, item.x + (item.dash ? 26 : 14) * dpr, y);
     }
   });
   ctx.drawImage(canvas, 0, head);

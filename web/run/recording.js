@@ -1,7 +1,7 @@
 // What a run reported, kept for download: every step's loss, every evaluation and every probe
 // (thinned when long, like the heatmap). It receives the worker's report objects and knows
 // nothing about the page, so node tests can check the JSON and CSV it produces.
-import { countLayers } from './activity.js';
+import { countLayers, neuronShares } from './activity.js';
 
 /** Probes kept per run; past this the older half is thinned to every second probe. */
 const MAX_PROBES = 2000;
@@ -61,18 +61,32 @@ export class Recording {
 
 /**
  * The numbers of the summary table from the latest probe and evaluation; silent and saturated
- * layers by activity.js's rule, the one the CLI's `compare` table uses, so the two agree.
+ * layers by activity.js's rule, the one the CLI's `compare` table uses, so the two agree; and
+ * activity.js's neuron-share view beside it: the layers with over-firing and with dead neurons,
+ * and the worst layer's shares (1-based layer, share 0 to 1).
  */
 export function summarize(probe, ev, steps) {
   const out = { steps, test_accuracy: ev?.test_accuracy ?? null, train_accuracy: ev?.train_accuracy ?? null };
-  if (!probe) return { ...out, mean_rate: null, silent_layers: null, saturated_layers: null, synops: null, layers: null };
+  if (!probe) {
+    return {
+      ...out, mean_rate: null, silent_layers: null, saturated_layers: null, overfiring_layers: null, dead_layers: null,
+      worst_saturated_layer: null, worst_saturated_share: null, worst_silent_layer: null, worst_silent_share: null, synops: null, layers: null,
+    };
+  }
   const { rates } = probe;
   const count = countLayers(rates);
+  const shares = neuronShares(probe.silent, probe.saturated);
   return {
     ...out,
     mean_rate: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
     silent_layers: count.silent,
     saturated_layers: count.saturated,
+    overfiring_layers: shares.overFiring,
+    dead_layers: shares.dead,
+    worst_saturated_layer: shares.worstSaturated ? shares.worstSaturated.layer + 1 : null,
+    worst_saturated_share: shares.worstSaturated?.share ?? null,
+    worst_silent_layer: shares.worstSilent ? shares.worstSilent.layer + 1 : null,
+    worst_silent_share: shares.worstSilent?.share ?? null,
     synops: probe.synops,
     layers: rates.length,
   };
