@@ -63,10 +63,10 @@ test('canvases carry roles and labels with numbers; the play button keeps its na
   const label = (id) => roles.find((r) => r[0] === id)[2];
   assert.match(label('chart-profile'), /L1 \d\.\d\d, L2 \d\.\d\d/);
   assert.match(label('chart-raster'), /layer 1, sample 1: \d+ spikes/);
-  assert.match(await page.getAttribute('#chart-network', 'aria-valuetext'), /^layer 1 of 4, firing rate \d\.\d{3}$/);
-  assert.equal(await page.getAttribute('#play', 'aria-label'), 'Train');
+  assert.match(await page.getAttribute('#chart-network', 'aria-valuetext'), /^layer 1 of 4, firing rate \d\.\d{3}, \d+% of its neurons saturated, \d+% silent$/);
+  assert.equal(await page.getAttribute('#play', 'aria-label'), 'Train / Pause');
   await play(page);
-  assert.equal(await page.getAttribute('#play', 'aria-label'), 'Train');
+  assert.equal(await page.getAttribute('#play', 'aria-label'), 'Train / Pause');
   assert.equal(await page.getAttribute('#play', 'aria-pressed'), 'true');
   await page.waitForFunction(() => /^Accuracy at step [1-9]/.test(document.getElementById('chart-accuracy').getAttribute('aria-label')), null, WAIT);
   await pause(page);

@@ -14,6 +14,7 @@ import { ControlPanel } from '../state/controls.js';
 import { DEBUG, newWorker } from './workers.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { initMenus } from './menus.js';
+import { Presenter } from './present.js';
 import { Router } from './router.js';
 
 const $ = (id) => document.getElementById(id);
@@ -81,5 +82,6 @@ if (DEBUG) {
   };
 }
 const firstVisit = location.hash.replace(/^#/, '') === '';
+new Presenter(); // before start(): it reads `present` from the link before the first run rewrites the hash
 router.start();
 if (firstVisit) guide.offer();

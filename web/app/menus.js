@@ -71,5 +71,5 @@ export function showMode(mode) {
   $('mode-compare').setAttribute('aria-pressed', String(mode === 'compare'));
   $('controls').querySelector('.hint').textContent = mode === 'compare'
     ? 'Shared by every run of the comparison; changing one restarts them all.'
-    : 'Change any setting and the run restarts with it. Hover a name for help.';
+    : 'Change any setting and the run restarts with it. Press ? beside a name for help.';
 }

@@ -29,7 +29,9 @@ export function fit(canvas) {
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  ctx.font = '11px system-ui, sans-serif';
+  // style.css sets --chart-text larger on a projector and in presentation mode.
+  const px = parseFloat(getComputedStyle(canvas).getPropertyValue('--chart-text')) || 11;
+  ctx.font = `${px}px system-ui, sans-serif`;
   return { ctx, w, h };
 }
 

@@ -293,6 +293,7 @@ export class Explore {
     this.recording = new Recording(config);
     this.layout = layout;
     this.recovery.crashes = 0;
+    panel.setActual(config.dataset, { samples: layout.train_samples + layout.test_samples });
     panel.show(config, this.kept());
     history.replaceState(null, '', toHash(config, this.ui.hidden()));
     this.firstLosses = [];

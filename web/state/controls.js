@@ -20,7 +20,7 @@ export class ControlPanel {
       if (c.group !== group) {
         group = c.group;
         box = document.createElement('fieldset');
-        box.innerHTML = `<legend>${group}</legend>`;
+        box.append(groupToggle(group, box));
         root.append(box);
       }
       box.append(this.row(c, onEdit));
@@ -35,7 +35,6 @@ export class ControlPanel {
     const lab = document.createElement('label');
     lab.htmlFor = id;
     lab.textContent = c.label;
-    if (c.help) lab.title = c.help;
     let input;
     if (c.kind === 'enum') {
       input = document.createElement('select');
@@ -73,7 +72,32 @@ export class ControlPanel {
     note.className = 'note';
     note.id = `note-${camel(c.key)}`;
     input.setAttribute('aria-describedby', `${msg.id} ${note.id}`);
-    row.append(lab, input, msg, note);
+    // Help as a disclosure, not a hover title: touch and keyboard users reach it too.
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.append(lab);
+    const parts = [name, input, msg, note];
+    if (c.help) {
+      const help = document.createElement('p');
+      help.className = 'help';
+      help.id = `help-${camel(c.key)}`;
+      help.textContent = c.help;
+      help.hidden = true;
+      const q = document.createElement('button');
+      q.type = 'button';
+      q.className = 'help-toggle';
+      q.textContent = '?';
+      q.setAttribute('aria-label', `Help: ${c.label}`);
+      q.setAttribute('aria-expanded', 'false');
+      q.setAttribute('aria-controls', help.id);
+      q.addEventListener('click', () => {
+        help.hidden = !help.hidden;
+        q.setAttribute('aria-expanded', String(!help.hidden));
+      });
+      name.append(q);
+      parts.push(help);
+    }
+    row.append(...parts);
     this.inputs[c.key] = input;
     this.messages[c.key] = msg;
     this.notes[c.key] = note;
@@ -89,16 +113,27 @@ export class ControlPanel {
   show(config, keep = [], fixed = {}) {
     for (const c of CONTROLS) {
       const input = this.inputs[c.key];
+      const unused = isUnused(c.key, config);
+      // An unused field's value is not the one in use: show the data's own figure when known.
+      const actual = unused && this.actual?.dataset === config.dataset ? this.actual[c.key] : undefined;
       if (!keep.includes(c.key)) {
         if (c.kind === 'bool') input.checked = !!config[c.key];
-        else input.value = String(config[c.key]);
+        else input.value = String(actual ?? config[c.key]);
       }
-      const note = fixed[c.key] ?? (this.locked.has(c.key) ? LOCKED_NOTE : isUnused(c.key, config) ? c.unusedNote : '');
+      const note = fixed[c.key] ?? (this.locked.has(c.key) ? LOCKED_NOTE : unused ? c.unusedNote : '');
       input.disabled = !!note;
       this.rows[c.key].classList.toggle('unused', !!note);
       this.rows[c.key].classList.toggle('locked', this.locked.has(c.key));
       this.notes[c.key].textContent = note;
     }
+  }
+
+  /**
+   * What the running data set really has for fields it sets itself (the sample count of a
+   * file or an image set), shown in place of the unused setting's value while `dataset` is on.
+   */
+  setActual(dataset, values) {
+    this.actual = { ...values, dataset };
   }
 
   /** `kind` 'error': the value was refused; 'notice': a link value was replaced (the one in use is fine). */
@@ -125,4 +160,21 @@ export class ControlPanel {
       fs.hidden = [...fs.querySelectorAll('.control')].every((r) => r.hidden);
     }
   }
+}
+
+/** A group's legend as a button that folds the group, so the charts are reached sooner. */
+function groupToggle(group, box) {
+  const legend = document.createElement('legend');
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'group-toggle';
+  b.textContent = group;
+  b.setAttribute('aria-expanded', 'true');
+  b.addEventListener('click', () => {
+    const open = b.getAttribute('aria-expanded') !== 'true';
+    b.setAttribute('aria-expanded', String(open));
+    box.classList.toggle('folded', !open);
+  });
+  legend.append(b);
+  return legend;
 }
