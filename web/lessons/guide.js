@@ -88,11 +88,26 @@ export class Guide {
     $('lesson-close').addEventListener('click', () => this.leave());
     $('lesson-offer-start').addEventListener('click', () => this.start(this.index?.[0]?.id));
     $('lesson-offer-close').addEventListener('click', () => this.dismissOffer());
+    // The menu lists the lessons whichever way the page was opened (not only on a first visit).
+    this.loadIndex().catch((e) => {
+      const note = document.createElement('p');
+      note.className = 'menu-note lesson-error';
+      note.textContent = `The lessons could not be listed: ${e.message}`;
+      $('lesson-list').prepend(note);
+    });
   }
 
   /** The list of lessons (web/lessons/index.json), loaded once. */
-  async loadIndex() {
-    if (this.index) return this.index;
+  loadIndex() {
+    // One fetch however many callers ask at once (the menu at start, the offer, a lesson link).
+    this.indexLoad ??= this.fetchIndex().catch((e) => {
+      this.indexLoad = null; // a failed load may be tried again
+      throw e;
+    });
+    return this.indexLoad;
+  }
+
+  async fetchIndex() {
     const res = await fetch(INDEX);
     if (!res.ok) throw new Error(`${INDEX}: HTTP ${res.status}`);
     const list = await res.json();
