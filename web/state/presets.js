@@ -59,8 +59,8 @@ export const PRESETS = [
     what_to_watch: 'Init scale multiplies the starting weights of these eight unnormalized layers (1 is the ' +
       'usual choice). At 0.3 too little current passes on: the rates die out with depth (pale rows) and nothing ' +
       'is learned until training slowly wakes the layers, hundreds of steps later. At 10 the currents are far ' +
-      'too strong: rates start higher, many neurons fire at every step (hover the Saturated column for the ' +
-      'fraction) and the loss takes longer to fall, though it does learn. Then set Normalization on the left to ' +
+      'too strong: rates start higher, many neurons fire at every step (the Sat. neurons column of the summary gives the share)' +
+      ' and the loss takes longer to fall, though it does learn. Then set Normalization on the left to ' +
       'bn or psp and compare again.',
     base: { dataset: 'digits', depth: 8, timesteps: 4, norm: 'none' },
     compare: { field: 'init_scale', values: [0.3, 1, 10] },
