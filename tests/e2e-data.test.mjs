@@ -106,10 +106,17 @@ test('a small CSV upload trains', async () => {
   assert.equal(await page.$eval('#upload-preview', (e) => e.dataset.classes), '2');
   assert.equal(await page.$eval('#upload-samples', (e) => e.querySelectorAll('canvas.strip').length), 8);
   await readyAt(page, g + 1);
+  // The greyed-out Samples field shows the file's 200 rows, not the 1000 of the generated sets.
+  assert.equal(await page.inputValue('#ctl-samples'), '200');
+  assert.ok(await page.isDisabled('#ctl-samples'));
   await play(page);
   await stepsPast(page, 20);
   const loss = await page.$eval('body', (b) => JSON.parse(b.dataset.firstLosses ?? '[]'));
   assert.equal(loss.length, 5);
+  // A comparison on the same file says the same.
+  await page.click('#mode-compare');
+  await compareReady(page);
+  assert.equal(await page.inputValue('#ctl-samples'), '200');
   assert.ok(loss.every(Number.isFinite), String(loss));
   assert.deepEqual(problems, []);
   await page.close();

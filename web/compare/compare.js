@@ -154,7 +154,11 @@ export class Compare {
       this.view.message(`Run ${run.label} stopped: its row in the summary has the reason and a Restart button; the other runs go on.`);
       this.faultNoted = true;
     }
-    if (run.layout && run.index === this.runs.findIndex((r) => r.layout)) this.charts.accuracy.setChance(1 / Math.max(1, run.layout.classes));
+    if (run.layout && run.index === this.runs.findIndex((r) => r.layout)) {
+      this.charts.accuracy.setChance(1 / Math.max(1, run.layout.classes));
+      // Every run shares the data: the panel shows its real sample count (an upload's, say).
+      this.ui.panel.setActual(this.base.dataset, { samples: run.layout.train_samples + run.layout.test_samples });
+    }
     this.view.updateRun(run);
     this.paint();
   }

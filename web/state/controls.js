@@ -134,6 +134,10 @@ export class ControlPanel {
    */
   setActual(dataset, values) {
     this.actual = { ...values, dataset };
+    // Shown at once where the field is greyed out (a comparison's layout arrives after show()).
+    for (const [key, v] of Object.entries(values)) {
+      if (this.rows[key]?.classList.contains('unused') && !this.locked.has(key)) this.inputs[key].value = String(v);
+    }
   }
 
   /** `kind` 'error': the value was refused; 'notice': a link value was replaced (the one in use is fine). */
