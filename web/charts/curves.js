@@ -1,6 +1,6 @@
 // Training curves against optimizer steps: the loss of every step (with a smoothed line
 // on top, since minibatch losses are noisy) and train/test accuracy at each evaluation.
-import { COLORS, empty, fit, frame, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
+import { COLORS, empty, fit, frame, gutter, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
 
 const MAX_POINTS = 600;
 
@@ -26,8 +26,8 @@ export class LossCurves {
   draw() {
     const { ctx, w, h } = fit(this.canvas);
     if (!this.losses.length) return empty(ctx, w, h, 'press Train: the loss shows here');
-    const f = frame(w, h);
     const hi = Math.max(0.1, ...this.smooth.slice(0, 50), ...this.smooth.slice(-50)) * 1.15;
+    const f = frame(w, h, { left: gutter(ctx, [hi.toFixed(2)]) });
     const n = this.losses.length;
     yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
     const px = ([i, v]) => [f.sx(i, 0, Math.max(1, n - 1)), f.sy(Math.min(v, hi), 0, hi)];
@@ -73,7 +73,7 @@ export class AccuracyCurves {
   draw() {
     const { ctx, w, h } = fit(this.canvas);
     if (!this.points.length) return empty(ctx, w, h, 'accuracy appears once training starts');
-    const f = frame(w, h);
+    const f = frame(w, h, { left: gutter(ctx, ['100%']) });
     yAxis(ctx, f, 0, 1, [0, 0.5, 1], (v) => `${v * 100}%`);
     const cy = f.sy(this.chance, 0, 1);
     ctx.setLineDash([3, 3]);

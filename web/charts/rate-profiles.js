@@ -3,7 +3,7 @@
 // that a layer dying towards 0.001 stays visibly apart from one at 0.05. Shaded: the useful
 // band, and the silent (< 0.001) and saturated (>= 0.9) zones the summary table counts.
 import { SATURATED, SILENT_LAYER, countLayers } from '../run/activity.js';
-import { COLORS, empty, endLabels, endRoom, fit, fitting, focusOrder, frame, label, yAxis } from './canvas.js';
+import { COLORS, empty, endLabels, endRoom, fit, fitting, focusOrder, frame, gutter, label, yAxis } from './canvas.js';
 
 /** The band of layer rates that we call useful: a layer there passes on a varied signal. */
 export const USEFUL_BAND = [0.01, 0.5];
@@ -33,7 +33,7 @@ export class RateProfiles {
     const { ctx, w, h } = fit(this.canvas);
     const shown = this.runs.filter((r) => r.rates);
     if (!shown.length) return empty(ctx, w, h, 'each run’s rate per layer shows here');
-    const f = frame(w, h, { left: 36, bottom: 30, top: 6, right: endRoom(ctx, shown.map((r) => r.label), w) });
+    const f = frame(w, h, { left: gutter(ctx, ['0.25', '0.01'], 36), bottom: 30, top: 6, right: endRoom(ctx, shown.map((r) => r.label), w) });
     const sy = (v) => f.y1 - Math.sqrt(Math.min(1, Math.max(0, v))) * (f.y1 - f.y0);
     const zone = (lo, hi, color) => {
       ctx.fillStyle = color;

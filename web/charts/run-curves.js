@@ -2,7 +2,7 @@
 // (charts/palette.js), each named at its line's end: the smoothed loss (RunLosses) and the test
 // (thick) and train (thin, faint) accuracy (RunAccuracies). The x axis runs to the furthest
 // run, so a slower run's line simply ends earlier.
-import { COLORS, empty, endLabels, endRoom, fit, focusOrder, frame, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
+import { COLORS, empty, endLabels, endRoom, fit, focusOrder, frame, gutter, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
 
 /** Names at the line ends, on the canvas too (data-end-labels) for tests and tools. */
 function nameEnds(canvas, ctx, f, w, ends) {
@@ -41,9 +41,9 @@ export class RunLosses {
     const { ctx, w, h } = fit(this.canvas);
     const shown = this.runs.filter((r) => r.smooth.length);
     if (!shown.length) return empty(ctx, w, h, 'press Train: each run’s loss shows here');
-    const f = frame(w, h, { right: endRoom(ctx, shown.map((r) => r.label), w) });
     const finite = shown.flatMap((r) => [...r.smooth.slice(0, 50), ...r.smooth.slice(-50)]).filter(Number.isFinite);
     const hi = Math.max(0.1, ...finite) * 1.1;
+    const f = frame(w, h, { left: gutter(ctx, [hi.toFixed(2)]), right: endRoom(ctx, shown.map((r) => r.label), w) });
     const last = Math.max(1, ...shown.map((r) => r.smooth.length));
     yAxis(ctx, f, 0, hi, [0, hi / 2, hi], (v) => v.toFixed(2));
     const ends = [];
@@ -98,7 +98,7 @@ export class RunAccuracies {
     const { ctx, w, h } = fit(this.canvas);
     const shown = this.runs.filter((r) => r.points.length);
     if (!shown.length) return empty(ctx, w, h, 'each run’s accuracy shows here');
-    const f = frame(w, h, { right: endRoom(ctx, shown.map((r) => r.label), w) });
+    const f = frame(w, h, { left: gutter(ctx, ['100%']), right: endRoom(ctx, shown.map((r) => r.label), w) });
     yAxis(ctx, f, 0, 1, [0, 0.5, 1], (v) => `${v * 100}%`);
     const cy = f.sy(this.chance, 0, 1);
     polyline(ctx, [[f.x0, cy], [f.x1, cy]], COLORS.muted, 1, [3, 3]);
