@@ -58,7 +58,10 @@ export class RateHeatmaps {
   }
 
   panel(ctx, run, x, y, pw, ph, focused) {
-    const cx = x + GUTTER, cy = y + TITLE, cw = pw - GUTTER, ch = ph - TITLE - AXIS;
+    // The row labels' room grows with the deepest layer's name and the chart text size ('L101' at 13 px).
+    const deepest = run.columns[0]?.[1].length ?? 0;
+    const g = Math.max(GUTTER, Math.ceil(ctx.measureText(`L${deepest}`).width) + 6);
+    const cx = x + g, cy = y + TITLE, cw = pw - g, ch = ph - TITLE - AXIS;
     if (focused) {
       ctx.strokeStyle = run.color;
       ctx.lineWidth = 2;
