@@ -3,8 +3,15 @@
 // nothing about the page, so node tests can check the JSON and CSV it produces.
 import { countLayers, neuronShares } from './activity.js';
 
-/** Probes kept per run; past this the older half is thinned to every second probe. */
-const MAX_PROBES = 2000;
+/**
+ * Probes kept per run. Past this the probes between the first EARLY_PROBES and the latest
+ * RECENT_PROBES are thinned to every second one. The first stay at full density: a run's first
+ * steps (a deep net going silent by step 50) are what the history scrubber is most often dragged
+ * back to; the latest are what the charts show now; the middle stays evenly spaced.
+ */
+export const MAX_PROBES = 2000;
+export const EARLY_PROBES = 400;
+const RECENT_PROBES = 400;
 
 export class Recording {
   constructor(config, label = null) {
@@ -42,9 +49,26 @@ export class Recording {
     if (last?.step === p.step) this.probes.pop();
     this.probes.push({ step: p.step, rates: [...p.rates], silent: [...p.silent], saturated: [...p.saturated], synops: p.synops });
     if (this.probes.length > MAX_PROBES) {
-      const half = this.probes.length >> 1;
-      this.probes = [...this.probes.slice(0, half).filter((_, i) => i % 2 === 0), ...this.probes.slice(half)];
+      const end = this.probes.length - RECENT_PROBES;
+      const middle = evenly(this.probes.slice(EARLY_PROBES, end), (end - EARLY_PROBES) >> 1);
+      this.probes = [...this.probes.slice(0, EARLY_PROBES), ...middle, ...this.probes.slice(end)];
     }
+  }
+
+  /** The latest probe at or before `step` (the first one if none is that early), or null. */
+  probeAt(step) {
+    return latestAtOrBefore(this.probes, step) ?? this.probes[0] ?? null;
+  }
+
+  /** The latest evaluation at or before `step`, or null. */
+  evalAt(step) {
+    return latestAtOrBefore(this.evals, step);
+  }
+
+  /** The summary table's numbers as they were at `step` (the history scrubber's view). */
+  summaryAt(step) {
+    const p = this.probeAt(step);
+    return summarize(p, this.evalAt(step), p ? Math.min(step, this.steps.at(-1)?.step ?? 0) : 0);
   }
 
   summary() {
@@ -57,6 +81,35 @@ export class Recording {
     if (this.error) out.error = this.error;
     return out;
   }
+}
+
+/**
+ * About `n` of `list` (sorted by step), evenly spaced in steps, its first and last kept: every
+ * second one would not do, since the older part was thinned before and would thin again.
+ */
+function evenly(list, n) {
+  if (list.length <= n || n < 2) return list;
+  const first = list[0].step, last = list[list.length - 1].step;
+  const gap = (last - first) / (n - 1);
+  const out = [list[0]];
+  for (let i = 1; i < list.length - 1; i++) {
+    if (list[i].step >= out[out.length - 1].step + gap || list[i].step - first >= out.length * gap) out.push(list[i]);
+  }
+  out.push(list[list.length - 1]);
+  return out;
+}
+
+/** Binary search over records sorted by `step`: the last with step <= `step`. */
+function latestAtOrBefore(list, step) {
+  let lo = 0, hi = list.length - 1, found = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].step <= step) {
+      found = list[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 /**
