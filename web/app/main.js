@@ -14,6 +14,7 @@ import { ControlPanel } from '../state/controls.js';
 import { DEBUG, newWorker } from './workers.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { initMenus } from './menus.js';
+import { initPaceMenu } from './pace-menu.js';
 import { Presenter } from './present.js';
 import { Router } from './router.js';
 
@@ -81,6 +82,7 @@ if (DEBUG) {
     trapRun: (i, at, kind = 'trap') => compare.runs[i]?.send(ToWorker.DEBUG_TRAP, { at, kind }),
   };
 }
+initPaceMenu($('pace'));
 const firstVisit = location.hash.replace(/^#/, '') === '';
 new Presenter(); // before start(): it reads `present` from the link before the first run rewrites the hash
 router.start();

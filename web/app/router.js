@@ -8,6 +8,7 @@
 import { compareHash, defaultSpec, readCompare, specParam } from '../compare/spec.js';
 import { presetBase, presetSpec } from '../state/presets.js';
 import { fromHash, toHash, unknownNotice } from '../state/state.js';
+import { parsePace, setPace } from '../run/pace.js';
 import { showMode } from './menus.js';
 
 export class Router {
@@ -45,7 +46,11 @@ export class Router {
   applyHash() {
     const { panel } = this;
     const { config, hidden, locked, errors, unknown } = fromHash(location.hash);
-    this.explore.linkNote = unknownNotice(unknown);
+    // The pace is the page's, not a run's: a link without one trains at full speed.
+    const asked = new URLSearchParams(location.hash.slice(1)).get('pace');
+    const paced = asked === null ? { pace: 0 } : parsePace(asked);
+    setPace(paced.pace ?? 0);
+    this.explore.linkNote = [unknownNotice(unknown), paced.error].filter(Boolean).join(' ') || null;
     this.hidden = hidden;
     this.explore.refused = null;
     panel.hide(hidden);

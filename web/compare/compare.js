@@ -144,6 +144,9 @@ export class Compare {
 
   onChange(run) {
     if (run.state === 'ready' && this.playing) run.play();
+    // A run that fails, finishes or pauses must not hold the others at its step: they may be
+    // waiting for it, with no report of theirs to come that would lift the hold.
+    this.lockStep();
     if (run.error) {
       this.charts.heatmaps.setNote(run.index, run.error);
       this.charts.profile.clearRun(run.index);
@@ -178,7 +181,27 @@ export class Compare {
       this.charts.accuracy.push(i, train?.step ?? probe?.step ?? 0, ev.train_accuracy, ev.test_accuracy);
       this.redraw('accuracy');
     }
+    if (train) this.lockStep();
     this.refresh(run);
+  }
+
+  /**
+   * Lock-step: every training run may go at most one tick of the slowest run's steps past the
+   * slowest, so the charts and the table compare the runs at (nearly) one step, not at whatever
+   * each reached. A run that finished, failed or is still building holds nobody back.
+   */
+  lockStep() {
+    const live = this.runs.filter((r) => r.running && r.state === 'training' && r.link);
+    const table = $('compare-table');
+    if (live.length < 2) {
+      for (const r of this.runs) r.link?.hold(null);
+      delete table.dataset.lockSlack;
+      return;
+    }
+    const slowest = live.reduce((a, b) => (b.latest.step < a.latest.step ? b : a));
+    const slack = Math.max(1, slowest.latest.tick);
+    for (const r of live) r.link.hold(slowest.latest.step + slack);
+    table.dataset.lockSlack = String(slack);
   }
 
   /** Updates `run`'s row (and the step range) at most every TABLE_GAP_MS, not per report. */
@@ -221,7 +244,7 @@ export class Compare {
     const what = `${BY_KEY[this.spec.field].label}: ${this.runs.map((r) => r.label).join(', ')}`;
     const fail = failed ? ` · ${failed} of ${this.runs.length} runs failed (see the table)` : '';
     const todo = busy ? 'building the networks…' : finished ? 'finished: every run trained its epochs (Reset runs them again; Open-ended runs train until paused)'
-      : this.playing ? 'training all runs' : 'paused: press Train to run them side by side';
+      : this.playing ? 'training all runs in lock-step (none more than a tick ahead of the slowest)' : 'paused: press Train to run them side by side';
     this.ui.status(`Comparing ${what} on ${this.base.dataset}, seed ${this.base.seed} · ${todo}${fail}`, false);
   }
 

@@ -30,7 +30,7 @@ export class CompareRun {
     this.running = false;
     this.layout = null;
     this.recording = null;
-    this.latest = { probe: null, eval: null, step: 0, loss: null, speed: 0 };
+    this.latest = { probe: null, eval: null, step: 0, loss: null, speed: 0, own: 0, tick: 1 };
     this.firstLosses = [];
     this.error = error;
     this.fault = null; // the worker stopped: its row offers Restart
@@ -97,7 +97,7 @@ export class CompareRun {
     this.hooks.change(this);
   }
 
-  onReport({ gen, train, probe, eval: ev, stepsPerSecond }) {
+  onReport({ gen, train, probe, eval: ev, stepsPerSecond, ownStepsPerSecond }) {
     if (gen !== this.gen || !this.recording) return;
     const rec = this.recording;
     if (train) {
@@ -105,6 +105,9 @@ export class CompareRun {
       this.latest.step = train.step;
       if (train.losses.length) this.latest.loss = train.losses[train.losses.length - 1];
       if (stepsPerSecond) this.latest.speed = stepsPerSecond;
+      // Its own speed (training time alone): lock-step holds the faster runs back, so the wall-clock figure would not tell them apart.
+      if (ownStepsPerSecond) this.latest.own = ownStepsPerSecond;
+      this.latest.tick = train.losses.length;
       if (this.firstLosses.length < 3) this.firstLosses.push(...train.losses.slice(0, 3 - this.firstLosses.length));
     }
     if (probe) {

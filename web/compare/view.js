@@ -124,7 +124,7 @@ export class CompareView {
       tr.innerHTML = '<th scope="row"><span class="swatch"></span><span class="name"></span></th>' +
         '<td class="state"></td><td class="acc"></td><td class="rate"></td><td class="silent"></td>' +
         '<td class="saturated"></td><td class="most-saturated"></td><td class="most-silent"></td><td class="synops"></td>' +
-        '<td class="steps"></td><td class="error" colspan="8" hidden></td>';
+        '<td class="steps"></td><td class="speed"></td><td class="error" colspan="9" hidden></td>';
       tr.querySelector('.name').textContent = run.label;
       tr.querySelector('.swatch').replaceWith(swatchSvg(document, run));
       // A run whose worker stopped: its message, then a button to start it again.
@@ -166,7 +166,7 @@ export class CompareView {
     err.hidden = !run.error;
     err.querySelector('.error-text').textContent = run.error ?? '';
     err.querySelector('.restart').hidden = !run.fault;
-    for (const cls of ['acc', 'rate', 'silent', 'saturated', 'most-saturated', 'most-silent', 'synops', 'steps']) tr.querySelector(`.${cls}`).hidden = !!run.error;
+    for (const cls of ['acc', 'rate', 'silent', 'saturated', 'most-saturated', 'most-silent', 'synops', 'steps', 'speed']) tr.querySelector(`.${cls}`).hidden = !!run.error;
     if (run.error) return;
     cell('acc', pct(s.test_accuracy));
     cell('rate', num(s.mean_rate));
@@ -189,7 +189,10 @@ export class CompareView {
     worst('most-silent', s.worst_silent_share, s.worst_silent_layer, DEAD_SHARE, 'never fired');
     cell('synops', kilo(s.synops));
     cell('steps', String(s.steps));
-    tr.querySelector('.steps').title = run.latest.speed ? `${run.latest.speed.toFixed(1)} steps/s` : '';
+    tr.querySelector('.steps').title = run.latest.speed ? `${run.latest.speed.toFixed(1)} steps/s on the clock (lock-step and the Speed menu included)` : '';
+    // Its own speed, what its norm and size cost: in lock-step the faster runs wait for the slowest.
+    cell('speed', run.latest.own ? String(Math.round(run.latest.own)) : '–');
+    tr.querySelector('.speed').dataset.speed = String(run.latest.own ?? 0);
     tr.classList.toggle('flagged-silent', !!s.silent_layers);
     tr.classList.toggle('flagged-saturated', !!s.saturated_layers);
   }

@@ -15,6 +15,11 @@ export const ToWorker = Object.freeze({
   STEP: 'step', // { }: one optimizer step, then a report
   RESET: 'reset', // { gen }: same config from step 0
   VIEW: 'view', // { layer, sample }: what the detailed views show
+  // { rate, until }: how fast to train. `rate`: a cap in steps per second (0: as fast as it
+  // can), kept as a token budget, so a slow-motion run trains one step as each token arrives;
+  // `until`: the last step to train to for now (null: no limit), compare mode's lock-step.
+  // Kept across INIT and RESET; STEP ignores both (a single step is always one step).
+  PACE: 'pace',
   // { id, files }: parse an upload (one CSV, or an IDX images + labels pair) and answer with
   // PREVIEW; the run, if any, is not touched, whatever the files hold.
   PREVIEW: 'preview',
@@ -31,7 +36,9 @@ export const FromWorker = Object.freeze({
   // `schema`: the config schema (web/state/schema.js), which boot.js installs from the first worker.
   LOADED: 'loaded',
   READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
-  // { gen, train, probe?, input?, eval?, stepsPerSecond, memory, sentAt? }: `input` is the probe
+  // { gen, train, probe?, input?, eval?, stepsPerSecond, ownStepsPerSecond, memory, sentAt? }:
+  // `stepsPerSecond` is wall-clock (waits for a pace or lock-step included), `ownStepsPerSecond`
+  // the speed of its training time alone (what the net costs). `input` is the probe
   // sample as the first layer receives it (`encodedInput`), sent with each probe; `eval`
   // carries `limit` (0: every sample, else the first `limit` of each split: an estimate);
   // `memory` is the wasm memory in bytes; `sentAt`, on training reports, the wall clock

@@ -5,6 +5,7 @@
 // (compare/run.js). The worker names a fault itself (ERROR's `fault`) and sends every other
 // error as a value (`error`: kind, field, ...): nothing here reads a message's text. What a message means for a run, such as which `gen` is current and what a
 // refusal does, stays with the owner.
+import { paceMessage, track, untrack } from './pace.js';
 import { perf } from './perf.js';
 import { FromWorker, ToWorker } from './protocol.js';
 
@@ -17,6 +18,8 @@ export class RunWorker {
   constructor(worker, hooks) {
     this.worker = worker;
     this.hooks = hooks;
+    this.until = null; // compare mode's lock-step: the last step this run may train to for now
+    track(this);
     worker.onmessage = ({ data }) => this.handle(data);
     // The script itself failed (not the wasm inside it): a fault like a trap.
     worker.onerror = (e) => {
@@ -26,7 +29,22 @@ export class RunWorker {
   }
 
   send(type, extra = {}) {
+    // The page's pace goes first, so a worker new to the page never trains a step too fast.
+    if (type === ToWorker.PLAY) this.sendPace();
     this.worker?.postMessage({ type, ...extra });
+  }
+
+  /** Tells the worker the page's pace (run/pace.js) and this run's lock-step limit. */
+  sendPace() {
+    const [type, msg] = paceMessage(this.until);
+    this.worker?.postMessage({ type, ...msg });
+  }
+
+  /** Compare mode's lock-step: train no further than step `n` for now (null: no limit). */
+  hold(n) {
+    if (n === this.until) return;
+    this.until = n;
+    this.sendPace();
   }
 
   handle(data) {
@@ -45,6 +63,7 @@ export class RunWorker {
 
   /** Ends the worker, with anything it still had queued (a stopped one cannot be trusted). */
   terminate() {
+    untrack(this);
     if (!this.worker) return;
     this.worker.onmessage = this.worker.onerror = null;
     this.worker.terminate();
@@ -53,10 +72,13 @@ export class RunWorker {
 
   /** Stops listening; returns the worker for reuse (paused), or null if it has none. */
   release() {
+    untrack(this);
     const w = this.worker;
     if (!w) return null;
     w.onmessage = w.onerror = null;
     w.postMessage({ type: ToWorker.PAUSE });
+    // A reused worker must not keep this run's lock-step limit.
+    w.postMessage({ type: ToWorker.PACE, rate: paceMessage(null)[1].rate, until: null });
     this.worker = null;
     return w;
   }

@@ -99,13 +99,13 @@ const linkMessage = (text, why, used) => `link value '${short(text)}' ignored ($
  * (compare/spec.js readCompare), `debug` (app/workers.js, worker/worker.js), `simd` (worker/wasm-build.js),
  * `lesson` and `chapter` (lessons/guide.js), `mode` (kept for old links).
  */
-export const PAGE_KEYS = ['hide', 'lock', 'compare', 'preset', 'debug', 'simd', 'lesson', 'chapter', 'mode', 'present'];
+export const PAGE_KEYS = ['hide', 'lock', 'compare', 'preset', 'debug', 'simd', 'lesson', 'chapter', 'mode', 'present', 'pace'];
 /**
  * Page keys a rewrite of the link keeps from the current address: read once (`simd`, at load)
  * or owned by another room (a lesson and its chapter, a teacher's locked controls), they must
  * survive the link being rewritten after every run is built.
  */
-export const KEPT_KEYS = ['lesson', 'chapter', 'lock', 'simd', 'present'];
+export const KEPT_KEYS = ['lesson', 'chapter', 'lock', 'simd', 'present', 'pace'];
 /** The most unknown keys `fromHash` lists (a link of 10,000 keys is not worth more). */
 export const MAX_UNKNOWN = 20;
 /** How many unknown keys the notice names before "and N more". */

@@ -25,6 +25,15 @@ let finished = '';
 // steps-per-second figure (steps between two reports / time between them) that includes the
 // time spent probing and evaluating. PLAY starts it from the step training resumes at.
 const recent = [];
+// The pace (ToWorker.PACE): a cap in steps/s kept as a token budget (0: none), and the step
+// not to train past for now (compare mode's lock-step). `own`: the speed of training time
+// alone, smoothed, which a cap or a lock-step wait does not lower.
+let paceRate = 0;
+let until = Infinity;
+let tokens = 1;
+let tokenTime = 0;
+let waitTimer = null;
+let own = 0;
 // Messages that arrive before the wasm module is instantiated (ToWorker.WASM) wait here.
 const pending = [];
 let loaded = false;
@@ -94,7 +103,7 @@ yieldChannel.port1.onmessage = () => {
   tick();
 };
 function schedule() {
-  if (!scheduled && running) {
+  if (!scheduled && running && waitTimer === null) {
     scheduled = true;
     yieldChannel.port2.postMessage(null);
   }
@@ -109,10 +118,25 @@ function stepsPerSecond(step) {
 }
 
 /**
- * Trains for about TICK_MS (at least one step), stopping early at the end of an epoch so
- * that the report of that step carries the epoch's evaluation, as the CLI's history does.
+ * How many steps the pace allows now: the tokens earned since the last look (at `paceRate` a
+ * second, at most a tenth of a second's worth banked, so a cap never bursts), and no further
+ * than `until`. Infinity without either.
  */
-function runSteps(budgetMs) {
+function allowed() {
+  const room = until - lastStep;
+  if (!paceRate) return room;
+  const now = performance.now();
+  tokens = Math.min(Math.max(1, paceRate / 10), tokens + (paceRate * (now - tokenTime)) / 1000);
+  tokenTime = now;
+  return Math.min(room, Math.floor(tokens));
+}
+
+/**
+ * Trains for about TICK_MS (at least one step, at most `most`), stopping early at the end of
+ * an epoch so that the report of that step carries the epoch's evaluation, as the CLI's
+ * history does.
+ */
+function runSteps(budgetMs, most = Infinity) {
   faultIfArmed('step');
   const start = performance.now();
   const losses = [];
@@ -124,7 +148,9 @@ function runSteps(budgetMs) {
     losses.push(report.losses[0]);
     lrs.push(report.lrs[0]);
     ends.push(report.epoch_ends[0]);
-  } while (!report.epoch_ends[0] && performance.now() - start < budgetMs);
+  } while (!report.epoch_ends[0] && losses.length < most && performance.now() - start < budgetMs);
+  const ms = performance.now() - start;
+  if (ms > 0) own = own ? 0.8 * own + 0.2 * ((1000 * losses.length) / ms) : (1000 * losses.length) / ms;
   Object.assign(report, { losses, lrs, epoch_ends: ends });
   return report;
 }
@@ -155,7 +181,7 @@ const memory = () => wasm?.memory.buffer.byteLength ?? 0;
 
 function sendReport(train, force) {
   const now = performance.now();
-  const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step) };
+  const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step), ownStepsPerSecond: own };
   const epochEnd = !!train.epoch_ends?.at(-1);
   if (force || epochEnd || now - lastProbe >= PROBE_MS) {
     Object.assign(msg, probe());
@@ -180,8 +206,22 @@ function stopFinished() {
 
 function tick() {
   if (!running || !handle) return;
+  const most = allowed();
+  if (most < 1) {
+    // Held: by lock-step until a PACE raises `until`; by the cap until the next token is due.
+    if (lastStep < until) {
+      const ms = Math.max(1, ((1 - tokens) * 1000) / paceRate);
+      waitTimer = setTimeout(() => {
+        waitTimer = null;
+        schedule();
+      }, ms);
+    }
+    return;
+  }
   try {
-    sendReport(runSteps(TICK_MS), false);
+    const report = runSteps(TICK_MS, most);
+    if (paceRate) tokens -= report.losses.length;
+    sendReport(report, false);
     if (lastStep >= finishAt) return stopFinished();
   } catch (e) {
     running = false;
@@ -195,6 +235,7 @@ function tick() {
 /** Reports the state of a fresh run so the views show step 0 before anyone presses play. */
 function ready() {
   recent.length = 0;
+  own = 0;
   lastProbe = lastEval = -Infinity;
   lastStep = 0;
   const [layout, config] = core(() => [handle.layout(), handle.config()]);
@@ -240,6 +281,8 @@ const handlers = {
   [ToWorker.PLAY]() {
     if (handle && lastStep >= finishAt) return stopFinished(); // it has trained its epochs
     running = !!handle; // nothing to train until a run exists
+    tokens = 1; // the first step at once, then one per token
+    tokenTime = performance.now();
     recent.length = 0;
     recent.push([performance.now(), lastStep]);
     post({ type: FromWorker.STATE, running });
@@ -247,6 +290,16 @@ const handlers = {
   },
   [ToWorker.DEBUG_TRAP]({ at, kind = 'trap' }) {
     if (DEBUG) armed = { at, kind };
+  },
+  [ToWorker.PACE]({ rate, until: upTo }) {
+    paceRate = Number.isFinite(rate) && rate > 0 ? rate : 0;
+    until = Number.isFinite(upTo) ? upTo : Infinity;
+    tokens = Math.min(tokens, Math.max(1, paceRate / 10));
+    tokenTime = performance.now();
+    // A new pace applies now, not after a wait set for the old one.
+    if (waitTimer !== null) clearTimeout(waitTimer);
+    waitTimer = null;
+    schedule();
   },
   [ToWorker.PAUSE]() {
     running = false;
