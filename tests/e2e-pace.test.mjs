@@ -3,7 +3,7 @@
 // run's steps ahead) with each run's own speed in the table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WAIT, compareReady, hashOf, pause, play, ready, rows, step, stepsAtLeast, useBrowser } from './browser.mjs';
+import { ARTIFACTS, WAIT, compareReady, download, hashOf, pause, play, rows, step, stepsAtLeast, useBrowser } from './browser.mjs';
 
 const open = useBrowser();
 const stepPast = (page, n) => page.waitForFunction((want) => Number(document.getElementById('step-count').dataset.step) >= want, n, WAIT);
@@ -69,6 +69,63 @@ test('compared runs train in lock-step; the table shows each run its own speed',
   const speeds = await page.$$eval('#compare-table tbody td.speed', (tds) => tds.map((td) => Number(td.dataset.speed)));
   assert.equal(speeds.length, 3);
   assert.ok(speeds.every((v) => v > 0), `each run's own speed: ${speeds}`);
+  await page.click('#play');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the history scrubber shows step 50 again after 300 steps: profile, network and stats from the recorded probe', async () => {
+  // 16 plain layers without a norm: silent deep layers early on, the rates move later.
+  const { page, problems } = await open('#dataset=digits&depth=16&norm=none&timesteps=4&openEnded=true');
+  await play(page);
+  await stepPast(page, 300);
+  await page.evaluate(() => window.dispatchEvent(new CustomEvent('spikeplay:scrub', { detail: { step: 50 } })));
+  await page.waitForFunction(() => document.body.dataset.scrubStep === '50', null, WAIT);
+  assert.equal(await page.getAttribute('#history', 'data-live'), 'false');
+  assert.match(await page.textContent('#scrub-step'), /^step 50 of \d+$/);
+  const drawn = await page.evaluate(() => ({
+    step: Number(document.getElementById('chart-profile').dataset.step),
+    shares: JSON.parse(document.getElementById('chart-profile').dataset.shares),
+    network: JSON.parse(document.getElementById('chart-network').dataset.shares),
+    mean: document.getElementById('mean-rate').textContent,
+  }));
+  const rec = JSON.parse((await download(page, '#download-json', '#download-menu')).bytes.toString());
+  const at50 = rec.probes.filter((p) => p.step <= 50).at(-1);
+  assert.ok(at50 && at50.step >= 45, `a probe at or just before step 50 is recorded: ${at50?.step}`);
+  assert.equal(drawn.step, at50.step, 'the profile draws the probe of step 50');
+  assert.deepEqual(drawn.shares, { silent: at50.silent, saturated: at50.saturated });
+  assert.deepEqual(drawn.network, drawn.shares, 'the network view too');
+  assert.equal(drawn.mean, (at50.rates.reduce((a, b) => a + b, 0) / at50.rates.length).toFixed(3), 'and the stats');
+  // Training went on meanwhile; the views stayed put. The live-only cards say so.
+  assert.ok(rec.probes.at(-1).step > 300);
+  assert.equal(Number(await page.$eval('#chart-profile', (c) => c.dataset.step)), at50.step);
+  assert.match(await page.$eval('#raster-card h2', (h) => getComputedStyle(h, '::after').content), /live/);
+  await page.screenshot({ path: `${ARTIFACTS}scrubbed-step50.png` });
+  // Live follows the run again.
+  await page.click('#scrub-live');
+  await page.waitForFunction(() => document.body.dataset.scrubStep === undefined, null, WAIT);
+  await page.waitForFunction(() => Number(document.getElementById('chart-profile').dataset.step) > 300, null, WAIT);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('in compare mode the scrubber moves every run to one step: the table and the profiles show step 50', async () => {
+  const { page, problems } = await open('#dataset=digits&depth=8&timesteps=4&batch=32&openEnded=true&compare=norm:none,psp', { wait: compareReady });
+  await page.click('#play');
+  await stepsAtLeast(page, 200);
+  const live = await page.$eval('#cmp-profile', (c) => c.getAttribute('aria-label'));
+  await page.evaluate(() => window.dispatchEvent(new CustomEvent('spikeplay:scrub', { detail: { step: 50 } })));
+  await page.waitForFunction(() => document.body.dataset.scrubStep === '50', null, WAIT);
+  await page.waitForFunction(() => [...document.querySelectorAll('#compare-table tbody tr')].every((tr) => tr.dataset.step === '50'), null, WAIT);
+  const rec = JSON.parse((await download(page, '#download-json', '#download-menu')).bytes.toString());
+  for (const [i, run] of rec.runs.entries()) {
+    const p = run.probes.filter((q) => q.step <= 50).at(-1);
+    const mean = (p.rates.reduce((a, b) => a + b, 0) / p.rates.length).toFixed(3);
+    assert.equal(await page.textContent(`#compare-table tr[data-run="${i}"] .rate`), mean, `${run.label}: the table's mean rate is step ${p.step}'s`);
+  }
+  assert.notEqual(await page.$eval('#cmp-profile', (c) => c.getAttribute('aria-label')), live, 'the profiles moved back');
+  await page.click('#scrub-live');
+  await page.waitForFunction(() => [...document.querySelectorAll('#compare-table tbody tr')].every((tr) => Number(tr.dataset.step) > 200), null, WAIT);
   await page.click('#play');
   assert.deepEqual(problems, []);
   await page.close();

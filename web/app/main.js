@@ -15,6 +15,7 @@ import { DEBUG, newWorker } from './workers.js';
 import { paintTransport, showAccuracy, showMemory, showSpeed, showStatus } from './header.js';
 import { initMenus } from './menus.js';
 import { initPaceMenu } from './pace-menu.js';
+import { HistoryBar } from './history.js';
 import { Presenter } from './present.js';
 import { Router } from './router.js';
 
@@ -83,6 +84,7 @@ if (DEBUG) {
   };
 }
 initPaceMenu($('pace'));
+new HistoryBar(() => router.active);
 const firstVisit = location.hash.replace(/^#/, '') === '';
 new Presenter(); // before start(): it reads `present` from the link before the first run rewrites the hash
 router.start();

@@ -226,6 +226,22 @@ export function polyline(ctx, pts, color, width, dash = []) {
   ctx.lineWidth = 1;
 }
 
+/**
+ * The history scrubber's mark: a vertical line at `x` across the plot `f` and the step it
+ * shows, in a label that stays inside the plot.
+ */
+export function scrubMark(ctx, f, x, step) {
+  const xx = Math.round(Math.min(f.x1, Math.max(f.x0, x))) + 0.5;
+  ctx.setLineDash([]);
+  polyline(ctx, [[xx, f.y0], [xx, f.y1]], COLORS.ink, 2);
+  const text = `step ${step}`;
+  const tw = ctx.measureText(text).width;
+  const left = xx + tw + 8 > f.x1;
+  ctx.fillStyle = 'rgba(255,255,255,0.85)';
+  ctx.fillRect(left ? xx - tw - 7 : xx + 3, f.y0 + 1, tw + 4, 14);
+  label(ctx, text, left ? xx - 5 : xx + 5, f.y0 + 12, { align: left ? 'right' : 'left', color: COLORS.ink });
+}
+
 /** The step axis under a training curve: step 0 at the left, the last step at the right. */
 export function stepAxis(ctx, f, last) {
   label(ctx, 'step 0', f.x0, f.y1 + 13);

@@ -1,6 +1,6 @@
 // Training curves against optimizer steps: the loss of every step (with a smoothed line
 // on top, since minibatch losses are noisy) and train/test accuracy at each evaluation.
-import { COLORS, empty, fit, frame, gutter, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
+import { COLORS, empty, fit, frame, gutter, label, polyline, scrubMark, stepAxis, thin, yAxis } from './canvas.js';
 
 const MAX_POINTS = 600;
 
@@ -13,6 +13,7 @@ export class LossCurves {
   clear() {
     this.losses = [];
     this.smooth = [];
+    this.mark = null; // the history scrubber's step, or null (live)
   }
 
   push(losses) {
@@ -34,7 +35,12 @@ export class LossCurves {
     polyline(ctx, thin(this.losses, MAX_POINTS).map(px), 'rgba(47,111,222,0.25)', 1);
     polyline(ctx, thin(this.smooth, MAX_POINTS).map(px), COLORS.train, 2);
     stepAxis(ctx, f, n);
-    label(ctx, `loss ${this.smooth[n - 1].toFixed(3)}`, f.x1, f.y0 + 10, { align: 'right', color: COLORS.ink });
+    if (this.mark !== null) {
+      // losses[i] is step i + 1's.
+      const i = Math.min(n, Math.max(1, this.mark)) - 1;
+      scrubMark(ctx, f, f.sx(i, 0, Math.max(1, n - 1)), this.mark);
+      label(ctx, `loss ${this.smooth[i].toFixed(3)} at step ${i + 1}`, f.x1, f.y1 - 6, { align: 'right', color: COLORS.ink });
+    } else label(ctx, `loss ${this.smooth[n - 1].toFixed(3)}`, f.x1, f.y0 + 10, { align: 'right', color: COLORS.ink });
   }
 
   describe() {
@@ -51,6 +57,7 @@ export class AccuracyCurves {
 
   clear() {
     this.points = []; // [step, train, test]
+    this.mark = null; // the history scrubber's step, or null (live)
     this.setChance(0.5);
   }
 
@@ -86,6 +93,7 @@ export class AccuracyCurves {
     polyline(ctx, pts(1), COLORS.train, 2);
     polyline(ctx, pts(2), COLORS.test, 2);
     stepAxis(ctx, f, last);
+    if (this.mark !== null) scrubMark(ctx, f, f.sx(Math.min(this.mark, last), 0, last), this.mark);
     // The latest numbers are in the card's title, outside the plot, so no curve is hidden.
   }
 

@@ -2,7 +2,7 @@
 // colour scale (square root of the rate, as in the explore view) and one canvas, so a PNG of
 // it is the whole comparison. Each panel's time axis is its own run's (0 to its last probe).
 // A deep net has more layers than a panel has pixel rows: rows are then averaged into bins.
-import { COLORS, RAMP_RGB, drawPixels, fit, label, ramp } from './canvas.js';
+import { COLORS, RAMP_RGB, drawPixels, fit, label, ramp, scrubMark } from './canvas.js';
 
 const MAX_COLUMNS = 160;
 const TITLE = 15, AXIS = 12, GUTTER = 30, GAP = 10, LEGEND = 16;
@@ -23,6 +23,7 @@ export class RateHeatmaps {
     this.canvas = canvas;
     this.runs = [];
     this.focus = null; // index of the run whose panel is outlined, or null
+    this.mark = null; // the history scrubber's step, or null (live)
   }
 
   setRuns(runs) {
@@ -109,6 +110,12 @@ export class RateHeatmaps {
         }
       }
     }, cx, cy, cw, ch);
+    if (this.mark !== null) {
+      // The history scrubber's step: this run's latest column at or before it.
+      let k = 0;
+      while (k + 1 < n && cols[k + 1][0] <= this.mark) k++;
+      scrubMark(ctx, { x0: cx, x1: cx + cw, y0: cy, y1: cy + ch }, cx + ((k + 0.5) * cw) / n, cols[k][0]);
+    }
     label(ctx, 'L1', cx - 3, cy + 8, { align: 'right' });
     label(ctx, `L${layers}`, cx - 3, cy + ch - 1, { align: 'right' });
     label(ctx, `step ${cols[0][0]}`, cx, cy + ch + 10);

@@ -4,7 +4,7 @@
 // (layer x training step heatmap).
 import { DEAD_SHARE, OVERFIRING_SHARE, countLayers, describeShares, layerActivity, neuronShares } from '../run/activity.js';
 import { shareStrip } from './shares.js';
-import { COLORS, RAMP_RGB, drawPixels, empty, fit, fitting, frame, gutter, label, layerTicks, ramp, yAxis } from './canvas.js';
+import { COLORS, RAMP_RGB, drawPixels, empty, fit, fitting, frame, gutter, label, layerTicks, ramp, scrubMark, yAxis } from './canvas.js';
 
 export class RateProfile {
   constructor(canvas) {
@@ -89,6 +89,7 @@ export class RateHeatmap {
 
   clear() {
     this.columns = []; // [step, rates[]]
+    this.mark = null; // the history scrubber's step, or null (live)
   }
 
   push(step, rates) {
@@ -120,6 +121,12 @@ export class RateHeatmap {
     }, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
     label(ctx, 'L1', f.x0 - 4, f.y0 + rh / 2 + 4, { align: 'right' });
     label(ctx, `L${layers}`, f.x0 - 4, f.y1 - rh / 2 + 4, { align: 'right' });
+    if (this.mark !== null) {
+      // The column of the latest probe at or before the mark (columns are evenly spaced, not by step).
+      let c = 0;
+      while (c + 1 < cols && this.columns[c + 1][0] <= this.mark) c++;
+      scrubMark(ctx, f, f.x0 + ((c + 0.5) * (f.x1 - f.x0)) / cols, this.columns[c][0]);
+    }
     const first = `step ${this.columns[0][0]}`, last = `step ${this.columns[cols - 1][0]}`;
     label(ctx, first, f.x0, h - 4);
     label(ctx, last, f.x1, h - 4, { align: 'right' });

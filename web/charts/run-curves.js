@@ -2,7 +2,7 @@
 // (charts/palette.js), each named at its line's end: the smoothed loss (RunLosses) and the test
 // (thick) and train (thin, faint) accuracy (RunAccuracies). The x axis runs to the furthest
 // run, so a slower run's line simply ends earlier.
-import { COLORS, empty, endLabels, endRoom, fit, focusOrder, frame, gutter, label, polyline, stepAxis, thin, yAxis } from './canvas.js';
+import { COLORS, empty, endLabels, endRoom, fit, focusOrder, frame, gutter, label, polyline, scrubMark, stepAxis, thin, yAxis } from './canvas.js';
 
 /** Names at the line ends, on the canvas too (data-end-labels) for tests and tools. */
 function nameEnds(canvas, ctx, f, w, ends) {
@@ -17,6 +17,7 @@ export class RunLosses {
     this.canvas = canvas;
     this.runs = [];
     this.focus = null;
+    this.mark = null; // the history scrubber's step, or null (live)
   }
 
   setRuns(runs) {
@@ -57,6 +58,7 @@ export class RunLosses {
     ctx.globalAlpha = 1;
     nameEnds(this.canvas, ctx, f, w, ends);
     stepAxis(ctx, f, last);
+    if (this.mark !== null) scrubMark(ctx, f, f.sx(Math.min(this.mark, last), 0, last), this.mark);
   }
 
   describe() {
@@ -71,6 +73,7 @@ export class RunAccuracies {
     this.canvas = canvas;
     this.runs = [];
     this.focus = null;
+    this.mark = null; // the history scrubber's step, or null (live)
     this.setChance(0.5);
   }
 
@@ -119,6 +122,7 @@ export class RunAccuracies {
     ctx.globalAlpha = 1;
     nameEnds(this.canvas, ctx, f, w, ends);
     stepAxis(ctx, f, last);
+    if (this.mark !== null) scrubMark(ctx, f, f.sx(Math.min(this.mark, last), 0, last), this.mark);
   }
 
   describe() {

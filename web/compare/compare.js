@@ -48,6 +48,7 @@ export class Compare {
     this.preset = null;
     this.refused = null;
     this.faultNoted = false; // the spec line's message says a run stopped
+    this.at = null; // the history scrubber's step, or null (live)
     this.hooks = { report: (run, msg) => this.onReport(run, msg), change: (run) => this.onChange(run) };
   }
 
@@ -74,6 +75,8 @@ export class Compare {
 
   /** (Re)starts every run from step 0 with the current base and spec. */
   build() {
+    this.at = null; // new runs are watched live
+    delete document.body.dataset.scrubStep;
     for (const run of this.runs) {
       const w = run.release();
       if (w) this.pool.push(w);
@@ -87,6 +90,7 @@ export class Compare {
     for (const c of Object.values(this.charts)) {
       c.setRuns(defs.map((d) => ({ ...d, note: d.error ?? 'building…' })));
       c.focus = null;
+      c.mark = null;
     }
     this.view.showRuns(this.runs);
     this.ui.panel.show(this.base, this.refused ? [this.refused] : [], { [this.spec.field]: 'set per run by the comparison' });
@@ -173,7 +177,7 @@ export class Compare {
       this.redraw('loss');
     }
     if (probe) {
-      this.charts.profile.set(i, probe.rates);
+      if (this.at === null) this.charts.profile.set(i, probe.rates); // scrubbed back, it stays put
       this.charts.heatmaps.push(i, probe.step, probe.rates);
       this.redraw('profile', 'heatmaps');
     }
@@ -214,6 +218,30 @@ export class Compare {
       }), TABLE_GAP_MS);
     }
     this.stale.add(run);
+  }
+
+  /** The steps the history scrubber can reach: from the earliest recorded probe to the furthest. */
+  historyExtent() {
+    const recs = this.runs.map((r) => r.recording?.probes).filter((ps) => ps?.length);
+    if (!recs.length) return null;
+    return { first: Math.min(...recs.map((ps) => ps[0].step)), last: Math.max(...recs.map((ps) => ps.at(-1).step)) };
+  }
+
+  /** The history scrubber moved: every run's profile, table row and marks show `step` (null: live). */
+  scrubTo(step) {
+    const ext = this.historyExtent();
+    const at = step === null || !ext || step >= ext.last ? null : Math.max(ext.first, Math.round(step));
+    this.at = at;
+    for (const c of ['loss', 'accuracy', 'heatmaps']) this.charts[c].mark = at;
+    for (const run of this.runs) {
+      run.at = at;
+      const p = run.recording && (at === null ? run.recording.probes.at(-1) : run.recording.probeAt(at));
+      if (p) this.charts.profile.set(run.index, p.rates);
+      this.view.updateRun(run);
+    }
+    if (at === null) delete document.body.dataset.scrubStep;
+    else document.body.dataset.scrubStep = String(at);
+    this.redraw(...CHARTS);
   }
 
   /** Brings run `i` forward in every chart (null: none). */

@@ -140,6 +140,8 @@ export class CompareRun {
 
   /** The numbers of the summary table. */
   summary() {
+    // Scrubbed back (compare.js scrubTo): the numbers as they were at that step.
+    if (this.at !== null && this.at !== undefined && this.recording) return this.recording.summaryAt(this.at);
     return summarize(this.latest.probe, this.latest.eval, this.latest.step);
   }
 

@@ -291,6 +291,7 @@ export class Explore {
     this.config = this.requested = tidyConfig(config);
     config = this.config;
     this.recording = new Recording(config);
+    delete document.body.dataset.scrubStep; // a new run is watched live (views.start)
     this.layout = layout;
     this.recovery.crashes = 0;
     panel.setActual(config.dataset, { samples: layout.train_samples + layout.test_samples });
@@ -355,6 +356,22 @@ export class Explore {
     if (gen !== undefined && gen !== this.gen) return;
     this.setRunning(false);
     this.ui.header.status(message, true);
+  }
+
+  /** The steps the history scrubber can reach: the run's first and latest recorded probe. */
+  historyExtent() {
+    const ps = this.recording?.probes;
+    return ps?.length ? { first: ps[0].step, last: ps.at(-1).step } : null;
+  }
+
+  /** The history scrubber moved: every recorded view shows `step` (null: live again). */
+  scrubTo(step) {
+    if (!this.recording) return;
+    const extent = this.historyExtent();
+    const at = step === null || !extent || step >= extent.last ? null : Math.max(extent.first, Math.round(step));
+    this.views.scrub(this.recording, at);
+    if (at === null) delete document.body.dataset.scrubStep;
+    else document.body.dataset.scrubStep = String(at);
   }
 
   /** A single-run preset says what to watch on top of the notes card. */

@@ -36,6 +36,23 @@ export class ExploreViews {
     this.redraw = redrawer(this.charts);
     this.stale = new Staleness($('views'), $('stale-note'), [$('raster-card'), $('membrane-card')]);
     this.layout = null;
+    this.at = null; // the history scrubber's step, or null: the views follow the run live
+  }
+
+  /**
+   * The history scrubber: the rate profile, network, stats and their share strips show the
+   * run's recorded probe at `step`, and the loss, accuracy and rate-history charts mark it;
+   * null goes back to live (`rec`'s latest probe). The raster, membrane, input and decision
+   * boundary have no per-step record: their cards say they show the live run.
+   */
+  scrub(rec, step) {
+    const c = this.charts;
+    this.at = step;
+    c.loss.mark = c.accuracy.mark = c.heatmap.mark = step;
+    const p = step === null ? rec.probes.at(-1) : rec.probeAt(step);
+    if (p) this.showRates(p);
+    $('views').classList.toggle('scrubbed', step !== null);
+    this.redraw('loss', 'accuracy', 'heatmap', 'profile', 'network');
   }
 
   redrawAll() {
@@ -46,6 +63,8 @@ export class ExploreViews {
   start(layout) {
     const c = this.charts;
     this.layout = layout;
+    this.at = null; // a new run is watched live
+    $('views').classList.remove('scrubbed');
     c.input.clear();
     c.loss.clear();
     c.accuracy.clear();
@@ -116,8 +135,6 @@ export class ExploreViews {
   probe(p, gen, view) {
     const c = this.charts;
     const answers = p.raster.layer === view.layer && p.raster.sample === view.sample;
-    c.profile.set(p.rates, p.silent, p.saturated, p.step);
-    c.network.setRates(p.rates, p.silent, p.saturated);
     c.heatmap.push(p.step, p.rates);
     if (answers || !c.raster.r) {
       const shape = this.layout?.shapes?.[p.raster.layer];
@@ -128,11 +145,21 @@ export class ExploreViews {
       this.stale.updating(!answers);
     }
     if (p.grid_size) c.boundary.set(p.grid, p.grid_size);
+    // Scrubbed back, the rate views stay at that step while the run trains on.
+    if (this.at === null) this.showRates(p);
+    $('mean-rate').dataset.gen = String(gen);
+    this.redraw('profile', 'network', 'heatmap', 'raster', 'membrane', 'boundary');
+  }
+
+  /** The rate profile, the network and the stats from one probe (live or recorded). */
+  showRates(p) {
+    const c = this.charts;
+    c.profile.set(p.rates, p.silent, p.saturated, p.step);
+    c.network.setRates(p.rates, p.silent, p.saturated);
     const mean = p.rates.reduce((a, b) => a + b, 0) / Math.max(1, p.rates.length);
     $('mean-rate').textContent = mean.toFixed(3);
-    $('mean-rate').dataset.gen = String(gen);
+    $('mean-rate').dataset.step = String(p.step);
     this.shares(p);
     $('synops').textContent = p.synops >= 1000 ? `${(p.synops / 1000).toFixed(1)}k` : p.synops.toFixed(0);
-    this.redraw('profile', 'network', 'heatmap', 'raster', 'membrane', 'boundary');
   }
 }
