@@ -60,6 +60,7 @@ test('a broken lesson file gets an error naming the field', () => {
   assert.equal(broken((j) => (j.chapters = [])).field, 'chapters');
   assert.equal(broken((j) => (j.chapters[0].checkpoints[0].when = { all: [] })).field, 'chapters[0].checkpoints[0].when.all');
   assert.equal(parseLesson([]).field, 'lesson');
+  assert.match(broken((j) => (j.chapters[1].experiment.pace = 7)).error, /^chapters\[1\]\.experiment\.pace: must be one of 0, 100, 30, 10, 3, 1/);
   // Settings are checked against the schema where the chapter becomes a link.
   assert.match(checkExperiment({ settings: { depht: 3 } }, 'chapters[0].experiment'), /^chapters\[0\]\.experiment\.settings\.depht: is not a setting/);
   assert.match(checkExperiment({ settings: { depth: 0 } }, 'x'), /^x\.settings\.depth: 0 must be in/);

@@ -57,6 +57,7 @@ export function chapterHash(lesson, n, { hidden = [], lock = '', simd = null } =
   keep.set('chapter', String(n + 1));
   if (lock) keep.set('lock', lock);
   if (simd !== null) keep.set('simd', simd);
+  if (e.pace) keep.set('pace', String(e.pace));
   const current = `#${keep.toString().replace(/%2C/g, ',')}`;
   if (e.preset) {
     const p = PRESET_BY_ID[e.preset];

@@ -10,12 +10,14 @@
 //     "chapters": [ { "title": "...", "text": ["a paragraph", ...],
 //       "experiment": { "preset": "deep-plain" }          // or
 //       "experiment": { "settings": { "depth": 16, ... }, "compare": "norm:none,psp" },
+//                      (either may add "pace": steps per second, one of run/pace.js PACES)
 //       "checkpoints": [ { "see": "three or more layers fall silent", "chart": "profile",
 //         "when": { "metric": "silent_layers", "op": ">=", "value": 3, "run": "none" } } ] } ] }
 // `when` is one test ({ metric, op, value } or { metric, op, than: { run, metric?, plus? } }),
 // or { "all": [ ... ] } / { "any": [ ... ] } of tests. `run` names a compared run by its label
 // ("none", "residual on"); in explore mode it is left out. Once a checkpoint holds it stays lit,
 // with the step it was first seen at, so a passing moment is not lost.
+import { PACES } from '../run/pace.js';
 
 /** What a checkpoint can read of a run, from its latest probe, evaluation and step. */
 export const METRICS = {
@@ -93,8 +95,10 @@ function test(t, field) {
 
 function experiment(e, field) {
   if (!isObject(e)) fail(field, 'must be an object with "preset", or "settings" and an optional "compare"');
-  only(e, ['preset', 'settings', 'compare'], field);
+  only(e, ['preset', 'settings', 'compare', 'pace'], field);
   if (('preset' in e) === ('settings' in e)) fail(field, 'needs either "preset" or "settings"');
+  // A pace (steps/s, run/pace.js) slows the experiment down enough to watch what it shows.
+  if ('pace' in e && !PACES.includes(e.pace)) fail(`${field}.pace`, `must be one of ${PACES.join(', ')} (steps per second; 0 is full speed)`);
   if ('preset' in e) text(e.preset, `${field}.preset`, 64);
   if ('settings' in e && !isObject(e.settings)) fail(`${field}.settings`, 'must be an object of settings, such as { "depth": 16 }');
   if ('compare' in e) text(e.compare, `${field}.compare`, 300);
