@@ -27,7 +27,9 @@ const { values: opt, positionals } = parseArgs({
   },
 });
 const [config, norm] = positionals;
-if (!['A', 'B', 'C', 'D'].includes(config)) throw new Error(`config: one of A, B, C, D, got ${config}`);
+if (!['A', 'B', 'C', 'D', 'E'].includes(config)) throw new Error(`config: one of A, B, C, D, E, got ${config}`);
+// E (the conv preset) trains on MNIST 14x14: the files the repository ships, fetched by the page.
+const files = config === 'E' ? ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'] : null;
 if (!['none', 'bn', 'psp'].includes(norm)) throw new Error(`norm: none, bn or psp, got ${norm}`);
 if (!['relaxed', 'baseline'].includes(opt.build)) throw new Error(`--build: relaxed or baseline, got ${opt.build}`);
 const whole = (name, min) => {
@@ -53,12 +55,19 @@ try {
     window.spikeplayModule = m;
     return m.wasmBuild();
   }, module);
-  await page.evaluate(([c, n, w]) => window.spikeplayModule.benchSteps(c, n, w, 1), [config, norm, warmup]);
+  await page.evaluate(async (names) => {
+    window.spikeplayFiles = names && await Promise.all(names.map(async (name) => {
+      const res = await fetch(`/data/mnist/${name}`);
+      if (!res.ok) throw new Error(`data/mnist/${name}: HTTP ${res.status}`);
+      return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+    }));
+  }, files);
+  await page.evaluate(([c, n, w]) => window.spikeplayModule.benchSteps(c, n, w, 1, window.spikeplayFiles ?? undefined), [config, norm, warmup]);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
   await cdp.send('Profiler.start');
-  const timing = await page.evaluate(([c, n, s]) => window.spikeplayModule.benchSteps(c, n, 0, s), [config, norm, steps]);
+  const timing = await page.evaluate(([c, n, s]) => window.spikeplayModule.benchSteps(c, n, 0, s, window.spikeplayFiles ?? undefined), [config, norm, steps]);
   const { profile } = await cdp.send('Profiler.stop');
   if (opt.out) writeFileSync(opt.out, JSON.stringify(profile));
 
