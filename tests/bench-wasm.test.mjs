@@ -66,8 +66,14 @@ test('profile-wasm prints the module functions\' self time for one config, large
   assert.ok(rows.every((r) => !/::h[0-9a-f]{16}/.test(r)), 'without symbol hashes');
 });
 
+test('profile-wasm profiles the conv config E on the shipped MNIST 14x14 files', () => {
+  const out = execFileSync('node', ['scripts/profile-wasm.mjs', 'E', 'psp', '--steps', '2', '--warmup', '0', '--top', '8'], { cwd: ROOT, encoding: 'utf8' });
+  assert.match(out, /^E psp: relaxed module, Chromium .*, median [\d.]+ ms a step/m);
+  assert.ok(out.split('\n').filter((l) => /^\| [\d.]+ % \|/.test(l)).some((r) => r.includes('candle_core::')), `candle's functions by name:\n${out}`);
+});
+
 test('profile-wasm names the argument it refuses', () => {
-  for (const [args, field] of [[['E', 'none'], 'config'], [['A', 'pspp'], 'norm'], [['A', 'none', '--build', 'fast'], '--build'], [['A', 'none', '--steps', '0'], '--steps']]) {
+  for (const [args, field] of [[['F', 'none'], 'config'], [['A', 'pspp'], 'norm'], [['A', 'none', '--build', 'fast'], '--build'], [['A', 'none', '--steps', '0'], '--steps']]) {
     let err;
     try {
       execFileSync('node', ['scripts/profile-wasm.mjs', ...args], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
