@@ -76,6 +76,7 @@ test('compared runs train in lock-step; the table shows each run its own speed',
 
 test('the history scrubber shows step 50 again after 300 steps: profile, network and stats from the recorded probe', async () => {
   // 16 plain layers without a norm: silent deep layers early on, the rates move later.
+  // The first 200 steps are probed at least every 10 steps (worker.js), or every tick if a tick trains more.
   const { page, problems } = await open('#dataset=digits&depth=16&norm=none&timesteps=4&openEnded=true');
   await play(page);
   await stepPast(page, 300);
@@ -91,7 +92,8 @@ test('the history scrubber shows step 50 again after 300 steps: profile, network
   }));
   const rec = JSON.parse((await download(page, '#download-json', '#download-menu')).bytes.toString());
   const at50 = rec.probes.filter((p) => p.step <= 50).at(-1);
-  assert.ok(at50 && at50.step >= 45, `a probe at or just before step 50 is recorded: ${at50?.step}`);
+  const next = rec.probes.find((p) => p.step > 50);
+  assert.ok(at50 && next && next.step - at50.step <= 30, `probes close around step 50: ${at50?.step} and ${next?.step}`);
   assert.equal(drawn.step, at50.step, 'the profile draws the probe of step 50');
   assert.deepEqual(drawn.shares, { silent: at50.silent, saturated: at50.saturated });
   assert.deepEqual(drawn.network, drawn.shares, 'the network view too');

@@ -81,6 +81,9 @@ export const TICK_MS = 25;
  * the worker waits longer after an evaluation that took over EVAL_MS / 4 (at most ~20 %).
  */
 export const PROBE_MS = 200;
+/** A run's first steps are probed at least every EARLY_EVERY steps, not only every PROBE_MS (worker.js). */
+export const EARLY_STEPS = 200;
+export const EARLY_EVERY = 10;
 export const EVAL_MS = 1000;
 /**
  * Samples per split of the timed evaluations (and the step-0 one): a full pass over MNIST

@@ -4,7 +4,7 @@
 // PAUSE, RESET and a new config act at once. Its first message is the wasm module, which the
 // page has already compiled (app/workers.js): the worker only instantiates it.
 import init, { Playground, debugPanic, previewFiles, schema, wasmBuild } from '../../pkg/spikeplay.js';
-import { EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, errorValue } from '../run/protocol.js';
+import { EARLY_EVERY, EARLY_STEPS, EVAL_LIMIT, EVAL_MS, FromWorker, GRID, PROBE_MS, TICK_MS, TRAP_PATTERN, ToWorker, errorValue } from '../run/protocol.js';
 
 let handle = null;
 let wasm = null; // the module's exports, for the memory in use
@@ -12,6 +12,7 @@ let gen = -1;
 let running = false;
 let view = { layer: 0, sample: 0 };
 let lastProbe = -Infinity;
+let lastProbeStep = 0;
 let lastEval = -Infinity;
 // Time to wait after a timed evaluation before the next: at least EVAL_MS, and four times what
 // the last one took, so evaluating costs at most ~20 % of the time on a slow net.
@@ -183,9 +184,15 @@ function sendReport(train, force) {
   const now = performance.now();
   const msg = { type: FromWorker.REPORT, gen, train, stepsPerSecond: force ? 0 : stepsPerSecond(train.step), ownStepsPerSecond: own };
   const epochEnd = !!train.epoch_ends?.at(-1);
-  if (force || epochEnd || now - lastProbe >= PROBE_MS) {
+  // A run's first EARLY_STEPS are probed at least every EARLY_EVERY steps, not only every
+  // PROBE_MS: they are where a deep net goes silent, and at full speed a small net trains 50
+  // steps between two timed probes, so the history scrubber would have nothing near step 50
+  // (recording.js keeps these probes). Every 10 steps, a slow net pays for few extra probes.
+  const early = train.step <= EARLY_STEPS && train.step - lastProbeStep >= EARLY_EVERY;
+  if (force || epochEnd || early || now - lastProbe >= PROBE_MS) {
     Object.assign(msg, probe());
     lastProbe = performance.now();
+    lastProbeStep = train.step;
   }
   // The timed evaluation is an estimate on EVAL_LIMIT samples per split; the one at an
   // epoch's end covers them all, as the CLI's history does (tests/e2e-agreement.test.mjs).
@@ -237,7 +244,7 @@ function ready() {
   recent.length = 0;
   own = 0;
   lastProbe = lastEval = -Infinity;
-  lastStep = 0;
+  lastStep = lastProbeStep = 0;
   const [layout, config] = core(() => [handle.layout(), handle.config()]);
   finishAt = config.open_ended ? Infinity : config.epochs * Math.max(1, layout.steps_per_epoch);
   // (Ticking Open-ended builds the run again from step 0, as any change of setting does.)
