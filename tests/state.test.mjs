@@ -310,3 +310,10 @@ test('a rewrite of the link keeps the lesson, its chapter, the locked controls a
   assert.deepEqual(read.locked, ['norm', 'lr']);
   assert.deepEqual(read.unknown, []);
 });
+
+test('withPageKey sets or removes one page key and keeps every other as it was', async () => {
+  const { withPageKey } = await import('../web/state/state.js');
+  assert.equal(withPageKey('#depth=3&compare=norm:none,psp', 'pace', '10'), '#depth=3&compare=norm:none,psp&pace=10');
+  assert.equal(withPageKey('#depth=3&pace=10&hide=lr,seed', 'pace', null), '#depth=3&hide=lr,seed');
+  assert.equal(withPageKey('', 'present', '1'), '#present=1');
+});

@@ -22,11 +22,14 @@ export class HistoryBar {
     return document.body.dataset.scrubStep === undefined;
   }
 
-  /** Shows `step` (null or past the latest probe: live). */
+  /**
+   * Shows `step`: a whole step within the recorded ones, or null (asked for, or at or past the
+   * latest probe: live). The modes' scrubTo take it as given.
+   */
   move(step) {
     const mode = this.active();
     const ext = mode.historyExtent?.();
-    mode.scrubTo?.(ext && step !== null && step < ext.last ? step : null);
+    mode.scrubTo?.(ext && step !== null && step < ext.last ? Math.max(ext.first, Math.round(step)) : null);
     this.follow();
   }
 

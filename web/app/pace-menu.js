@@ -2,6 +2,7 @@
 // step a second, so a teacher can slow the first steps of a deep net enough to point at them.
 // The choice goes into the link (`pace`), which the page keeps through its rewrites.
 import { PACES, onPace, paceLabel, setPace } from '../run/pace.js';
+import { withPageKey } from '../state/state.js';
 
 export function initPaceMenu(select) {
   for (const p of PACES) select.add(new Option(paceLabel(p), String(p)));
@@ -9,9 +10,6 @@ export function initPaceMenu(select) {
   select.addEventListener('change', () => {
     const p = Number(select.value);
     setPace(p);
-    const params = new URLSearchParams(location.hash.slice(1));
-    if (p) params.set('pace', String(p));
-    else params.delete('pace');
-    history.replaceState(null, '', `#${params.toString().replace(/%2C/g, ',').replace(/%3A/g, ':')}`);
+    history.replaceState(null, '', withPageKey(location.hash, 'pace', p ? String(p) : null));
   });
 }

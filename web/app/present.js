@@ -2,6 +2,7 @@
 // text (style.css, body[data-present]), with its title and caption; ← → (or the buttons) move
 // between the charts of the mode on screen, Esc or P leaves. The header stays, so Train,
 // Step and Reset remain a click (or Space) away. A link opens in it with `present=1`.
+import { withPageKey } from '../state/state.js';
 const $ = (id) => document.getElementById(id);
 
 /** The chart cards of the mode on screen, in page order (hidden cards, such as the boundary of image data, skipped). */
@@ -49,11 +50,8 @@ export class Presenter {
     $('present-nav').hidden = !on;
     if (!on) for (const c of document.querySelectorAll('.card[data-current]')) delete c.dataset.current;
     // The link says so too (state.js KEPT_KEYS keeps it through rewrites): a copied link opens presenting.
-    const p = new URLSearchParams(location.hash.slice(1));
-    if (on !== p.has('present')) {
-      if (on) p.set('present', '1');
-      else p.delete('present');
-      history.replaceState(null, '', `#${p}`);
+    if (on !== new URLSearchParams(location.hash.slice(1)).has('present')) {
+      history.replaceState(null, '', withPageKey(location.hash, 'present', on ? '1' : null));
     }
     this.show();
   }

@@ -228,10 +228,8 @@ export class Compare {
   }
 
   /** The history scrubber moved: every run's profile, table row and marks show `step` (null: live). */
-  scrubTo(step) {
-    const ext = this.historyExtent();
-    const at = step === null || !ext || step >= ext.last ? null : Math.max(ext.first, Math.round(step));
-    this.at = at;
+  scrubTo(at) {
+    this.at = at; // within historyExtent: app/history.js clamps it
     for (const c of ['loss', 'accuracy', 'heatmaps']) this.charts[c].mark = at;
     for (const run of this.runs) {
       run.at = at;

@@ -364,11 +364,9 @@ export class Explore {
     return ps?.length ? { first: ps[0].step, last: ps.at(-1).step } : null;
   }
 
-  /** The history scrubber moved: every recorded view shows `step` (null: live again). */
-  scrubTo(step) {
+  /** The history scrubber moved (app/history.js, which keeps `at` within historyExtent): every recorded view shows `at` (null: live again). */
+  scrubTo(at) {
     if (!this.recording) return;
-    const extent = this.historyExtent();
-    const at = step === null || !extent || step >= extent.last ? null : Math.max(extent.first, Math.round(step));
     this.views.scrub(this.recording, at);
     if (at === null) delete document.body.dataset.scrubStep;
     else document.body.dataset.scrubStep = String(at);

@@ -185,6 +185,17 @@ export function toHash(config, hidden = [], current = globalThis.location?.hash 
   return '#' + p.toString().replace(/%2C/g, ',');
 }
 
+/**
+ * `hash` with one page key set to `value` (null: removed), every other key as it was: what the
+ * page's own controls (Speed, Present) write into the address. Commas stay readable, as toHash's.
+ */
+export function withPageKey(hash, key, value) {
+  const p = new URLSearchParams(hash.replace(/^#/, ''));
+  if (value === null) p.delete(key);
+  else p.set(key, value);
+  return '#' + p.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
+}
+
 /** f32 fields come back from the core widened to f64 (0.05 -> 0.0500000007); show what was typed. */
 export function tidyConfig(config) {
   const out = { ...config };
