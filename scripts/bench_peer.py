@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer benchmark of issue 6: spikeplay's benchmark configs A-E in plain PyTorch and in
+"""Peer benchmark of issues 6 and 19: spikeplay's benchmark configs A-F in plain PyTorch and in
 snnTorch on the CPU, with 1 and 2 threads, side by side with `spikeplay bench` (native)
 measured in the same invocation. Run it through scripts/bench-peer.sh, which makes the
 virtual environment, installs the pinned torch and snnTorch and builds the binary.
@@ -28,7 +28,7 @@ Both peers build the network of crate/src/model.rs with spikeplay's defaults
   stream x (`h = Syn(LIF(x)); x = x + Syn(LIF(h))`), the last block a single layer when
   depth - 1 is odd; the last gain of each block (PSP or BN gamma, or the weight without a
   norm) starts at zero (zero_init_residual);
-- conv (config E): 3x3 convs of 8 channels, 2x2 max-pools of the spikes placed as
+- conv (configs E, E2, F): 3x3 convs (8, 32 and 4 channels), 2x2 max-pools of the spikes placed as
   `ExperimentConfig::pool_schedule` places them, the readout dense on the flattened map;
 - weights uniform with variance 1/fan_in (conv fan-in 9 x channels), biases zero.
 
@@ -84,6 +84,8 @@ CONFIGS = {
     "C": dict(dataset="spiral", depth=16, width=128, timesteps=8, batch=32, residual=False, conv=False, pools=0),
     "D": dict(dataset="digits", depth=100, width=64, timesteps=4, batch=16, residual=True, conv=False, pools=0),
     "E": dict(dataset="mnist14", depth=3, width=8, timesteps=4, batch=32, residual=False, conv=True, pools=2),
+    "E2": dict(dataset="mnist28", depth=2, width=32, timesteps=4, batch=64, residual=False, conv=True, pools=2),
+    "F": dict(dataset="mnist14", depth=101, width=4, timesteps=2, batch=16, residual=True, conv=True, pools=2),
 }
 NORMS = ("none", "bn", "psp")
 FRAMEWORKS = ("torch", "snntorch")
@@ -160,7 +162,7 @@ def load_spiral(n=1000, noise=0.05):
     return Data(x, torch.tensor(ys), 2, None)
 
 
-def load_mnist14():
+def load_mnist(images_file):
     def idx(name):
         with gzip.open(os.path.join(ROOT, "data", "mnist", name)) as f:
             raw = f.read()
@@ -168,7 +170,7 @@ def load_mnist14():
         dims = struct.unpack(">" + "I" * ndim, raw[4 : 4 + 4 * ndim])
         return torch.frombuffer(bytearray(raw[4 + 4 * ndim :]), dtype=torch.uint8).reshape(dims)
 
-    images = idx("mnist14-images.idx3-ubyte.gz")
+    images = idx(images_file)
     labels = idx("mnist-labels.idx1-ubyte.gz").long()
     n, h, w = images.shape
     x = images.reshape(n, h * w).float()
@@ -177,7 +179,12 @@ def load_mnist14():
     return Data(x, labels, 10, (h, w))
 
 
-LOADERS = {"digits": load_digits, "spiral": load_spiral, "mnist14": load_mnist14}
+LOADERS = {
+    "digits": load_digits,
+    "spiral": load_spiral,
+    "mnist14": lambda: load_mnist("mnist14-images.idx3-ubyte.gz"),
+    "mnist28": lambda: load_mnist("mnist28-images.idx3-ubyte.gz"),
+}
 
 
 class Batches:
@@ -569,7 +576,7 @@ def csv_list(allowed):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", type=csv_list(tuple(CONFIGS)), default=list(CONFIGS), help="comma-separated, default A,B,C,D,E")
+    p.add_argument("--configs", type=csv_list(tuple(CONFIGS)), default=list(CONFIGS), help="comma-separated, default A,B,C,D,E,E2,F")
     p.add_argument("--norms", type=csv_list(NORMS), default=list(NORMS), help="comma-separated, default none,bn,psp")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps before timing (default 3)")
     p.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")

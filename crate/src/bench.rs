@@ -11,7 +11,15 @@ use crate::config::{DatasetKind, ExperimentConfig, NormKind};
 use crate::error::{Error, Result};
 use crate::Trainer;
 
-/// The benchmark configs of issue 6 by letter, without a norm (each runs with several).
+/// Every benchmark config's name: A-E of issue 6, E2 and F of issue 19.
+pub const CONFIGS: [&str; 7] = ["A", "B", "C", "D", "E", "E2", "F"];
+
+/// The data files (paths in `data/`) config `name` trains on: what wasm must be given.
+pub fn files(name: &str) -> Result<&'static [&'static str]> {
+    Ok(config(name)?.dataset.files())
+}
+
+/// The benchmark configs by name, without a norm (each runs with several).
 pub fn config(name: &str) -> Result<ExperimentConfig> {
     let base = ExperimentConfig { probe_samples: 16, seed: 0, ..Default::default() };
     Ok(match name {
@@ -25,7 +33,13 @@ pub fn config(name: &str) -> Result<ExperimentConfig> {
         "D" => ExperimentConfig { dataset: DatasetKind::Digits, residual: true, depth: 100, width: 64, timesteps: 4, batch: 16, ..base },
         // The page's MNIST conv preset: mnist14, 3 conv layers of 8 channels, 2 pools, T 4, batch 32.
         "E" => ExperimentConfig { dataset: DatasetKind::Mnist14, conv: true, depth: 3, width: 8, pools: 2, timesteps: 4, batch: 32, ..base },
-        other => return Err(Error::parse(format!("bench config {other:?}: expected one of A, B, C, D, E"))),
+        // The RESULTS.md conv net: mnist28, 2 conv layers of 32 channels, a pool after each,
+        // T 4, batch 64 (with the rate readout of every config here, so the peer nets match).
+        "E2" => ExperimentConfig { dataset: DatasetKind::Mnist28, conv: true, depth: 2, width: 32, pools: 2, timesteps: 4, batch: 64, ..base },
+        // The page's 101-layer residual conv preset: mnist14, a stem and 50 blocks of 4
+        // channels, 2 pools, T 2, batch 16.
+        "F" => ExperimentConfig { dataset: DatasetKind::Mnist14, conv: true, residual: true, depth: 101, width: 4, pools: 2, timesteps: 2, batch: 16, ..base },
+        other => return Err(Error::parse(format!("bench config {other:?}: expected one of {}", CONFIGS.join(", ")))),
     })
 }
 
@@ -103,13 +117,15 @@ mod tests {
 
     #[test]
     fn every_config_is_valid_with_every_benchmarked_norm() {
-        for name in ["A", "B", "C", "D", "E"] {
+        for name in CONFIGS {
             for norm in [NormKind::None, NormKind::Bn, NormKind::Psp] {
                 let cfg = ExperimentConfig { norm, ..config(name).unwrap() };
                 cfg.validate().unwrap_or_else(|e| panic!("{name} {norm:?}: {e}"));
             }
         }
-        assert!(config("F").unwrap_err().to_string().contains("A, B, C, D, E"));
+        assert!(config("G").unwrap_err().to_string().contains("A, B, C, D, E, E2, F"));
+        assert_eq!(files("E2").unwrap(), ["mnist/mnist28-images.idx3-ubyte.gz", "mnist/mnist-labels.idx1-ubyte.gz"]);
+        assert!(files("A").unwrap().is_empty() && files("F").unwrap()[0].contains("mnist14"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ struct Dense {
 /// `dst = (dst if accumulate) + lhs rhs` with `lhs` `[m, k]` and `rhs` `[k, n]` given by
 /// their row and column strides, `dst` row-major `[m, n]`.
 #[allow(clippy::too_many_arguments)]
-fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), lhs: &[f32], (lhs_rs, lhs_cs): (usize, usize), rhs: &[f32], (rhs_rs, rhs_cs): (usize, usize)) {
+pub(crate) fn product(dst: &mut [f32], accumulate: bool, (m, n, k): (usize, usize, usize), lhs: &[f32], (lhs_rs, lhs_cs): (usize, usize), rhs: &[f32], (rhs_rs, rhs_cs): (usize, usize)) {
     assert!(dst.len() == m * n, "dense: destination of {} values for [{m}, {n}]", dst.len());
     assert!(m == 0 || k == 0 || (m - 1) * lhs_rs + (k - 1) * lhs_cs < lhs.len(), "dense: lhs out of bounds");
     assert!(k == 0 || n == 0 || (k - 1) * rhs_rs + (n - 1) * rhs_cs < rhs.len(), "dense: rhs out of bounds");
@@ -199,7 +199,7 @@ fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
     out
 }
 
-mod sparse;
+pub(crate) mod sparse;
 mod timing;
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
 mod relaxed;

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod compare;
 pub mod config;
 pub mod data;
+pub mod conv;
 pub mod dense;
 pub mod encode;
 pub mod error;

@@ -68,11 +68,7 @@ pub struct Network {
 fn pool(xs: &Tensor, n: usize, avg: bool) -> Result<Tensor> {
     let mut xs = xs.clone();
     for _ in 0..n {
-        let (t, b) = (xs.dim(0)?, xs.dim(1)?);
-        let flat = xs.flatten(0, 1)?;
-        let y = if avg { flat.avg_pool2d(2)? } else { flat.max_pool2d(2)? };
-        let (_, c, h, w) = y.dims4()?;
-        xs = y.reshape((t, b, c, h, w))?;
+        xs = crate::conv::pool::pool2(&xs, avg)?;
     }
     Ok(xs)
 }

@@ -69,8 +69,16 @@ pub fn debug_panic(message: &str) {
     panic!("{message}");
 }
 
-/// Times `steps` training steps of benchmark config `name` (A-E, `crate::bench`) with
-/// `norm` after `warmup` untimed ones; `files` carries config E's MNIST 14x14 files.
+/// The data files benchmark config `name` needs (paths in `data/`, `crate::bench::files`):
+/// what [`bench_steps`] must be given.
+#[wasm_bindgen(js_name = benchFiles)]
+pub fn bench_files(name: &str) -> Result<Vec<String>, JsValue> {
+    Ok(crate::bench::files(name).map_err(js_err)?.iter().map(|f| f.to_string()).collect())
+}
+
+/// Times `steps` training steps of benchmark config `name` (`crate::bench::CONFIGS`) with
+/// `norm` after `warmup` untimed ones; `files` carries the MNIST files of E, E2 and F
+/// ([`bench_files`]).
 /// Returns `{ config, norm, step_ms: [...] }`, the same record as `spikeplay bench --out`.
 #[wasm_bindgen(js_name = benchSteps)]
 pub fn bench_steps(name: &str, norm: &str, warmup: u32, steps: u32, files: JsValue) -> Result<JsValue, JsValue> {

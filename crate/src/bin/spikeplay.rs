@@ -9,6 +9,10 @@
 //!     --seeds 0,1,2 --epochs 10 --jobs 2 --out results/digits   # writes .csv and .md
 //! ```
 
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,15 +43,16 @@ enum Command {
     Train(TrainArgs),
     /// Train a grid (norms x depths x architectures x seeds) and write CSV and markdown tables.
     Compare(CompareArgs),
-    /// Time training steps of the benchmark configs A-E (docs/BENCHMARKS.md) and print a table.
+    /// Time training steps of the benchmark configs A-F (docs/BENCHMARKS.md) and print a table.
     Bench(BenchArgs),
 }
 
 #[derive(Args)]
 struct BenchArgs {
     /// Configs, comma-separated: A (MLP 4x128, T 8), B (8x256, T 16), C (16x128, T 8, 2 inputs),
-    /// D (residual 100x64, T 4), E (conv MNIST 14x14 preset).
-    #[arg(long, value_delimiter = ',', default_value = "A,B,C,D,E")]
+    /// D (residual 100x64, T 4), E (conv MNIST 14x14 preset), E2 (conv 2x32 on MNIST 28x28),
+    /// F (the 101-layer residual conv preset).
+    #[arg(long, value_delimiter = ',', default_value = "A,B,C,D,E,E2,F")]
     configs: Vec<String>,
     /// Norms, comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = serde_name::<NormKind>, default_value = "none,bn,psp")]

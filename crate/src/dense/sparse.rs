@@ -5,7 +5,7 @@
 /// `x * y + acc`: one fused multiply-add in the AVX2+FMA build of these loops, a
 /// multiply and an add elsewhere (where `mul_add` would be a library call).
 #[inline(always)]
-fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
+pub(crate) fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
     if FMA {
         x.mul_add(y, acc)
     } else {
@@ -181,7 +181,7 @@ fn mask4(c: &[f32; 4]) -> usize {
 /// Whether this CPU runs the AVX2+FMA build of the loops (x86-64 only; the crate is
 /// built for the baseline x86-64, so the compiler may use them only where asked).
 #[cfg(target_arch = "x86_64")]
-fn avx2_fma() -> bool {
+pub(crate) fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
@@ -214,7 +214,7 @@ fn par_rows(out: &mut [f32], width: usize, work: usize, f: impl Fn(&mut [f32], u
 macro_rules! dispatch {
     ($f:ident($($arg:ident: $ty:ty),*)) => {{
         #[cfg(target_arch = "x86_64")]
-        if avx2_fma() {
+        if $crate::dense::sparse::avx2_fma() {
             #[target_feature(enable = "avx2,fma")]
             fn wide($($arg: $ty),*) {
                 $f::<true>($($arg),*)
@@ -225,6 +225,7 @@ macro_rules! dispatch {
         $f::<false>($($arg),*)
     }};
 }
+pub(crate) use dispatch;
 
 /// `y [rows, out] += A [rows, in] W^T`, with `wt` = `W^T` as `[in, out]` and `nz` the
 /// non-zeros of `A`.

@@ -20,10 +20,10 @@ enum Op {
 impl Op {
     /// Shapes: `[T, B, in]` -> `[T, B, out]`, or `[T, B, C, H, W]` -> `[T, B, C', H, W]`.
     ///
-    /// On the CPU a dense layer is one op with its bias ([`crate::dense`]) and a conv
-    /// layer's bias is added by [`crate::norm::channel::shift`]: candle-nn's layers broadcast the
-    /// weight over `T` and the bias over `[T, B]`, whose gradients then need candle's slow
-    /// reduction over leading axes. Elsewhere, candle-nn's layers as they are.
+    /// On the CPU a dense layer is one op with its bias ([`crate::dense`]), and so is a conv
+    /// layer ([`crate::conv`]): candle-nn's layers broadcast the weight over `T` and the bias
+    /// over `[T, B]`, whose gradients then need candle's slow reduction over leading axes, and
+    /// its `conv2d` runs per frame. Elsewhere, candle-nn's layers as they are.
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
         let (t, b) = (a.dim(0)?, a.dim(1)?);
         // An input that is one step repeated over T (a stride-0 view: a direct-encoded
@@ -53,13 +53,15 @@ impl Op {
                 }
             }
             Op::Conv(c) => {
-                let cfg = c.config();
-                let y = a.flatten(0, 1)?.conv2d(c.weight(), cfg.padding, cfg.stride, cfg.dilation, cfg.groups)?;
-                let (_, ch, h, w) = y.dims4()?;
-                let y = y.reshape((t, b, ch, h, w))?;
-                match c.bias() {
-                    Some(bias) => crate::norm::channel::shift(&y, bias),
-                    None => Ok(y),
+                // One op over all T x B frames (crate::conv); padding 1, stride 1 (`build`).
+                let bias = match c.bias() {
+                    Some(bias) => bias.clone(),
+                    None => Tensor::zeros(c.weight().dim(0)?, a.dtype(), a.device())?,
+                };
+                if repeated {
+                    crate::conv::conv3x3_repeated(&a.narrow(0, 0, 1)?, c.weight(), &bias, t)
+                } else {
+                    crate::conv::conv3x3(a, c.weight(), &bias)
                 }
             }
         }

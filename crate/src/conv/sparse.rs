@@ -1,0 +1,200 @@
+//! The event-driven convolution: for inputs that are mostly zero (a hidden layer's spikes,
+//! binary, or their normalized trace), every non-zero input value is an event that adds its
+//! `3 x 3 x C'` kernel slice, scaled by the value, to the output positions it reaches: the
+//! scatter a neuromorphic chip does. The work is `events x 9 x C'` multiply-adds instead of
+//! the dense path's `positions x C 9 x C'` and its patch matrix. The weight gradient walks the
+//! same events, gathering the output gradient where each one landed.
+//!
+//! The accumulators are position-major (`[N H W, C']`, a position's channels side by side), so
+//! each event's nine updates are contiguous `C'`-long rows, which the compiler vectorizes.
+
+use super::Dims;
+
+/// When the event-driven path beats the patch matrix: at most this share of non-zero inputs
+/// (measured, docs/BENCHMARKS.md sixth round: `spikeplay bench --conv-products` and
+/// `node scripts/bench-wasm.mjs --conv-products`). `SPIKEPLAY_CONV_SPARSE_MAX` overrides it
+/// natively (0 turns the event path off).
+const SPARSE_MAX: f32 = if cfg!(target_arch = "wasm32") { 0.3 } else { 0.3 };
+
+#[cfg(target_arch = "wasm32")]
+fn sparse_max() -> f32 {
+    SPARSE_MAX
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn sparse_max() -> f32 {
+    static MAX: std::sync::OnceLock<f32> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| std::env::var("SPIKEPLAY_CONV_SPARSE_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(SPARSE_MAX))
+}
+
+/// The non-zero values of an `[N, C, H, W]` input, plane by plane (`frame x channel`).
+pub(crate) struct Events {
+    /// Position in its plane (`y W + x`) and value of each event.
+    at: Vec<(u32, f32)>,
+    /// Where each plane's events start in `at` (`N C + 1` entries).
+    starts: Vec<usize>,
+}
+
+#[cfg(test)]
+impl Events {
+    pub fn count(&self) -> usize {
+        self.at.len()
+    }
+}
+
+/// The events of `x` if there are few enough for the event path, else `None`.
+pub(crate) fn events(x: &[f32], d: &Dims) -> Option<Events> {
+    events_below(x, d, sparse_max())
+}
+
+/// The events of `x` if at most `share` of its values are non-zero.
+pub(crate) fn events_below(x: &[f32], d: &Dims, share: f32) -> Option<Events> {
+    if share <= 0.0 || x.is_empty() {
+        return None;
+    }
+    let most = (share * x.len() as f32) as usize;
+    let hw = d.hw();
+    let mut at = Vec::with_capacity(most.min(x.len() / 4 + 16));
+    let mut starts = Vec::with_capacity(x.len() / hw.max(1) + 1);
+    for plane in x.chunks_exact(hw) {
+        starts.push(at.len());
+        for (p, &v) in plane.iter().enumerate() {
+            if v != 0.0 {
+                at.push((p as u32, v));
+            }
+        }
+        if at.len() > most {
+            return None;
+        }
+    }
+    starts.push(at.len());
+    Some(Events { at, starts })
+}
+
+/// `w` `[C', C, 3, 3]` as `[C, 3, 3, C']` with each kernel row reversed (`kx` = 2, 1, 0): an
+/// event at column `ix` reaches output columns `ix - 1, ix, ix + 1` through `kx` = 2, 1, 0,
+/// so one kernel row's three taps are one run of `3 C'` weights, added onto one run of three
+/// neighbouring positions' channels.
+fn taps_major(w: &[f32], d: &Dims) -> Vec<f32> {
+    let co = d.c_out;
+    let mut out = vec![0f32; w.len()];
+    for c in 0..co {
+        for ci in 0..d.c_in {
+            for ky in 0..3 {
+                for kx in 0..3 {
+                    out[((ci * 3 + ky) * 3 + 2 - kx) * co + c] = w[((c * d.c_in + ci) * 3 + ky) * 3 + kx];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The kernel rows and columns an event at `(iy, ix)` reaches, as `(ky range, first column
+/// of the run, first reversed tap, run length)`: output row `iy + 1 - ky` for each `ky`, output
+/// columns `ix - 1 ..= ix + 1` clipped to the map.
+#[inline(always)]
+fn reach(iy: usize, ix: usize, d: &Dims) -> (std::ops::Range<usize>, usize, usize, usize) {
+    let rows = (iy + 2).saturating_sub(d.h)..(iy + 2).min(3);
+    let (x0, x1) = (ix.saturating_sub(1), (ix + 2).min(d.w));
+    (rows, x0, x0 + 1 - ix, x1 - x0)
+}
+
+/// The forward by scatter: `[N, C', H, W]` with the bias.
+pub(crate) fn forward(events: &Events, w: &[f32], b: &[f32], d: &Dims) -> Vec<f32> {
+    let (hw, co) = (d.hw(), d.c_out);
+    let wt = taps_major(w, d);
+    let mut acc = vec![0f32; d.positions() * co];
+    scatter_dispatch(events, &wt, &mut acc, d);
+    // [N, HW, C'] -> [N, C', HW] with the bias.
+    let mut out = vec![0f32; acc.len()];
+    for n in 0..d.frames {
+        let src = &acc[n * hw * co..][..hw * co];
+        for (c, &bias) in b.iter().enumerate() {
+            let dst = &mut out[(n * co + c) * hw..][..hw];
+            for (q, o) in dst.iter_mut().enumerate() {
+                *o = src[q * co + c] + bias;
+            }
+        }
+    }
+    out
+}
+
+fn scatter_dispatch(events: &Events, wt: &[f32], acc: &mut [f32], d: &Dims) {
+    crate::dense::sparse::dispatch!(scatter(events: &Events, wt: &[f32], acc: &mut [f32], d: &Dims))
+}
+
+/// `acc` (`[N, HW, C']`) += each event's value times the kernel slices it reaches.
+#[inline(always)]
+fn scatter<const FMA: bool>(events: &Events, wt: &[f32], acc: &mut [f32], d: &Dims) {
+    let (hw, co, w) = (d.hw(), d.c_out, d.w);
+    for plane in 0..d.frames * d.c_in {
+        let (n, ci) = (plane / d.c_in, plane % d.c_in);
+        let frame = &mut acc[n * hw * co..][..hw * co];
+        for &(p, v) in &events.at[events.starts[plane]..events.starts[plane + 1]] {
+            let (iy, ix) = (p as usize / w, p as usize % w);
+            let (rows, x0, tap0, len) = reach(iy, ix, d);
+            for ky in rows {
+                let y = iy + 1 - ky;
+                let kernel = &wt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co];
+                for (o, &k) in frame[(y * w + x0) * co..][..len * co].iter_mut().zip(kernel) {
+                    *o = crate::dense::sparse::madd::<FMA>(v, k, *o);
+                }
+            }
+        }
+    }
+}
+
+/// The weight gradient `[C', C, 3, 3]` by walking the events: each adds its value times the
+/// output gradient at every position it reached.
+pub(crate) fn weight_gradient(events: &Events, g: &[f32], d: &Dims) -> Vec<f32> {
+    let (hw, co) = (d.hw(), d.c_out);
+    // The gradient position-major, [N, HW, C'].
+    let mut gt = vec![0f32; g.len()];
+    for n in 0..d.frames {
+        for c in 0..co {
+            for (q, &v) in g[(n * co + c) * hw..][..hw].iter().enumerate() {
+                gt[(n * hw + q) * co + c] = v;
+            }
+        }
+    }
+    let mut dwt = vec![0f32; d.taps() * co];
+    gather_dispatch(events, &gt, &mut dwt, d);
+    // Back from reversed taps-major to [C', C, 3, 3].
+    let mut dw = vec![0f32; dwt.len()];
+    for c in 0..co {
+        for ci in 0..d.c_in {
+            for ky in 0..3 {
+                for kx in 0..3 {
+                    dw[((c * d.c_in + ci) * 3 + ky) * 3 + kx] = dwt[((ci * 3 + ky) * 3 + 2 - kx) * co + c];
+                }
+            }
+        }
+    }
+    dw
+}
+
+fn gather_dispatch(events: &Events, gt: &[f32], dwt: &mut [f32], d: &Dims) {
+    crate::dense::sparse::dispatch!(gather(events: &Events, gt: &[f32], dwt: &mut [f32], d: &Dims))
+}
+
+/// `dwt` (reversed taps-major) += each event's value times the gradient where it landed.
+#[inline(always)]
+fn gather<const FMA: bool>(events: &Events, gt: &[f32], dwt: &mut [f32], d: &Dims) {
+    let (hw, co, w) = (d.hw(), d.c_out, d.w);
+    for plane in 0..d.frames * d.c_in {
+        let (n, ci) = (plane / d.c_in, plane % d.c_in);
+        let frame = &gt[n * hw * co..][..hw * co];
+        for &(p, v) in &events.at[events.starts[plane]..events.starts[plane + 1]] {
+            let (iy, ix) = (p as usize / w, p as usize % w);
+            let (rows, x0, tap0, len) = reach(iy, ix, d);
+            for ky in rows {
+                let y = iy + 1 - ky;
+                let slot = &mut dwt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co];
+                for (o, &gv) in slot.iter_mut().zip(&frame[(y * w + x0) * co..][..len * co]) {
+                    *o = crate::dense::sparse::madd::<FMA>(v, gv, *o);
+                }
+            }
+        }
+    }
+}
