@@ -37,7 +37,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
   options: {
     in: { type: 'string', default: 'node' },
-    configs: { type: 'string', default: 'A,B,C,D,E' },
+    configs: { type: 'string', default: 'A,B,C,D,E,E2,F' },
     norms: { type: 'string', default: 'none,bn,psp' },
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
@@ -73,14 +73,17 @@ function native(part) {
 
 /** The module on Node's main thread: { where, run(part) -> timings, close() }. */
 async function inNode() {
-  const { benchProducts, benchSteps, initSync, wasmBuild } = await import('../pkg/spikeplay.js');
+  const { benchFiles, benchProducts, benchSteps, initSync, wasmBuild } = await import('../pkg/spikeplay.js');
   initSync({ module: readFileSync(buildUrl(job.build ?? chooseBuild(''))) });
-  const mnist14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz']
-    .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ROOT, 'data', 'mnist', name))) }));
+  // E, E2 and F train on MNIST: the shipped files benchFiles names.
+  const filesOf = (c) => {
+    const paths = benchFiles(c);
+    return paths.length ? paths.map((path) => ({ name: path.split('/').pop(), bytes: new Uint8Array(readFileSync(join(ROOT, 'data', path))) })) : undefined;
+  };
   const run = (part) => {
     if (part.products) return benchProducts(part.steps);
     const out = [];
-    for (const c of part.configs) for (const n of part.norms) out.push(benchSteps(c, n, part.warmup, part.steps, c === 'E' ? mnist14 : undefined));
+    for (const c of part.configs) for (const n of part.norms) out.push(benchSteps(c, n, part.warmup, part.steps, filesOf(c)));
     return out;
   };
   return { where: `Node ${process.version}, main thread, ${wasmBuild()} build`, run, close() {} };
@@ -159,12 +162,14 @@ if (job.products) {
   // One round's products (later rounds only repeat them).
   const [{ native: natProducts, wasm: wasmProducts }] = runs[0];
   console.log(`wasm: ${wasmSide.where}, one thread; native threads: ${threads}; median of ${job.steps} runs each`);
-  console.log('| rows x in x out | non-zeros | wasm: A W^T gemm ms | sparse ms | taken | dY^T A gemm ms | sparse ms | taken | native: A W^T gemm ms | sparse ms | taken | dY^T A gemm ms | sparse ms | taken |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  // Dense rows: `rows x in x out`, forward `A W^T`, gradient `dY^T A`; conv3x3 rows:
+  // `frames x C x C' x H x W`, "gemm" the patch matrix, "sparse" the events.
+  console.log('| layer | shape | non-zeros | wasm: forward gemm ms | sparse ms | taken | weight gradient gemm ms | sparse ms | taken | native: forward gemm ms | sparse ms | taken | weight gradient gemm ms | sparse ms | taken |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const ms = (v) => v.toFixed(3);
   const f = (t) => [ms(t.gemm_ms), ms(t.sparse_ms), t.chosen, ms(t.gemm_grad_ms), ms(t.sparse_grad_ms), t.chosen_grad].join(' | ');
   wasmProducts.forEach((w, i) => {
-    console.log(`| ${w.shape.join(' x ')} | ${Math.round(w.density * 100)} % | ${f(w)} | ${f(natProducts[i])} |`);
+    console.log(`| ${w.layer} | ${w.shape.join(' x ')} | ${Math.round(w.density * 100)} % | ${f(w)} | ${f(natProducts[i])} |`);
   });
   process.exit(0);
 }

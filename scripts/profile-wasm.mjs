@@ -27,9 +27,9 @@ const { values: opt, positionals } = parseArgs({
   },
 });
 const [config, norm] = positionals;
-if (!['A', 'B', 'C', 'D', 'E'].includes(config)) throw new Error(`config: one of A, B, C, D, E, got ${config}`);
-// E (the conv preset) trains on MNIST 14x14: the files the repository ships, fetched by the page.
-const files = config === 'E' ? ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'] : null;
+// crate/src/bench.rs CONFIGS.
+const CONFIGS = ['A', 'B', 'C', 'D', 'E', 'E2', 'F'];
+if (!CONFIGS.includes(config)) throw new Error(`config: one of ${CONFIGS.join(', ')}, got ${config}`);
 if (!['none', 'bn', 'psp'].includes(norm)) throw new Error(`norm: none, bn or psp, got ${norm}`);
 if (!['relaxed', 'baseline'].includes(opt.build)) throw new Error(`--build: relaxed or baseline, got ${opt.build}`);
 const whole = (name, min) => {
@@ -55,13 +55,16 @@ try {
     window.spikeplayModule = m;
     return m.wasmBuild();
   }, module);
-  await page.evaluate(async (names) => {
-    window.spikeplayFiles = names && await Promise.all(names.map(async (name) => {
-      const res = await fetch(`/data/mnist/${name}`);
-      if (!res.ok) throw new Error(`data/mnist/${name}: HTTP ${res.status}`);
-      return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
-    }));
-  }, files);
+  // E, E2 and F train on MNIST: the files the repository ships (benchFiles names them),
+  // fetched as the page fetches them.
+  await page.evaluate(async (c) => {
+    const paths = window.spikeplayModule.benchFiles(c);
+    window.spikeplayFiles = paths.length ? await Promise.all(paths.map(async (path) => {
+      const res = await fetch(`/data/${path}`);
+      if (!res.ok) throw new Error(`data/${path}: HTTP ${res.status}`);
+      return { name: path.split('/').pop(), bytes: new Uint8Array(await res.arrayBuffer()) };
+    })) : null;
+  }, config);
   await page.evaluate(([c, n, w]) => window.spikeplayModule.benchSteps(c, n, w, 1, window.spikeplayFiles ?? undefined), [config, norm, warmup]);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');

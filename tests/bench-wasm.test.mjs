@@ -41,17 +41,22 @@ test(`bench-wasm --in ${where} --build ${build} prints wasm and native figures a
 test('bench-wasm --products prints the product timings of both builds, shape by shape', () => {
   execFileSync('cargo', ['build', '--release', '--quiet', '--bin', 'spikeplay'], { cwd: ROOT, stdio: 'inherit' });
   const out = execFileSync('node', ['scripts/bench-wasm.mjs', '--products', '--steps', '1'], { cwd: ROOT, encoding: 'utf8' });
-  const rows = out.split('\n').filter((l) => /^\| \d+ x \d+ x \d+ \|/.test(l));
-  assert.equal(rows.length, 21, out);
+  const rows = out.split('\n').filter((l) => /^\| (dense|conv3x3) \| \d+( x \d+)+ \|/.test(l));
+  // Dense: 3 shapes x 7 densities; conv3x3: 3 shapes x 7 densities.
+  assert.equal(rows.filter((r) => r.startsWith('| dense |')).length, 21, out);
+  assert.equal(rows.filter((r) => r.startsWith('| conv3x3 |')).length, 21, out);
   for (const row of rows) {
     const cells = row.split('|').slice(1, -1).map((c) => c.trim());
-    assert.equal(cells.length, 14, row);
-    const times = [2, 3, 5, 6, 8, 9, 11, 12].map((i) => Number(cells[i]));
+    assert.equal(cells.length, 15, row);
+    const times = [3, 4, 6, 7, 9, 10, 12, 13].map((i) => Number(cells[i]));
     assert.ok(times.every((t) => t >= 0 && Number.isFinite(t)), row);
-    assert.ok([4, 7, 10, 13].every((i) => ['gemm', 'sparse'].includes(cells[i])), row);
+    assert.ok([5, 8, 11, 14].every((i) => ['gemm', 'sparse'].includes(cells[i])), row);
   }
-  // The 64-row shape is too small for the sparse loops natively, at any density.
-  assert.ok(rows.filter((r) => r.startsWith('| 64 x')).every((r) => r.trim().endsWith('| gemm |')), out);
+  // The 64-row dense shape is too small for the sparse loops natively, at any density; a conv
+  // layer at 50 % non-zeros takes the patch matrix everywhere, at 2 % the events.
+  assert.ok(rows.filter((r) => r.startsWith('| dense | 64 x')).every((r) => r.trim().endsWith('| gemm |')), out);
+  assert.ok(rows.filter((r) => r.startsWith('| conv3x3 |') && r.includes('| 50 % |')).every((r) => r.trim().endsWith('| gemm |')), out);
+  assert.ok(rows.filter((r) => r.startsWith('| conv3x3 |') && r.includes('| 2 % |')).every((r) => r.trim().endsWith('| sparse |')), out);
 });
 
 test('profile-wasm prints the module functions\' self time for one config, largest first', () => {
@@ -66,14 +71,16 @@ test('profile-wasm prints the module functions\' self time for one config, large
   assert.ok(rows.every((r) => !/::h[0-9a-f]{16}/.test(r)), 'without symbol hashes');
 });
 
-test('profile-wasm profiles the conv config E on the shipped MNIST 14x14 files', () => {
-  const out = execFileSync('node', ['scripts/profile-wasm.mjs', 'E', 'psp', '--steps', '2', '--warmup', '0', '--top', '8'], { cwd: ROOT, encoding: 'utf8' });
-  assert.match(out, /^E psp: relaxed module, Chromium .*, median [\d.]+ ms a step/m);
-  assert.ok(out.split('\n').filter((l) => /^\| [\d.]+ % \|/.test(l)).some((r) => r.includes('candle_core::')), `candle's functions by name:\n${out}`);
+test('profile-wasm profiles the conv configs on the shipped MNIST files (14x14 for E, 28x28 for E2)', () => {
+  for (const config of ['E', 'E2']) {
+    const out = execFileSync('node', ['scripts/profile-wasm.mjs', config, 'psp', '--steps', '2', '--warmup', '0', '--top', '8'], { cwd: ROOT, encoding: 'utf8' });
+    assert.match(out, new RegExp(`^${config} psp: relaxed module, Chromium .*, median [\\d.]+ ms a step`, 'm'));
+    assert.ok(out.split('\n').filter((l) => /^\| [\d.]+ % \|/.test(l)).some((r) => /spikeplay::|candle_core::/.test(r)), `the module's functions by name:\n${out}`);
+  }
 });
 
 test('profile-wasm names the argument it refuses', () => {
-  for (const [args, field] of [[['F', 'none'], 'config'], [['A', 'pspp'], 'norm'], [['A', 'none', '--build', 'fast'], '--build'], [['A', 'none', '--steps', '0'], '--steps']]) {
+  for (const [args, field] of [[['G', 'none'], 'config'], [['A', 'pspp'], 'norm'], [['A', 'none', '--build', 'fast'], '--build'], [['A', 'none', '--steps', '0'], '--steps']]) {
     let err;
     try {
       execFileSync('node', ['scripts/profile-wasm.mjs', ...args], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });

@@ -35,10 +35,13 @@ use crate::fused::slice;
 
 pub mod pool;
 mod sparse;
+mod timing;
+
+pub use timing::product_timings;
 
 /// `y = conv3x3(a, W) + b` for `a`: `[T, B, C, H, W]`, `weight`: `[C', C, 3, 3]`, `bias`: `[C']`.
 pub fn conv3x3(a: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    a.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Conv { steps: 1 })
+    a.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Conv::new(1))
 }
 
 /// [`conv3x3`] of an input that is the same at every one of `steps` steps, given as that one
@@ -48,12 +51,21 @@ pub fn conv3x3_repeated(a1: &Tensor, weight: &Tensor, bias: &Tensor, steps: usiz
     if a1.dims().first() != Some(&1) || steps == 0 {
         candle_core::bail!("conv3x3_repeated: one step of input, [1, B, C, H, W], for {steps} steps; got {:?}", a1.dims())
     }
-    a1.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Conv { steps })
+    a1.contiguous()?.apply_op3(&weight.contiguous()?, &bias.contiguous()?, Conv::new(steps))
 }
 
-/// The conv op; with `steps > 1` its input is one step, repeated over `steps`.
+/// The conv op; with `steps > 1` its input is one step, repeated over `steps`. The forward
+/// keeps the input's events (if it took the event path) for the backward, which walks the
+/// same ones: one scan of the input per training step instead of two.
 struct Conv {
     steps: usize,
+    events: std::sync::Mutex<Option<sparse::Events>>,
+}
+
+impl Conv {
+    fn new(steps: usize) -> Self {
+        Self { steps, events: std::sync::Mutex::new(None) }
+    }
 }
 
 /// The sizes of one convolution: `frames` maps of `c_in x h x w` into `c_out` channels.
@@ -197,12 +209,13 @@ fn to_channels(g: &[f32], d: &Dims, frames: Range<usize>, cm: &mut Vec<f32>) {
     }
 }
 
-/// The convolution's forward, `[N, C, H, W]` -> `[N, C', H, W]` with the bias.
-pub(crate) fn forward(x: &[f32], w: &[f32], b: &[f32], d: &Dims) -> Vec<f32> {
-    if let Some(events) = sparse::events(x, d) {
-        return sparse::forward(&events, w, b, d);
+/// The convolution's forward, `[N, C, H, W]` -> `[N, C', H, W]` with the bias, and the
+/// input's events if it took the event path.
+pub(crate) fn forward(x: &[f32], w: &[f32], b: &[f32], d: &Dims) -> (Vec<f32>, Option<sparse::Events>) {
+    match sparse::events(x, d) {
+        Some(events) => (sparse::forward(&events, w, b, d), Some(events)),
+        None => (dense_forward(x, w, b, d), None),
     }
-    dense_forward(x, w, b, d)
 }
 
 /// [`forward`] by the patch matrix, chunk by chunk of frames.
@@ -222,8 +235,9 @@ fn dense_forward(x: &[f32], w: &[f32], b: &[f32], d: &Dims) -> Vec<f32> {
 }
 
 /// The weight's, the bias's and (with `input_gradient`) the input's gradients from the
-/// output gradient `g` (`[N, C', H, W]`).
-pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], d: &Dims, input_gradient: bool) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
+/// output gradient `g` (`[N, C', H, W]`); `events` are the input's if the forward took the
+/// event path (the backward then takes it too).
+pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], d: &Dims, events: Option<&sparse::Events>, input_gradient: bool) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
     let (taps, hw) = (d.taps(), d.hw());
     // db: the sum of each channel's gradient: a plane's in f32 (eight running sums, which
     // the compiler keeps in one vector), the planes' in f64.
@@ -238,7 +252,6 @@ pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], d: &Dims, input_gradient
         db[i % d.c_out] += lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64;
     }
     let db = db.into_iter().map(|v| v as f32).collect();
-    let events = sparse::events(x, d);
     let mut dwt = vec![0f32; taps * d.c_out];
     let mut dx = input_gradient.then(|| vec![0f32; x.len()]);
     let (mut cols, mut gcm, mut dcols) = (Vec::new(), Vec::new(), Vec::new());
@@ -261,7 +274,7 @@ pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], d: &Dims, input_gradient
             col2im(&dcols, d, frames, dx);
         }
     }
-    let dw = match &events {
+    let dw = match events {
         Some(events) => sparse::weight_gradient(events, g, d),
         None => (0..d.c_out).flat_map(|c| (0..taps).map(move |k| (c, k))).map(|(c, k)| dwt[k * d.c_out + c]).collect(),
     };
@@ -279,7 +292,8 @@ impl CustomOp3 for Conv {
         if b.len() != d.c_out {
             candle_core::bail!("conv3x3: a bias of {} for {} channels", b.len(), d.c_out)
         }
-        let mut y = forward(a, w, b, &d);
+        let (mut y, events) = forward(a, w, b, &d);
+        *self.events.lock().expect("conv events") = events;
         let mut dims = l1.dims().to_vec();
         let r = dims.len();
         dims[r - 3] = d.c_out;
@@ -316,7 +330,8 @@ impl CustomOp3 for Conv {
                 g.into()
             };
             // No input gradient for the first layer, whose input (the encoded data) needs none.
-            backward(x, w, &g, &d, a.track_op())
+            let events = self.events.lock().expect("conv events").take();
+            backward(x, w, &g, &d, events.as_ref(), a.track_op())
         };
         let device = a.device();
         Ok((

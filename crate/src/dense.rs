@@ -14,7 +14,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, Tensor}
 
 use crate::fused::slice;
 
-pub use timing::{product_table, product_timings, ProductTiming};
+pub use timing::{product_table, product_timings, time_median, ProductTiming};
 
 /// `y = a W^T + b` for `a`: `[T, B, in]`, `weight`: `[out, in]`, `bias`: `[out]`.
 pub fn dense(a: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {

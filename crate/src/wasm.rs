@@ -98,12 +98,15 @@ pub fn wasm_build() -> String {
     (if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "baseline" }).to_owned()
 }
 
-/// Times a dense layer's matrix products by gemm and by the sparse loops in this module
-/// (`spikeplay bench --products` natively): `[ProductTiming]`, median of `repeats`.
+/// Times a dense layer's matrix products by gemm and by the sparse loops in this module, and
+/// a conv layer's by the patch matrix and by events (`spikeplay bench --products` natively):
+/// `[ProductTiming]`, median of `repeats`.
 #[wasm_bindgen(js_name = benchProducts)]
 pub fn bench_products(repeats: u32) -> Result<JsValue, JsValue> {
     report_panics();
-    to_js(&crate::dense::product_timings(repeats as usize, performance_now))
+    let mut timings = crate::dense::product_timings(repeats as usize, performance_now);
+    timings.extend(crate::conv::product_timings(repeats as usize, performance_now));
+    to_js(&timings)
 }
 
 /// Parses uploaded files (an IDX images + labels pair, or one CSV) and returns what the

@@ -1,4 +1,4 @@
-//! The dense layer's products in the wasm builds, in headless Chromium, against candle's
+//! The dense and conv layers' products in the wasm builds, in headless Chromium, against candle's
 //! matmul: the baseline build takes `gemm`'s kernel, the relaxed-SIMD build
 //! (`+relaxed-simd`, which the page loads where the browser has it) its own
 //! (`crate/src/dense/relaxed.rs`). scripts/test-web.sh runs this file in both builds.
@@ -87,6 +87,39 @@ fn product_overwrites_or_accumulates_as_asked() {
                 let w = if accumulate { w + before[i] as f64 } else { w };
                 assert!((got as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()), "[{m}, {k}] x [{k}, {n}] accumulate={accumulate} [{i}]: {got}, want {w}");
             }
+        }
+    }
+}
+
+/// The conv layer's op (crate/src/conv.rs: the patch matrix through this build's products,
+/// or the events for spikes) against candle's `conv2d`, forward and all three gradients.
+#[wasm_bindgen_test]
+fn conv_layer_matches_candle() {
+    let dev = Device::Cpu;
+    let smooth = |i: usize| (i as f32 * 0.37).sin() + 0.2;
+    let spikes = |i: usize| if (i as f32 * 0.618).fract() < 0.1 { 1.0 } else { 0.0 };
+    type Case<'a> = ((usize, usize, usize, usize, usize, usize), &'a dyn Fn(usize) -> f32);
+    let cases: [Case; 4] = [((2, 3, 8, 8, 14, 14), &smooth), ((2, 3, 8, 8, 14, 14), &spikes), ((1, 1, 3, 5, 7, 5), &smooth), ((2, 2, 4, 4, 7, 7), &spikes)];
+    for ((t, b, c, co, h, w), input) in cases {
+        let x = Var::from_vec((0..t * b * c * h * w).map(input).collect(), (t, b, c, h, w), &dev).unwrap();
+        let wt = Var::from_vec((0..co * c * 9).map(|i| (i as f32 * 0.23).cos() * 0.3).collect(), (co, c, 3, 3), &dev).unwrap();
+        let bias = Var::from_vec((0..co).map(|i| i as f32 * 0.1 - 0.2).collect(), co, &dev).unwrap();
+        let up = Tensor::from_vec((0..t * b * co * h * w).map(|i| (i as f32 * 0.71).sin()).collect(), (t, b, co, h, w), &dev).unwrap();
+        let ours = spikeplay::conv::conv3x3(x.as_tensor(), wt.as_tensor(), bias.as_tensor()).unwrap();
+        let reference = x.flatten(0, 1).unwrap().conv2d(wt.as_tensor(), 1, 1, 1, 1).unwrap();
+        let reference = reference.broadcast_add(&bias.reshape((1, co, 1, 1)).unwrap()).unwrap().reshape((t, b, co, h, w)).unwrap();
+        let flat = |v: &Tensor| v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let close = |what: &str, a: Vec<f32>, b: Vec<f32>| {
+            assert_eq!(a.len(), b.len(), "{what}");
+            for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                assert!((p - q).abs() <= 1e-4 * (1.0 + q.abs()), "{what}[{i}]: {p} vs {q} ({t}x{b}x{c}->{co} {h}x{w})");
+            }
+        };
+        close("forward", flat(&ours), flat(&reference));
+        let g1 = (&ours * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        let g2 = (&reference * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, v) in [("input", &x), ("weight", &wt), ("bias", &bias)] {
+            close(name, flat(g1.get(v).unwrap()), flat(g2.get(v).unwrap()));
         }
     }
 }

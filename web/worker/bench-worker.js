@@ -7,7 +7,7 @@
 // one the page would load in this browser. `done` names the module as it reports itself, and
 // the clock the steps were timed with: { isolated (crossOriginIsolated), tick_ms (the smallest
 // step of performance.now seen) }.
-import init, { benchProducts, benchSteps, wasmBuild } from '../../pkg/spikeplay.js';
+import init, { benchFiles, benchProducts, benchSteps, wasmBuild } from '../../pkg/spikeplay.js';
 import { buildUrl, chooseBuild } from './wasm-build.js';
 
 /** The worker's clock: whether the context is cross-origin isolated and its finest step. */
@@ -22,7 +22,16 @@ function clock() {
   return { isolated: self.crossOriginIsolated, tick_ms: tick };
 }
 
-const MNIST14 = ['mnist14-images.idx3-ubyte.gz', 'mnist-labels.idx1-ubyte.gz'];
+/** The data files benchmark config `c` trains on (E, E2 and F: MNIST), fetched from data/. */
+async function filesOf(c) {
+  const paths = benchFiles(c);
+  if (!paths.length) return undefined;
+  return Promise.all(paths.map(async (path) => {
+    const res = await fetch(new URL(`../../data/${path}`, import.meta.url));
+    if (!res.ok) throw new Error(`data/${path}: HTTP ${res.status}`);
+    return { name: path.split('/').pop(), bytes: new Uint8Array(await res.arrayBuffer()) };
+  }));
+}
 
 self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build = chooseBuild('') } }) => {
   try {
@@ -32,16 +41,9 @@ self.onmessage = async ({ data: { configs, norms, warmup, steps, products, build
       self.postMessage({ done: true, build: wasmBuild(), clock: clock() });
       return;
     }
-    let mnist;
     for (const c of configs) {
-      if (c === 'E' && !mnist) {
-        mnist = await Promise.all(MNIST14.map(async (name) => {
-          const res = await fetch(new URL(`../../data/mnist/${name}`, import.meta.url));
-          if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
-          return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
-        }));
-      }
-      for (const n of norms) self.postMessage({ timing: benchSteps(c, n, warmup, steps, c === 'E' ? mnist : undefined) });
+      const files = await filesOf(c);
+      for (const n of norms) self.postMessage({ timing: benchSteps(c, n, warmup, steps, files) });
     }
     self.postMessage({ done: true, build: wasmBuild(), clock: clock() });
   } catch (e) {

@@ -67,7 +67,8 @@ struct BenchArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Instead of training steps, time a dense layer's matrix products by gemm and by the
-    /// sparse loops, per shape and share of non-zero inputs (where the layer switches).
+    /// sparse loops, and a conv layer's by the patch matrix and by events, per shape and
+    /// share of non-zero inputs (where each layer switches).
     #[arg(long)]
     products: bool,
 }
@@ -445,7 +446,8 @@ fn bench(args: BenchArgs) -> Result<(), String> {
     let clock = || start.elapsed().as_secs_f64() * 1e3;
     if args.products {
         eprintln!("spikeplay bench --products: native, release build, threads {threads}; median of {} runs each", args.steps);
-        let timings = spikeplay::dense::product_timings(args.steps, clock);
+        let mut timings = spikeplay::dense::product_timings(args.steps, clock);
+        timings.extend(spikeplay::conv::product_timings(args.steps, clock));
         print!("{}", spikeplay::dense::product_table(&timings));
         if let Some(path) = &args.out {
             let json = serde_json::json!({ "threads": threads, "products": timings });

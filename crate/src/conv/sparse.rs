@@ -54,20 +54,27 @@ pub(crate) fn events_below(x: &[f32], d: &Dims, share: f32) -> Option<Events> {
     }
     let most = (share * x.len() as f32) as usize;
     let hw = d.hw();
-    let mut at = Vec::with_capacity(most.min(x.len() / 4 + 16));
+    // Every value is written and the count advances past the non-zero ones (no branch per
+    // value, which mispredicted on spikes); a plane can add at most `hw` past `most`.
+    let mut at: Vec<(u32, f32)> = Vec::with_capacity(most + hw);
     let mut starts = Vec::with_capacity(x.len() / hw.max(1) + 1);
+    let mut len = 0;
     for plane in x.chunks_exact(hw) {
-        starts.push(at.len());
+        starts.push(len);
+        let spare = &mut at.spare_capacity_mut()[len..len + hw];
+        let mut k = 0;
         for (p, &v) in plane.iter().enumerate() {
-            if v != 0.0 {
-                at.push((p as u32, v));
-            }
+            spare[k].write((p as u32, v));
+            k += (v != 0.0) as usize;
         }
-        if at.len() > most {
+        len += k;
+        if len > most {
             return None;
         }
     }
-    starts.push(at.len());
+    // SAFETY: entries 0..len were written above (each plane's first k of its hw slots).
+    unsafe { at.set_len(len) };
+    starts.push(len);
     Some(Events { at, starts })
 }
 
