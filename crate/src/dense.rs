@@ -166,15 +166,22 @@ fn sparse_share(a: &[f32], rows: usize, width: usize, max: f32) -> Option<sparse
 }
 
 /// `[r, c]` row-major -> `[c, r]` row-major.
-fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
+pub(crate) fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
+    let mut out = vec![0f32; r * c];
+    transpose_into(x, r, c, &mut out);
+    out
+}
+
+/// [`transpose`] into `out` (`r * c` values, all overwritten).
+pub(crate) fn transpose_into(x: &[f32], r: usize, c: usize, out: &mut [f32]) {
     assert_eq!(x.len(), r * c, "transpose: {} values for [{r}, {c}]", x.len());
+    assert_eq!(out.len(), r * c, "transpose: room for {} values for [{r}, {c}]", out.len());
     // In 16 x 16 tiles, so that reads and writes both stay within a few cache lines; a full
     // tile as 4 x 4 blocks (four rows read, four written: vector shuffles where the compiler
     // has them). Value by value, a tile wrote 16 rows `r` apart: at `r` = 1024 (4 KiB) they
     // share cache sets, and B's `dY^T` copy (`[1024, 256]`) took 1.0 ms in the page's module,
     // 0.43 ms by blocks (`[1024, 64]`: 0.25 -> 0.10; `[128, 128]`-`[256, 256]` alike).
     const TILE: usize = 16;
-    let mut out = vec![0f32; r * c];
     for i0 in (0..r).step_by(TILE) {
         for j0 in (0..c).step_by(TILE) {
             let (i1, j1) = ((i0 + TILE).min(r), (j0 + TILE).min(c));
@@ -196,7 +203,6 @@ fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
             }
         }
     }
-    out
 }
 
 pub(crate) mod sparse;

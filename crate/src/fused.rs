@@ -17,7 +17,7 @@
 //! unfused path, built from candle's own ops, which the tests hold the fused ops to; the
 //! environment variable `SPIKEPLAY_UNFUSED=1` forces it natively (for benchmarks).
 
-use candle_core::{CpuStorage, Device, Layout, Result};
+use candle_core::{CpuStorage, Device, Layout, Result, Tensor};
 
 /// Whether the fused kernels run on `device`: the CPU, unless `SPIKEPLAY_UNFUSED` is set
 /// or the caller is inside [`unfused`].
@@ -49,6 +49,54 @@ fn forced_unfused() -> bool {
     false
 }
 
+/// `x1` (`[1, ...]`) repeated over `steps` steps, `[steps, ...]`; the backward sums the
+/// steps' gradients in step order. On the CPU one op (candle's broadcast would sum the
+/// gradient with its reduction over a leading axis); elsewhere candle's `broadcast_as`.
+pub fn repeat_steps(x1: &Tensor, steps: usize) -> Result<Tensor> {
+    if x1.dims().first() != Some(&1) {
+        candle_core::bail!("repeat_steps: one step, [1, ...]; got {:?}", x1.dims())
+    }
+    if !enabled(x1.device()) {
+        let mut dims = x1.dims().to_vec();
+        dims[0] = steps;
+        return x1.broadcast_as(dims)?.contiguous();
+    }
+    x1.contiguous()?.apply_op1(Repeat { steps })
+}
+
+struct Repeat {
+    steps: usize,
+}
+
+impl candle_core::CustomOp1 for Repeat {
+    fn name(&self) -> &'static str {
+        "repeat-steps"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, candle_core::Shape)> {
+        let x = slice("repeat-steps", storage, layout)?;
+        let mut dims = layout.dims().to_vec();
+        dims[0] = self.steps;
+        Ok((CpuStorage::F32(x.repeat(self.steps)), candle_core::Shape::from(dims)))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let grad = grad.contiguous()?;
+        let one = arg.elem_count();
+        let sum = {
+            let (s, l) = grad.storage_and_layout();
+            let candle_core::Storage::Cpu(s) = &*s else { candle_core::bail!("repeat-steps: CPU tensors only") };
+            let g = slice("repeat-steps", s, l)?;
+            let mut sum = g[..one].to_vec();
+            for step in g.chunks_exact(one).skip(1) {
+                sum.iter_mut().zip(step).for_each(|(a, &v)| *a += v);
+            }
+            sum
+        };
+        Ok(Some(Tensor::from_vec(sum, arg.shape(), arg.device())?))
+    }
+}
+
 /// The contiguous f32 data of a storage.
 pub(crate) fn slice<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let data = storage.as_slice::<f32>()?;
@@ -68,6 +116,23 @@ pub(crate) fn currents(steps: usize, n: usize, seed: u32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeating_steps_sums_their_gradients_in_both_paths() {
+        let x = candle_core::Var::from_vec(vec![1f32, -2.0, 0.5, 3.0], (1, 2, 2), &Device::Cpu).unwrap();
+        let up = Tensor::from_vec((0..12).map(|i| i as f32 * 0.5 - 1.0).collect::<Vec<f32>>(), (3, 2, 2), &Device::Cpu).unwrap();
+        let run = || {
+            let y = repeat_steps(x.as_tensor(), 3).unwrap();
+            let g = (&y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            (y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), g.get(&x).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        };
+        let (y, g) = run();
+        assert_eq!(y, [1.0, -2.0, 0.5, 3.0].repeat(3));
+        // Each input's gradient: its three copies' upstream values, e.g. -1 + 1 + 3 = 3.
+        assert_eq!(g, vec![3.0, 4.5, 6.0, 7.5]);
+        assert_eq!(unfused(run), (y, g), "candle's broadcast gives the same");
+        assert!(repeat_steps(&up, 2).is_err(), "needs one step");
+    }
 
     #[test]
     fn the_unfused_switch_reads_the_device() {

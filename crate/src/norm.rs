@@ -180,6 +180,14 @@ impl Norm {
         }
     }
 
+    /// Whether this norm turns a sequence whose steps are all the same into one whose steps
+    /// are all the same, so that a repeated input's layer can be normalized on one step:
+    /// statistics over time of equal steps are one step's (BN, tdBN, PSP norm), or per step
+    /// and sample (layer and RMS norm). Not TEBN's or BNTT's per-step gains.
+    pub fn keeps_repeats(&self) -> bool {
+        !matches!(self.kind, NormKind::Tebn | NormKind::Bntt | NormKind::Mpbn)
+    }
+
     /// Normalizes one time step of a membrane (MPBN): batch statistics of this step,
     /// running statistics shared over steps. Other kinds return `u` unchanged.
     ///

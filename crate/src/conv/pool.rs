@@ -74,16 +74,53 @@ fn sizes(l: &Layout) -> Result<(usize, usize, usize, usize, usize)> {
     Ok((l.shape().elem_count() / (h * w), h, w, h / 2, w / 2))
 }
 
-/// The offset in its plane of window `(i, j)`'s first maximum.
-fn first_max(plane: &[f32], w: usize, i: usize, j: usize) -> usize {
-    let at = [2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1];
-    let mut best = at[0];
-    for &k in &at[1..] {
-        if plane[k] > plane[best] {
-            best = k;
+/// The slot (0-3, row by row) of the first maximum of window `[a, b; c, d]`.
+#[inline(always)]
+fn first_max(a: f32, b: f32, c: f32, d: f32) -> usize {
+    let (mut best, mut v) = (0, a);
+    for (k, x) in [(1, b), (2, c), (3, d)] {
+        if x > v {
+            (best, v) = (k, x);
         }
     }
     best
+}
+
+/// Pools one plane (`h x w`, row-major) into `out`, pushing `ho x wo` values.
+fn pool_plane(plane: &[f32], w: usize, ho: usize, wo: usize, avg: bool, out: &mut Vec<f32>) {
+    for i in 0..ho {
+        let (r0, r1) = (&plane[2 * i * w..][..2 * wo], &plane[(2 * i + 1) * w..][..2 * wo]);
+        let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+        if avg {
+            out.extend(pairs.map(|(p, q)| (p[0] + p[1] + q[0] + q[1]) * 0.25));
+        } else {
+            out.extend(pairs.map(|(p, q)| [p[0], p[1], q[0], q[1]][first_max(p[0], p[1], q[0], q[1])]));
+        }
+    }
+}
+
+/// The input gradient of one plane into `dx` (zeros): the window's share (average) or its
+/// first maximum's gradient (max); zero in a row or column no window covers.
+fn unpool_plane(plane: &[f32], g: &[f32], (w, ho, wo): (usize, usize, usize), avg: bool, dx: &mut [f32]) {
+    for i in 0..ho {
+        let (r0, r1) = (&plane[2 * i * w..][..2 * wo], &plane[(2 * i + 1) * w..][..2 * wo]);
+        let (top, bottom) = dx[2 * i * w..].split_at_mut(w);
+        let (d0, d1) = (&mut top[..2 * wo], &mut bottom[..2 * wo]);
+        for (j, &v) in g[i * wo..][..wo].iter().enumerate() {
+            let (a, b) = (2 * j, 2 * j + 1);
+            if avg {
+                let q = v * 0.25;
+                (d0[a], d0[b], d1[a], d1[b]) = (q, q, q, q);
+            } else {
+                match first_max(r0[a], r0[b], r1[a], r1[b]) {
+                    0 => d0[a] = v,
+                    1 => d0[b] = v,
+                    2 => d1[a] = v,
+                    _ => d1[b] = v,
+                }
+            }
+        }
+    }
 }
 
 impl CustomOp1 for Pool {
@@ -100,16 +137,7 @@ impl CustomOp1 for Pool {
         let (planes, h, w, ho, wo) = sizes(l)?;
         let mut y = Vec::with_capacity(planes * ho * wo);
         for plane in x.chunks_exact(h * w) {
-            for i in 0..ho {
-                let (r0, r1) = (&plane[2 * i * w..][..w], &plane[(2 * i + 1) * w..][..w]);
-                for j in 0..wo {
-                    y.push(if self.avg {
-                        (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) * 0.25
-                    } else {
-                        plane[first_max(plane, w, i, j)]
-                    });
-                }
-            }
+            pool_plane(plane, w, ho, wo, self.avg, &mut y);
         }
         let mut dims = l.dims().to_vec();
         let r = dims.len();
@@ -131,18 +159,7 @@ impl CustomOp1 for Pool {
             }
             let mut dx = vec![0f32; planes * h * w];
             for ((plane, gp), dp) in x.chunks_exact(h * w).zip(g.chunks_exact(ho * wo)).zip(dx.chunks_exact_mut(h * w)) {
-                for i in 0..ho {
-                    for j in 0..wo {
-                        let v = gp[i * wo + j];
-                        if self.avg {
-                            for k in [2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1] {
-                                dp[k] = v * 0.25;
-                            }
-                        } else {
-                            dp[first_max(plane, w, i, j)] = v;
-                        }
-                    }
-                }
+                unpool_plane(plane, gp, (w, ho, wo), self.avg, dp);
             }
             dx
         };

@@ -153,7 +153,18 @@ impl Synapse {
                 Ok(SynapseOut { current: self.op.forward(&normalized)?, normalized })
             }
             Some(Placement::PostWeight) => {
-                let current = self.norm.forward(&self.op.forward(a)?, mode)?;
+                // A repeated input (a direct-encoded image) gives the same current at every
+                // step, and BN's statistics over equal steps are one step's: the weight and
+                // the norm run on one step, then the result is repeated (E2's first BN layer
+                // normalized 6.4 million values instead of 1.6). Only the running variance's
+                // n / (n - 1) counts one step's values.
+                let t = a.dim(0)?;
+                let current = if t > 1 && a.stride()[0] == 0 && self.norm.keeps_repeats() {
+                    let one = self.norm.forward(&self.op.forward(&a.narrow(0, 0, 1)?)?, mode)?;
+                    crate::fused::repeat_steps(&one, t)?
+                } else {
+                    self.norm.forward(&self.op.forward(a)?, mode)?
+                };
                 Ok(SynapseOut { normalized: current.clone(), current })
             }
             // A membrane norm acts in the neuron (`Network::fire`).
