@@ -103,21 +103,6 @@ impl Dims {
     }
 }
 
-/// For kernel column `kx` (0, 1, 2): the output columns `x` whose input column `x + kx - 1`
-/// is inside `0..w`, as `(first output column, first input column, count)`.
-fn run(kx: usize, w: usize) -> (usize, usize, usize) {
-    match kx {
-        0 => (1, 0, w.saturating_sub(1)),
-        1 => (0, 0, w),
-        _ => (0, 1, w.saturating_sub(1)),
-    }
-}
-
-/// The input row `y + ky - 1` that output row `y` reads through kernel row `ky`, if inside.
-fn source_row(y: usize, ky: usize, h: usize) -> Option<usize> {
-    (y + ky).checked_sub(1).filter(|&iy| iy < h)
-}
-
 /// Frames per chunk of the patch matrix: about 1 MiB of patches (E2's 32-channel layer:
 /// 4 frames), so the matrix stays in cache and its buffer is reused chunk after chunk. Whole,
 /// E2's patch matrix and its gradient were 58 MB each per step, and zero-filling fresh pages
@@ -132,6 +117,31 @@ fn chunks(d: &Dims) -> impl Iterator<Item = Range<usize>> {
     (0..frames).step_by(step).map(move |n| n..(n + step).min(frames))
 }
 
+/// Tap `(ky, kx)` as one contiguous run of a plane: output position `D = y W + x` reads input
+/// position `D + (ky - 1) W + (kx - 1)`, for `D` in the returned range (the output rows whose
+/// input row is inside the map). The run also pairs the padding column (`x = 0` for
+/// `kx = 0`, `x = W - 1` for `kx = 2`) with the neighbouring row's edge value; callers zero
+/// those positions ([`padding_column`]). One copy (or add) of ~H W values per tap and frame
+/// instead of H runs of W: a copy of run-time length is a call in V8, and 13-long loops
+/// were mostly loop overhead.
+fn tap_run(ky: usize, kx: usize, d: &Dims) -> (std::ops::Range<usize>, isize) {
+    let (h, w) = (d.h, d.w);
+    let (y0, y1) = (1usize.saturating_sub(ky), (h + 1 - ky).min(h));
+    let start = y0 * w + usize::from(kx == 0);
+    let end = (y1 * w).saturating_sub(usize::from(kx == 2)).max(start);
+    (start..end, (ky as isize - 1) * w as isize + kx as isize - 1)
+}
+
+/// The output positions of tap column `kx` that read the padding: column 0 for `kx = 0`,
+/// column `W - 1` for `kx = 2`, none for `kx = 1`.
+fn padding_column(kx: usize, d: &Dims) -> Option<usize> {
+    match kx {
+        0 => Some(0),
+        2 => Some(d.w - 1),
+        _ => None,
+    }
+}
+
 /// The patch matrix `[C * 9, F * H * W]` of `x`'s (`[N, C, H, W]`) frames `frames` (F of
 /// them) into `cols`: zero outside the image.
 fn im2col(x: &[f32], d: &Dims, frames: Range<usize>, cols: &mut Vec<f32>) {
@@ -143,13 +153,17 @@ fn im2col(x: &[f32], d: &Dims, frames: Range<usize>, cols: &mut Vec<f32>) {
         for ky in 0..3 {
             for kx in 0..3 {
                 let row = &mut cols[((ci * 3 + ky) * 3 + kx) * positions..][..positions];
-                let (out0, in0, len) = run(kx, w);
+                let (run, off) = tap_run(ky, kx, d);
+                let src_start = (run.start as isize + off) as usize;
                 for (f, n) in frames.clone().enumerate() {
                     let src = &x[(n * d.c_in + ci) * hw..][..hw];
                     let dst = &mut row[f * hw..][..hw];
-                    for y in 0..d.h {
-                        if let Some(iy) = source_row(y, ky, d.h) {
-                            dst[y * w + out0..][..len].copy_from_slice(&src[iy * w + in0..][..len]);
+                    if !run.is_empty() {
+                        dst[run.clone()].copy_from_slice(&src[src_start..][..run.len()]);
+                    }
+                    if let Some(col) = padding_column(kx, d) {
+                        for y in 0..d.h {
+                            dst[y * w + col] = 0.0;
                         }
                     }
                 }
@@ -159,24 +173,30 @@ fn im2col(x: &[f32], d: &Dims, frames: Range<usize>, cols: &mut Vec<f32>) {
 }
 
 /// Adds the patch matrix's gradient of frames `frames` back onto the input values its
-/// entries were copied from, in `dx` (`[N, C, H, W]`).
-fn col2im(dcols: &[f32], d: &Dims, frames: Range<usize>, dx: &mut [f32]) {
+/// entries were copied from, in `dx` (`[N, C, H, W]`); the padding entries of `dcols` are
+/// zeroed first (they belong to no input).
+fn col2im(dcols: &mut [f32], d: &Dims, frames: Range<usize>, dx: &mut [f32]) {
     let (hw, w) = (d.hw(), d.w);
     let positions = frames.len() * hw;
     for ci in 0..d.c_in {
         for ky in 0..3 {
             for kx in 0..3 {
-                let row = &dcols[((ci * 3 + ky) * 3 + kx) * positions..][..positions];
-                let (out0, in0, len) = run(kx, w);
+                let row = &mut dcols[((ci * 3 + ky) * 3 + kx) * positions..][..positions];
+                let (run, off) = tap_run(ky, kx, d);
+                let dst_start = (run.start as isize + off) as usize;
                 for (f, n) in frames.clone().enumerate() {
-                    let src = &row[f * hw..][..hw];
-                    let dst = &mut dx[(n * d.c_in + ci) * hw..][..hw];
-                    for y in 0..d.h {
-                        if let Some(iy) = source_row(y, ky, d.h) {
-                            for (o, &g) in dst[iy * w + in0..][..len].iter_mut().zip(&src[y * w + out0..][..len]) {
-                                *o += g;
-                            }
+                    let src = &mut row[f * hw..][..hw];
+                    if let Some(col) = padding_column(kx, d) {
+                        for y in 0..d.h {
+                            src[y * w + col] = 0.0;
                         }
+                    }
+                    if run.is_empty() {
+                        continue;
+                    }
+                    let dst = &mut dx[(n * d.c_in + ci) * hw..][..hw];
+                    for (o, &g) in dst[dst_start..][..run.len()].iter_mut().zip(&src[run.clone()]) {
+                        *o += g;
                     }
                 }
             }
@@ -271,7 +291,7 @@ pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], d: &Dims, events: Option
             // dcols [C 9, F HW] = W^T [C 9, C'] dY [C', F HW], folded back onto the input.
             dcols.resize(taps * positions, 0.0);
             product(&mut dcols, false, (taps, positions, d.c_out), w, (1, taps), &gcm, (positions, 1));
-            col2im(&dcols, d, frames, dx);
+            col2im(&mut dcols, d, frames, dx);
         }
     }
     let dw = match events {

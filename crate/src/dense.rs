@@ -185,20 +185,21 @@ pub(crate) fn transpose_into(x: &[f32], r: usize, c: usize, out: &mut [f32]) {
     for i0 in (0..r).step_by(TILE) {
         for j0 in (0..c).step_by(TILE) {
             let (i1, j1) = ((i0 + TILE).min(r), (j0 + TILE).min(c));
-            if i1 - i0 == TILE && j1 - j0 == TILE {
-                for i in (i0..i1).step_by(4) {
-                    for j in (j0..j1).step_by(4) {
-                        let b: [[f32; 4]; 4] = std::array::from_fn(|q| x[(i + q) * c + j..][..4].try_into().expect("4 values"));
-                        for (p, row) in out[j * r..].chunks_mut(r).take(4).enumerate() {
-                            row[i..i + 4].copy_from_slice(&[b[0][p], b[1][p], b[2][p], b[3][p]]);
-                        }
+            // The tile's 4 x 4 blocks, then its edge rows and columns value by value (a conv
+            // frame's `[196, 8]` has no full 16 x 16 tile but 48 x 2 blocks).
+            let (i4, j4) = (i0 + (i1 - i0) / 4 * 4, j0 + (j1 - j0) / 4 * 4);
+            for i in (i0..i4).step_by(4) {
+                for j in (j0..j4).step_by(4) {
+                    let b: [[f32; 4]; 4] = std::array::from_fn(|q| x[(i + q) * c + j..][..4].try_into().expect("4 values"));
+                    for (p, row) in out[j * r..].chunks_mut(r).take(4).enumerate() {
+                        row[i..i + 4].copy_from_slice(&[b[0][p], b[1][p], b[2][p], b[3][p]]);
                     }
                 }
-            } else {
-                for i in i0..i1 {
-                    for j in j0..j1 {
-                        out[j * r + i] = x[i * c + j];
-                    }
+            }
+            for i in i0..i1 {
+                let js = if i < i4 { j4..j1 } else { j0..j1 };
+                for j in js {
+                    out[j * r + i] = x[i * c + j];
                 }
             }
         }

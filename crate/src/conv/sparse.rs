@@ -107,6 +107,35 @@ fn reach(iy: usize, ix: usize, d: &Dims) -> (std::ops::Range<usize>, usize, usiz
     (rows, x0, x0 + 1 - ix, x1 - x0)
 }
 
+/// `acc += v x`, elementwise (`x` as long as `acc`): fused multiply-adds natively with
+/// AVX2+FMA, `relaxed_madd` four lanes at a time in the page's relaxed-SIMD module (the
+/// CPU's FMA there too), a multiply and an add elsewhere.
+#[inline(always)]
+fn axpy<const FMA: bool>(acc: &mut [f32], v: f32, x: &[f32]) {
+    assert_eq!(acc.len(), x.len(), "axpy: lengths");
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        use core::arch::wasm32::*;
+        let (n, s) = (acc.len(), f32x4_splat(v));
+        let full = n - n % 4;
+        for o in (0..full).step_by(4) {
+            // SAFETY: o + 4 <= n, and both slices hold n values.
+            unsafe {
+                let a = v128_load(acc.as_ptr().add(o) as *const v128);
+                let b = v128_load(x.as_ptr().add(o) as *const v128);
+                v128_store(acc.as_mut_ptr().add(o) as *mut v128, f32x4_relaxed_madd(s, b, a));
+            }
+        }
+        for o in full..n {
+            acc[o] += v * x[o];
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    for (o, &k) in acc.iter_mut().zip(x) {
+        *o = crate::dense::sparse::madd::<FMA>(v, k, *o);
+    }
+}
+
 /// The forward by scatter: `[N, C', H, W]` with the bias. Frame by frame: a frame's
 /// position-major accumulator (`[HW, C']`, 25 KiB for E2's 32 channels at 14x14) stays in
 /// cache while its events land and while it is turned channel-major into the output.
@@ -142,10 +171,7 @@ fn scatter<const FMA: bool>(events: &Events, n: usize, wt: &[f32], acc: &mut [f3
             let (rows, x0, tap0, len) = reach(iy, ix, d);
             for ky in rows {
                 let y = iy + 1 - ky;
-                let kernel = &wt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co];
-                for (o, &k) in acc[(y * w + x0) * co..][..len * co].iter_mut().zip(kernel) {
-                    *o = crate::dense::sparse::madd::<FMA>(v, k, *o);
-                }
+                axpy::<FMA>(&mut acc[(y * w + x0) * co..][..len * co], v, &wt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co]);
             }
         }
     }
@@ -192,10 +218,7 @@ fn gather<const FMA: bool>(events: &Events, n: usize, gt: &[f32], dwt: &mut [f32
             let (rows, x0, tap0, len) = reach(iy, ix, d);
             for ky in rows {
                 let y = iy + 1 - ky;
-                let slot = &mut dwt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co];
-                for (o, &gv) in slot.iter_mut().zip(&gt[(y * w + x0) * co..][..len * co]) {
-                    *o = crate::dense::sparse::madd::<FMA>(v, gv, *o);
-                }
+                axpy::<FMA>(&mut dwt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co], v, &gt[(y * w + x0) * co..][..len * co]);
             }
         }
     }
