@@ -230,12 +230,16 @@ fn to_channels(g: &[f32], d: &Dims, frames: Range<usize>, cm: &mut Vec<f32>) {
 }
 
 /// The convolution's forward, `[N, C, H, W]` -> `[N, C', H, W]` with the bias, and the
-/// input's events if it took the event path.
+/// input's events if the weight gradient is to take the event path (the forward may take it
+/// at a lower share: [`sparse::shares`]).
 pub(crate) fn forward(x: &[f32], w: &[f32], b: &[f32], d: &Dims) -> (Vec<f32>, Option<sparse::Events>) {
-    match sparse::events(x, d) {
-        Some(events) => (sparse::forward(&events, w, b, d), Some(events)),
-        None => (dense_forward(x, w, b, d), None),
-    }
+    let events = sparse::events(x, d);
+    let y = match &events {
+        Some(e) if sparse::for_forward(e, x.len(), d) => sparse::forward(e, w, b, d),
+        _ => dense_forward(x, w, b, d),
+    };
+    // Kept for the backward where its weight gradient takes them.
+    (y, events.filter(|e| sparse::for_gradient(e, x.len(), d)))
 }
 
 /// [`forward`] by the patch matrix, chunk by chunk of frames.
@@ -255,8 +259,8 @@ fn dense_forward(x: &[f32], w: &[f32], b: &[f32], d: &Dims) -> Vec<f32> {
 }
 
 /// The weight's, the bias's and (with `input_gradient`) the input's gradients from the
-/// output gradient `g` (`[N, C', H, W]`); `events` are the input's if the forward took the
-/// event path (the backward then takes it too).
+/// output gradient `g` (`[N, C', H, W]`); with the input's `events` the weight gradient
+/// takes the event path.
 pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], d: &Dims, events: Option<&sparse::Events>, input_gradient: bool) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
     let (taps, hw) = (d.taps(), d.hw());
     // db: the sum of each channel's gradient: a plane's in f32 (eight running sums, which

@@ -10,21 +10,35 @@
 
 use super::Dims;
 
-/// When the event-driven path beats the patch matrix: at most this share of non-zero inputs
-/// (measured, docs/BENCHMARKS.md sixth round: `spikeplay bench --conv-products` and
-/// `node scripts/bench-wasm.mjs --conv-products`). `SPIKEPLAY_CONV_SPARSE_MAX` overrides it
-/// natively (0 turns the event path off).
-const SPARSE_MAX: f32 = if cfg!(target_arch = "wasm32") { 0.3 } else { 0.3 };
-
-#[cfg(target_arch = "wasm32")]
-fn sparse_max() -> f32 {
-    SPARSE_MAX
+/// When the event-driven path beats the patch matrix: at most these shares of non-zero
+/// inputs, `(forward, weight gradient)`, measured per output width (docs/BENCHMARKS.md sixth
+/// round: `spikeplay bench --products`, `node scripts/bench-wasm.mjs --in chromium
+/// --products`). Each event adds a `3 C'`-long run per kernel row, so the more output
+/// channels, the longer the vectors and the later the patch matrix catches up: natively at
+/// 4 channels (F) about 9 % forward and 16 % for the gradient, at 8 (E) 12 % and 20 %, at 32
+/// (E2) about 30 % for both. In the page's relaxed-SIMD module the products are slower
+/// (4 lanes), so the events win up to 30 % forward and 20 % for the gradient at every
+/// width. `SPIKEPLAY_CONV_SPARSE_MAX` overrides both natively (0 turns the event path off).
+pub(crate) fn shares(c_out: usize) -> (f32, f32) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(max) = forced_max() {
+        return (max, max);
+    }
+    if cfg!(target_arch = "wasm32") {
+        return (0.3, 0.2);
+    }
+    match c_out {
+        0..=4 => (0.09, 0.16),
+        5..=8 => (0.12, 0.2),
+        9..=16 => (0.2, 0.25),
+        _ => (0.3, 0.28),
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn sparse_max() -> f32 {
-    static MAX: std::sync::OnceLock<f32> = std::sync::OnceLock::new();
-    *MAX.get_or_init(|| std::env::var("SPIKEPLAY_CONV_SPARSE_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(SPARSE_MAX))
+fn forced_max() -> Option<f32> {
+    static MAX: std::sync::OnceLock<Option<f32>> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| std::env::var("SPIKEPLAY_CONV_SPARSE_MAX").ok().and_then(|v| v.parse().ok()))
 }
 
 /// The non-zero values of an `[N, C, H, W]` input, plane by plane (`frame x channel`).
@@ -35,16 +49,29 @@ pub(crate) struct Events {
     starts: Vec<usize>,
 }
 
-#[cfg(test)]
 impl Events {
+    #[cfg(test)]
     pub fn count(&self) -> usize {
         self.at.len()
     }
 }
 
-/// The events of `x` if there are few enough for the event path, else `None`.
+/// The events of `x` if there are few enough for the event path in the forward or in the
+/// weight gradient ([`shares`]), else `None`.
 pub(crate) fn events(x: &[f32], d: &Dims) -> Option<Events> {
-    events_below(x, d, sparse_max())
+    let (forward, gradient) = shares(d.c_out);
+    events_below(x, d, forward.max(gradient))
+}
+
+/// Whether `events` (of an input of `len` values) are few enough for the forward's event
+/// path; else the forward takes the patch matrix and only the weight gradient the events.
+pub(crate) fn for_forward(events: &Events, len: usize, d: &Dims) -> bool {
+    events.at.len() as f32 <= shares(d.c_out).0 * len as f32
+}
+
+/// Whether `events` are few enough for the weight gradient's event path.
+pub(crate) fn for_gradient(events: &Events, len: usize, d: &Dims) -> bool {
+    events.at.len() as f32 <= shares(d.c_out).1 * len as f32
 }
 
 /// The events of `x` if at most `share` of its values are non-zero.

@@ -87,7 +87,8 @@ fn the_event_path_is_taken_for_spikes_and_agrees_with_the_patch_matrix() {
     }
     // Binary spikes at ~12 % go by events through the op, dense values do not.
     let d = Dims { frames: 8, c_in: 8, c_out: 8, h: 14, w: 14 };
-    assert!(sparse::events(&input(1, 8 * 8 * 196), &d).is_some());
+    let e = sparse::events(&input(1, 8 * 8 * 196), &d).expect("spikes are events");
+    assert!(sparse::for_gradient(&e, 8 * 8 * 196, &d));
     assert!(sparse::events(&input(0, 8 * 8 * 196), &d).is_none());
 }
 

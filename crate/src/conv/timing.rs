@@ -32,8 +32,11 @@ pub fn product_timings(repeats: usize, now_ms: impl Fn() -> f64) -> Vec<ProductT
                 let events = sparse::events_below(&x, &d, 1.0).expect("no limit");
                 drop(backward(&x, &wt, &g, &d, Some(&events), false));
             });
-            let taken = if sparse::events(&x, &d).is_some() { "sparse" } else { "gemm" };
-            out.push(ProductTiming { layer: "conv3x3", shape: vec![frames, c_in, c_out, h, w], density, gemm_ms, sparse_ms, gemm_grad_ms, sparse_grad_ms, chosen: taken, chosen_grad: taken });
+            let events = sparse::events(&x, &d);
+            let taken = |yes: bool| if yes { "sparse" } else { "gemm" };
+            let chosen = taken(events.as_ref().is_some_and(|e| sparse::for_forward(e, x.len(), &d)));
+            let chosen_grad = taken(events.as_ref().is_some_and(|e| sparse::for_gradient(e, x.len(), &d)));
+            out.push(ProductTiming { layer: "conv3x3", shape: vec![frames, c_in, c_out, h, w], density, gemm_ms, sparse_ms, gemm_grad_ms, sparse_grad_ms, chosen, chosen_grad });
         }
     }
     out
