@@ -217,8 +217,8 @@ fn files_too_large_or_too_wide_are_refused_before_anything_is_built() {
 
 /// Issue 5: a small conv SNN (two 3x3 conv layers of 32 channels with PSP norm, two 2x2
 /// pools, T = 4) reaches 97 % test accuracy on the 28x28 MNIST subset (8,000 training and
-/// 2,000 test images) in a CLI run. About 12 minutes on 2 cores; docs/RESULTS.md has the
-/// per-epoch figures of this exact command.
+/// 2,000 test images) in a CLI run. About 2.5 minutes on 2 cores (12 before issue 19's conv
+/// op); docs/RESULTS.md has the per-epoch figures of this exact command.
 #[test]
 fn conv_snn_reaches_97_percent_on_mnist28() {
     let out = tmp("mnist-conv.json");
