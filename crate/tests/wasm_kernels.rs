@@ -109,9 +109,9 @@ fn conv_layer_matches_candle() {
         let reference = x.flatten(0, 1).unwrap().conv2d(wt.as_tensor(), 1, 1, 1, 1).unwrap();
         let reference = reference.broadcast_add(&bias.reshape((1, co, 1, 1)).unwrap()).unwrap().reshape((t, b, co, h, w)).unwrap();
         let flat = |v: &Tensor| v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let close = |what: &str, a: Vec<f32>, b: Vec<f32>| {
-            assert_eq!(a.len(), b.len(), "{what}");
-            for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+        let close = |what: &str, got: Vec<f32>, want: Vec<f32>| {
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (i, (p, q)) in got.iter().zip(&want).enumerate() {
                 assert!((p - q).abs() <= 1e-4 * (1.0 + q.abs()), "{what}[{i}]: {p} vs {q} ({t}x{b}x{c}->{co} {h}x{w})");
             }
         };
