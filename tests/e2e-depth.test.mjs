@@ -28,9 +28,10 @@ for (const [name, hash, depth] of [
   test(`${name} builds, trains and stays within memory`, async () => {
     const { page, problems } = await open(hash);
     const { json, memory, speed } = await trainAndRead(page, 3);
-    // A wall-clock rate, with one decimal below 10 steps/s (a 101-layer conv net does < 1).
+    // A wall-clock rate, with one decimal below 10 steps/s (a 101-layer conv net did < 1 before
+    // issue 19's conv op; 10-20 now, so no upper bound: speeds are benchmarks, not tests).
     assert.match(speed, /^(\d\.\d|\d{2,})$/, `steps/s ${speed}`);
-    if (json.config.conv) assert.ok(Number(speed) > 0 && Number(speed) < 10, `steps/s ${speed}`);
+    assert.ok(Number(speed) > 0, `steps/s ${speed}`);
     assert.equal(json.config.depth, depth);
     const probe = json.probes.at(-1);
     assert.equal(probe.rates.length, depth, 'one rate per hidden layer');
