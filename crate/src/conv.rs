@@ -343,16 +343,8 @@ impl CustomOp3 for Conv {
             if g.len() != self.steps * one {
                 candle_core::bail!("conv3x3: a gradient of {} values for {} x {one}", g.len(), self.steps)
             }
-            // A repeated input's output gradient, summed over the steps (in step order).
-            let g: std::borrow::Cow<[f32]> = if self.steps > 1 {
-                let mut sum = g[..one].to_vec();
-                for step in g.chunks_exact(one).skip(1) {
-                    sum.iter_mut().zip(step).for_each(|(s, &v)| *s += v);
-                }
-                sum.into()
-            } else {
-                g.into()
-            };
+            // A repeated input's output gradient, summed over the steps.
+            let g = crate::fused::sum_steps(g, one);
             // No input gradient for the first layer, whose input (the encoded data) needs none.
             let events = self.events.lock().expect("conv events").take();
             backward(x, w, &g, &d, events.as_ref(), a.track_op())

@@ -299,19 +299,8 @@ impl CustomOp3 for Dense {
             if g.len() != self.steps * rows * fan_out {
                 candle_core::bail!("dense: a gradient of {} values for {} x {rows} x {fan_out}", g.len(), self.steps)
             }
-            // A repeated input's output gradient, summed over the steps (in step order): the
-            // gradient of the one step's output.
-            let g: std::borrow::Cow<[f32]> = if self.steps > 1 {
-                let mut sum = g[..rows * fan_out].to_vec();
-                for step in g.chunks_exact(rows * fan_out).skip(1) {
-                    for (s, &v) in sum.iter_mut().zip(step) {
-                        *s += v;
-                    }
-                }
-                sum.into()
-            } else {
-                g.into()
-            };
+            // A repeated input's output gradient, summed over the steps.
+            let g = crate::fused::sum_steps(g, rows * fan_out);
             let g: &[f32] = &g;
             // dA [rows, in] = dY [rows, out] W [out, in]; not for the first layer, whose input
             // (the encoded data) needs no gradient.

@@ -86,15 +86,23 @@ impl candle_core::CustomOp1 for Repeat {
         let sum = {
             let (s, l) = grad.storage_and_layout();
             let candle_core::Storage::Cpu(s) = &*s else { candle_core::bail!("repeat-steps: CPU tensors only") };
-            let g = slice("repeat-steps", s, l)?;
-            let mut sum = g[..one].to_vec();
-            for step in g.chunks_exact(one).skip(1) {
-                sum.iter_mut().zip(step).for_each(|(a, &v)| *a += v);
-            }
-            sum
+            sum_steps(slice("repeat-steps", s, l)?, one).into_owned()
         };
         Ok(Some(Tensor::from_vec(sum, arg.shape(), arg.device())?))
     }
+}
+
+/// A repeated input's output gradient `g` (`steps` blocks of `one` values) summed over the
+/// steps, in step order: the gradient of the one step's output. Borrowed when there is one step.
+pub(crate) fn sum_steps(g: &[f32], one: usize) -> std::borrow::Cow<'_, [f32]> {
+    if g.len() <= one {
+        return g.into();
+    }
+    let mut sum = g[..one].to_vec();
+    for step in g.chunks_exact(one).skip(1) {
+        sum.iter_mut().zip(step).for_each(|(s, &v)| *s += v);
+    }
+    sum.into()
 }
 
 /// The contiguous f32 data of a storage.

@@ -186,10 +186,11 @@ fn scatter_dispatch(events: &Events, n: usize, wt: &[f32], acc: &mut [f32], d: &
     crate::dense::sparse::dispatch!(scatter(events: &Events, n: usize, wt: &[f32], acc: &mut [f32], d: &Dims))
 }
 
-/// Frame `n`'s accumulator (`[HW, C']`) += each of its events' value times the kernel
-/// slices it reaches.
+/// Every event of frame `n` with what it reaches: `f(v, position run, tap run)`, offsets of
+/// `len * C'` values into a frame's `[HW, C']` map and into the reversed taps-major kernel.
+/// The forward and the weight gradient walk the same events, in opposite directions.
 #[inline(always)]
-fn scatter<const FMA: bool>(events: &Events, n: usize, wt: &[f32], acc: &mut [f32], d: &Dims) {
+fn walk(events: &Events, n: usize, d: &Dims, mut f: impl FnMut(f32, usize, usize, usize)) {
     let (co, w) = (d.c_out, d.w);
     for ci in 0..d.c_in {
         let plane = n * d.c_in + ci;
@@ -197,11 +198,17 @@ fn scatter<const FMA: bool>(events: &Events, n: usize, wt: &[f32], acc: &mut [f3
             let (iy, ix) = (p as usize / w, p as usize % w);
             let (rows, x0, tap0, len) = reach(iy, ix, d);
             for ky in rows {
-                let y = iy + 1 - ky;
-                axpy::<FMA>(&mut acc[(y * w + x0) * co..][..len * co], v, &wt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co]);
+                f(v, ((iy + 1 - ky) * w + x0) * co, ((ci * 3 + ky) * 3 + tap0) * co, len * co);
             }
         }
     }
+}
+
+/// Frame `n`'s accumulator (`[HW, C']`) += each of its events' value times the kernel
+/// slices it reaches.
+#[inline(always)]
+fn scatter<const FMA: bool>(events: &Events, n: usize, wt: &[f32], acc: &mut [f32], d: &Dims) {
+    walk(events, n, d, |v, at, tap, len| axpy::<FMA>(&mut acc[at..][..len], v, &wt[tap..][..len]));
 }
 
 /// The weight gradient `[C', C, 3, 3]` by walking the events: each adds its value times the
@@ -237,16 +244,5 @@ fn gather_dispatch(events: &Events, n: usize, gt: &[f32], dwt: &mut [f32], d: &D
 /// (`gt`, the frame's, position-major) where it landed.
 #[inline(always)]
 fn gather<const FMA: bool>(events: &Events, n: usize, gt: &[f32], dwt: &mut [f32], d: &Dims) {
-    let (co, w) = (d.c_out, d.w);
-    for ci in 0..d.c_in {
-        let plane = n * d.c_in + ci;
-        for &(p, v) in &events.at[events.starts[plane]..events.starts[plane + 1]] {
-            let (iy, ix) = (p as usize / w, p as usize % w);
-            let (rows, x0, tap0, len) = reach(iy, ix, d);
-            for ky in rows {
-                let y = iy + 1 - ky;
-                axpy::<FMA>(&mut dwt[((ci * 3 + ky) * 3 + tap0) * co..][..len * co], v, &gt[(y * w + x0) * co..][..len * co]);
-            }
-        }
-    }
+    walk(events, n, d, |v, at, tap, len| axpy::<FMA>(&mut dwt[tap..][..len], v, &gt[at..][..len]));
 }
