@@ -26,6 +26,10 @@ pub enum Error {
     /// layer where one can be named). The step is not applied, so the weights stay as they were.
     #[error("training diverged at step {step}: {what}; lower the learning rate or add a norm")]
     Diverged { step: usize, what: String },
+    /// A trained network cannot be written in a format (NIR): `field` is the setting that
+    /// makes it so (`norm`, `psp_stats`, ...), the message says why.
+    #[error("{format} export: {field}: {message}")]
+    Export { format: &'static str, field: &'static str, message: String },
     #[error("tensor: {0}")]
     Tensor(#[from] candle_core::Error),
 }
@@ -64,7 +68,7 @@ impl Error {
     pub fn report(&self) -> ErrorReport {
         let message = self.to_string();
         let reason = match self {
-            Error::Config { message, .. } | Error::File { message, .. } => message.clone(),
+            Error::Config { message, .. } | Error::File { message, .. } | Error::Export { message, .. } => message.clone(),
             // "invalid config: width: invalid type ..." -> "invalid type ...", for the control.
             Error::Parse { field: Some(f), message } => message.split_once(&format!("{f}: ")).map_or(message.clone(), |(_, why)| why.to_owned()),
             _ => message.clone(),
@@ -83,13 +87,14 @@ impl Error {
             Error::File { file, byte, line, .. } => ErrorReport { kind: "file", file: Some(file.clone()), byte: *byte, line: *line, ..none },
             Error::Data(_) => ErrorReport { kind: "data", ..none },
             Error::Diverged { step, .. } => ErrorReport { kind: "diverged", step: Some(*step as u64), ..none },
+            Error::Export { field, .. } => ErrorReport { kind: "export", field: Some((*field).to_owned()), reads: vec![(*field).to_owned()], ..none },
             Error::Tensor(_) => ErrorReport { kind: "tensor", ..none },
         }
     }
 }
 
 /// An error as a value: `kind` says what went wrong (`config`, `parse`, `file`, `data`,
-/// `diverged`, `tensor`), the optional fields say where, and `message` is the text a person
+/// `diverged`, `export`, `tensor`), the optional fields say where, and `message` is the text a person
 /// reads (the same as the error's `Display`). JSON-compatible: absent fields are left out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ErrorReport {

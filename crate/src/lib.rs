@@ -16,6 +16,7 @@ pub mod fused;
 pub mod metrics;
 pub mod model;
 pub mod neuron;
+pub mod nir;
 pub mod norm;
 pub mod report;
 pub mod rng;
@@ -25,9 +26,10 @@ pub mod topology;
 pub mod train;
 pub mod upload;
 pub mod view;
+pub mod weights;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use config::ExperimentConfig;
 pub use error::{Error, Result};
-pub use train::{run, run_with_files, Trainer};
+pub use train::{run, run_trainer, run_with_files, Trainer};

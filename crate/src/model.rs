@@ -233,6 +233,30 @@ impl Network {
         out
     }
 
+    /// Every tensor of the network, trainable parameters and running statistics, by a
+    /// stable name: `layers.{l}.weight`, `layers.{l}.norm.gamma`, ..., `head.bias`. The
+    /// names and shapes depend only on the config and the data's shape, so a weights file
+    /// fits every network built from the same ones.
+    pub fn named_tensors(&self) -> Vec<(String, &Var)> {
+        let mut out: Vec<(String, &Var)> = self.layers.iter().enumerate().flat_map(|(l, s)| s.named(&format!("layers.{l}"))).collect();
+        out.extend(self.head.named("head"));
+        out
+    }
+
+    /// The neuron every population of the net uses.
+    pub fn lif(&self) -> &Lif {
+        &self.lif
+    }
+
+    /// Whether this is the pre-activation residual net (`layers[0]` the stem).
+    pub fn is_residual(&self) -> bool {
+        self.residual
+    }
+
+    pub fn readout(&self) -> Readout {
+        self.readout
+    }
+
     /// The weight of every hidden layer, in order (for gradient norms).
     pub fn hidden_weights(&self) -> impl Iterator<Item = &Var> {
         self.layers.iter().map(|l| &l.weight)

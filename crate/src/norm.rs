@@ -96,6 +96,18 @@ impl NormConfig {
     }
 }
 
+/// A norm at inference time in the terms of a static graph ([`Norm::folded`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Folding {
+    /// No norm.
+    Identity,
+    /// `y = scale * x + shift` per feature (or channel), in eval mode: PSP norm with
+    /// shared statistics, BN, tdBN.
+    Affine { scale: Vec<f32>, shift: Vec<f32> },
+    /// MPBN: the neuron's threshold on its raw membrane, per feature.
+    Threshold(Vec<f32>),
+}
+
 enum Body {
     Identity,
     Psp(PspNorm),
@@ -165,6 +177,62 @@ impl Norm {
         match &self.body {
             Body::Batch(n) => Some(n),
             _ => None,
+        }
+    }
+
+    /// Every tensor of this norm, trainable or running, by a stable name (`gamma`,
+    /// `beta`, `shift`, `step_scale`, `running_mean`, `running_var`, `running_sq`): what a
+    /// weights file holds.
+    pub fn named(&self) -> Vec<(&'static str, &Var)> {
+        let mut out = vec![];
+        match &self.body {
+            Body::Identity => {}
+            Body::Psp(n) => {
+                out.push(("gamma", &n.gamma));
+                out.extend(n.shift.as_ref().map(|v| ("shift", v)));
+                out.push(("running_sq", &n.running_sq));
+            }
+            Body::Batch(n) => {
+                out.push(("gamma", &n.gamma));
+                out.extend(n.beta.as_ref().map(|v| ("beta", v)));
+                out.extend(n.step_scale.as_ref().map(|v| ("step_scale", v)));
+                out.push(("running_mean", &n.running_mean));
+                out.push(("running_var", &n.running_var));
+            }
+            Body::Layer(n) => {
+                out.push(("gamma", &n.gamma));
+                out.extend(n.beta.as_ref().map(|v| ("beta", v)));
+            }
+        }
+        out
+    }
+
+    /// This norm at inference time as a static graph can hold it ([`Folding`]), or why it
+    /// cannot be: the reason names what varies (per time step, or per sample).
+    /// `theta` is the neuron's threshold, which MPBN folds into.
+    pub fn folded(&self, theta: f32) -> Result<std::result::Result<Folding, &'static str>> {
+        let vec = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
+        let affine = |m: Option<(Tensor, Tensor)>, why: &'static str| -> Result<std::result::Result<Folding, &'static str>> {
+            Ok(match m {
+                Some((scale, shift)) => Ok(Folding::Affine { scale: vec(&scale)?, shift: vec(&shift)? }),
+                None => Err(why),
+            })
+        };
+        match (&self.body, self.kind) {
+            (Body::Identity, _) => Ok(Ok(Folding::Identity)),
+            (Body::Psp(n), _) => affine(n.eval_affine()?, "per-step statistics (psp_stats per_step) give each time step its own scale, and a NIR graph's weights are the same at every step"),
+            (Body::Batch(n), NormKind::Mpbn) => {
+                let gamma = vec(n.gamma.as_tensor())?;
+                if gamma.iter().any(|g| *g <= 0.0) {
+                    return Ok(Err("an MPBN gain is zero or negative, so its neuron fires below a threshold rather than above one, which a LIF threshold cannot say"));
+                }
+                Ok(Ok(Folding::Threshold(vec(&n.folded_threshold(theta)?)?)))
+            }
+            (Body::Batch(_), NormKind::Tebn) => Ok(Err("TEBN scales each time step by its own learned factor, and a NIR graph's weights are the same at every step")),
+            (Body::Batch(_), NormKind::Bntt) => Ok(Err("BNTT learns a gain and keeps statistics for each time step, and a NIR graph's weights are the same at every step")),
+            (Body::Batch(n), _) => affine(n.eval_affine()?, "per-step parameters"),
+            (Body::Layer(_), NormKind::Rms) => Ok(Err("RMS norm divides by statistics of each sample at each step, which NIR has no node to compute")),
+            (Body::Layer(_), _) => Ok(Err("layer norm subtracts and divides by statistics of each sample at each step, which NIR has no node to compute")),
         }
     }
 

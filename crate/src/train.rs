@@ -238,18 +238,42 @@ impl Trainer {
         if n == 0 {
             return Ok(0.0);
         }
+        let pred = self.predictions_of_first(split, n)?;
+        Ok(pred.iter().zip(&split.y).filter(|(p, t)| p == t).count() as f32 / n as f32)
+    }
+
+    /// The eval-mode class of each of the first `limit` samples of `split` (the largest
+    /// logit; the first of equal ones), with the fixed encoding seed of [`Trainer::accuracy`].
+    pub fn predictions_of_first(&self, split: &Split, limit: usize) -> Result<Vec<u32>> {
+        let n = split.len().min(limit);
         let mut rng = Rng::new(self.cfg.seed).fork(STREAM_EVAL);
-        let mut correct = 0usize;
+        let mut out = Vec::with_capacity(n);
         let idx: Vec<usize> = (0..n).collect();
         // Chunks no larger than validate() budgeted for, so evaluating cannot run out of memory.
         for chunk in idx.chunks(self.cfg.forward_samples()) {
-            let (x, y) = split.gather(chunk, self.data.features);
+            let (x, _) = split.gather(chunk, self.data.features);
             let input = encode(&x, (chunk.len(), self.data.features), self.cfg.timesteps, self.cfg.encoding, self.data.range, &mut rng, &self.device)?;
             let (logits, _) = self.net.forward(&input, Mode::Eval, false)?;
-            let pred = logits.argmax(1)?.to_vec1::<u32>()?;
-            correct += pred.iter().zip(&y).filter(|(p, t)| p == t).count();
+            out.extend(first_argmax(&logits)?);
         }
-        Ok(correct as f32 / n as f32)
+        Ok(out)
+    }
+
+    /// The network's tensors as a safetensors file ([`crate::weights`]).
+    pub fn save_weights(&self) -> Result<Vec<u8>> {
+        crate::weights::save(&self.net, &self.cfg)
+    }
+
+    /// Replaces every tensor of the network with those of a safetensors file, or changes
+    /// nothing and names the tensor that does not fit; the optimizer's state starts afresh.
+    pub fn load_weights(&mut self, bytes: &[u8], file: &str) -> Result<()> {
+        crate::weights::load_into(&self.net, bytes, file)
+    }
+
+    /// The trained network as a NIR graph in an HDF5 file ([`crate::nir`]), its
+    /// inference-time norms folded into weights and thresholds.
+    pub fn export_nir(&self) -> Result<Vec<u8>> {
+        crate::nir::export(&self.net, &self.cfg, &self.data)
     }
 
     pub fn train_accuracy(&self) -> Result<f32> {
@@ -316,8 +340,13 @@ pub fn run(cfg: ExperimentConfig, on_progress: impl FnMut(Progress)) -> Result<R
 }
 
 /// [`run`] on data given as files (see [`Trainer::with_files`]).
-pub fn run_with_files(cfg: ExperimentConfig, files: &[DataFile], mut on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
-    let mut trainer = Trainer::with_files(cfg, files)?;
+pub fn run_with_files(cfg: ExperimentConfig, files: &[DataFile], on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
+    run_trainer(&mut Trainer::with_files(cfg, files)?, on_progress)
+}
+
+/// [`run`] on a trainer built (and perhaps given weights) by the caller, which keeps it:
+/// the CLI saves and exports the trained network from it.
+pub fn run_trainer(trainer: &mut Trainer, mut on_progress: impl FnMut(Progress)) -> Result<RunRecord> {
     let mut history = Vec::with_capacity(trainer.cfg.epochs);
     let mut losses = Vec::with_capacity(trainer.cfg.epochs * trainer.steps_per_epoch());
     for _ in 0..trainer.cfg.epochs {
@@ -340,7 +369,15 @@ pub fn run_with_files(cfg: ExperimentConfig, files: &[DataFile], mut on_progress
         synops: probe.synops,
         steps: trainer.step,
     };
-    Ok(RunRecord { config: trainer.cfg, history, losses, final_ })
+    Ok(RunRecord { config: trainer.cfg.clone(), history, losses, final_ })
+}
+
+/// Per row of `[B, classes]` logits, the index of the largest value, the first of equal
+/// ones (a rate readout's spike counts tie often; NumPy's `argmax` breaks ties the same way,
+/// which the NIR proof relies on).
+fn first_argmax(logits: &Tensor) -> Result<Vec<u32>> {
+    let rows = logits.to_vec2::<f32>()?;
+    Ok(rows.iter().map(|r| r.iter().enumerate().fold(0, |best, (i, v)| if *v > r[best] { i } else { best }) as u32).collect())
 }
 
 #[cfg(test)]

@@ -211,6 +211,30 @@ impl Playground {
         to_js(&report::probe(&self.trainer, layer as usize, sample as usize, grid as usize).map_err(js_err)?)
     }
 
+    /// The trained network as a NIR file (HDF5 bytes, norms folded in); throws the
+    /// refusal (kind `export`, its `field`) for a norm that cannot be folded.
+    #[wasm_bindgen(js_name = exportNir)]
+    pub fn export_nir(&self) -> Result<Vec<u8>, JsValue> {
+        self.trainer.export_nir().map_err(js_err)
+    }
+
+    /// Every tensor of the network as a safetensors file (`spikeplay train --init-from`
+    /// reads it).
+    #[wasm_bindgen(js_name = saveWeights)]
+    pub fn save_weights(&self) -> Result<Vec<u8>, JsValue> {
+        self.trainer.save_weights().map_err(js_err)
+    }
+
+    /// Whether this run's network can be written as NIR: `null`, or the refusal as a plain
+    /// object (kind `export`, `field`, `message`), for the page's "deployable as NIR" mark.
+    #[wasm_bindgen(js_name = nirDeployable)]
+    pub fn nir_deployable(&self) -> Result<JsValue, JsValue> {
+        match crate::nir::deployable(&self.trainer.cfg) {
+            Ok(()) => Ok(JsValue::NULL),
+            Err(e) => to_js(&e.report()),
+        }
+    }
+
     /// Starts the same config again from step 0 (same seed, so the same first losses).
     pub fn reset(&mut self) -> Result<(), JsValue> {
         let cfg: ExperimentConfig = self.trainer.cfg.clone();

@@ -295,3 +295,40 @@ fn every_schema_field_is_a_flag_with_the_schemas_bounds() {
         }
     }
 }
+
+/// `--save` then `--init-from`: a run that starts from saved weights and barely moves them
+/// (lr 1e-12) scores what the saved run scored; one from the seed's weights does not.
+#[test]
+fn saved_weights_carry_a_trained_network_into_another_run() {
+    let (weights, first, second, fresh) = (tmp("w.safetensors"), tmp("first.json"), tmp("second.json"), tmp("fresh.json"));
+    let base = ["train", "--dataset", "digits", "--depth", "3", "--width", "32", "--norm", "none", "--timesteps", "4", "--quiet"];
+    let (ok, err) = spikeplay(&[&base[..], &["--epochs", "3", "--save", weights.to_str().unwrap(), "--out", first.to_str().unwrap()]].concat());
+    assert!(ok, "{err}");
+    let tiny = ["--epochs", "1", "--lr", "1e-12"];
+    let (ok, err) = spikeplay(&[&base[..], &tiny, &["--init-from", weights.to_str().unwrap(), "--out", second.to_str().unwrap()]].concat());
+    assert!(ok, "{err}");
+    let (ok, err) = spikeplay(&[&base[..], &tiny, &["--out", fresh.to_str().unwrap()]].concat());
+    assert!(ok, "{err}");
+    let acc = |p: &std::path::Path| -> f64 {
+        let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        run["final"]["test_accuracy"].as_f64().unwrap()
+    };
+    assert!(acc(&first) > 0.5, "the first run learned: {}", acc(&first));
+    assert!((acc(&second) - acc(&first)).abs() < 0.01, "from saved weights {} vs saved {}", acc(&second), acc(&first));
+    assert!(acc(&fresh) < acc(&first) - 0.2, "from the seed's weights {} vs saved {}", acc(&fresh), acc(&first));
+    // Another width: refused, naming the tensor and what the file was saved from.
+    let (ok, err) = spikeplay(&["train", "--dataset", "digits", "--depth", "3", "--width", "16", "--norm", "none", "--init-from", weights.to_str().unwrap()]);
+    assert!(!ok && err.contains("layers.0.weight has shape [32, 64], this network needs [16, 64]") && err.contains("saved from plain depth 3, width 32"), "{err}");
+}
+
+#[test]
+fn nir_export_is_refused_before_training_for_norms_that_cannot_fold() {
+    let out = tmp("refused.nir");
+    let (ok, err) = spikeplay(&["train", "--dataset", "moons", "--norm", "bntt", "--nir", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("--nir: NIR export: norm: BNTT cannot be folded"), "{err}");
+    assert!(!err.contains("epoch") && !out.exists(), "refused before the first epoch: {err}");
+    // A NIR file given to --init-from is named as such.
+    std::fs::write(&out, b"\x89HDF\r\n\x1a\n rest").unwrap();
+    let (ok, err) = spikeplay(&["train", "--dataset", "moons", "--init-from", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("an HDF5 (NIR) file"), "{err}");
+}

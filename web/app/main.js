@@ -72,7 +72,7 @@ document.addEventListener('keydown', (e) => {
 initMenus({
   onMode: (next) => router.onMode(next),
   onPreset: (p) => router.onPreset(p),
-  onDownload: (kind) => (kind === 'json' ? router.active.downloadJson() : router.active.downloadCsv()),
+  onDownload: (kind) => (kind === 'json' ? router.active.downloadJson() : kind === 'csv' ? router.active.downloadCsv() : router.active.downloadModel(kind)),
   pngContext: (card, canvas) => router.active.pngContext(canvas),
 });
 

@@ -15,7 +15,7 @@ function onClick(el, fn) {
 }
 
 /**
- * `onMode(mode)`, `onPreset(preset)`, `onDownload('json' | 'csv')`, and `pngContext(card,
+ * `onMode(mode)`, `onPreset(preset)`, `onDownload('json' | 'csv' | 'nir' | 'weights')`, and `pngContext(card,
  * canvas)` -> { name, legend } for a chart's PNG.
  */
 export function initMenus({ onMode, onPreset, onDownload, pngContext }) {
@@ -36,7 +36,7 @@ export function initMenus({ onMode, onPreset, onDownload, pngContext }) {
     });
     $('preset-list').append(b);
   }
-  for (const kind of ['json', 'csv']) {
+  for (const kind of ['json', 'csv', 'nir', 'weights']) {
     onClick($(`download-${kind}`), () => {
       $('download-menu').open = false;
       onDownload(kind);

@@ -9,6 +9,7 @@ import { CompareRun } from './run.js';
 import { CompareView } from './view.js';
 import { compareHash, compareStem, parseSpec, runsOf, specParam } from './spec.js';
 import { saveCsv, saveJson } from '../files/download.js';
+import { MODEL_FORMATS, saveModel } from '../files/model.js';
 import { PRESET_BY_ID, presetSpec } from '../state/presets.js';
 import { toCsv } from '../run/recording.js';
 import { redrawer } from '../charts/redraw.js';
@@ -334,6 +335,31 @@ export class Compare {
 
   downloadCsv() {
     saveCsv(`${this.stem()}.csv`, toCsv(this.runs.filter((r) => r.recording).map((r) => r.recording)));
+  }
+
+  /**
+   * Every run's network as `format` ('nir' or 'weights'), one file a run; the runs NIR cannot
+   * hold are left out and named in the status line.
+   */
+  async downloadModel(format) {
+    const { label } = MODEL_FORMATS[format];
+    const ready = this.runs.filter((r) => r.usable && r.link?.worker && r.recording);
+    if (!ready.length) return this.ui.status(`${label}: no run has come up yet`, true);
+    const refused = format === 'nir' ? ready.filter((r) => r.nir) : [];
+    const saved = [];
+    const failed = [];
+    for (const run of ready.filter((r) => !refused.includes(r))) {
+      try {
+        saved.push(await saveModel(run.link.worker, format, `${this.stem()}-${run.label.replace(/[^\w.-]+/g, '_')}-step${run.latest.step ?? 0}`));
+      } catch (e) {
+        failed.push(`${run.label}: ${e.message}`);
+      }
+    }
+    const skipped = refused.map((r) => `${r.label} (${r.config.norm}: cannot be folded into a NIR graph)`);
+    const parts = [`${label}: saved ${saved.length} file${saved.length === 1 ? '' : 's'}`];
+    if (skipped.length) parts.push(`left out ${skipped.join(', ')}`);
+    if (failed.length) parts.push(`failed ${failed.join('; ')}`);
+    this.ui.status(parts.join(' · '), !saved.length);
   }
 
   /** What a chart's PNG is called, what it compares, and its run legend. */

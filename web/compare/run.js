@@ -88,8 +88,9 @@ export class CompareRun {
     this.hooks.change(this);
   }
 
-  onReady({ gen, config, layout }) {
+  onReady({ gen, config, layout, nir }) {
     if (gen !== this.gen) return;
+    this.nir = nir; // null: deployable as NIR, else the core's refusal
     this.config = tidyConfig(config);
     this.layout = layout;
     this.recording = new Recording(this.config, this.label);

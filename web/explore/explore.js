@@ -5,6 +5,7 @@
 // or the worker stops is in recovery.js. The router (app/router.js) opens and stops this mode.
 import { DATA_FILES, dataName, hideDownload } from '../files/datasets.js';
 import { saveCsv, saveJson } from '../files/download.js';
+import { MODEL_FORMATS, nirMark, saveModel } from '../files/model.js';
 import { COLORS } from '../charts/canvas.js';
 import { plural } from '../run/format.js';
 import { reportHandled } from '../run/perf.js';
@@ -281,8 +282,9 @@ export class Explore {
     return this.setBusy(document.body.dataset.busy === 'true'); // the status moves on to building
   }
 
-  onReady({ gen, config, layout, memory }) {
+  onReady({ gen, config, layout, memory, nir }) {
     if (gen !== this.nextGen) return;
+    this.nir = nir; // null: deployable as NIR, else the core's refusal (kind 'export', field)
     const { panel, header, upload, data } = this.ui;
     if (memory) header.memory(memory);
     if (this.autoplay === gen) this.resume = false;
@@ -296,6 +298,8 @@ export class Explore {
     this.recovery.crashes = 0;
     panel.setActual(config.dataset, { samples: layout.train_samples + layout.test_samples });
     panel.show(config, this.kept());
+    panel.setMark('norm', nirMark(nir));
+    $('download-nir').dataset.deployable = String(!nir);
     history.replaceState(null, '', toHash(config, this.ui.hidden()));
     this.firstLosses = [];
     delete document.body.dataset.firstLosses;
@@ -393,6 +397,20 @@ export class Explore {
   downloadCsv() {
     if (!this.recording) return this.ui.header.status('nothing to download yet: no run has come up', true);
     saveCsv(`${this.stem()}.csv`, toCsv([this.recording]));
+  }
+
+  /** The network as `format` ('nir' or 'weights', files/model.js); a refusal is a status line. */
+  async downloadModel(format) {
+    const { header } = this.ui;
+    if (!this.recording || !this.worker) return header.status('nothing to download yet: no run has come up', true);
+    if (format === 'nir' && this.nir) return header.status(`Model as NIR: ${this.nir.reason ?? this.nir.message}`, true);
+    const step = $('step-count').dataset.step;
+    try {
+      const name = await saveModel(this.worker, format, `${this.stem()}-step${step}`);
+      header.status(`${MODEL_FORMATS[format].label}: saved ${name} (the network at step ${step})`);
+    } catch (e) {
+      header.status(`${MODEL_FORMATS[format].label}: ${e.message}`, true);
+    }
   }
 
   /** What a chart's PNG is called, what run it shows, and its legend. */

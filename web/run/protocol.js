@@ -23,6 +23,9 @@ export const ToWorker = Object.freeze({
   // { id, files }: parse an upload (one CSV, or an IDX images + labels pair) and answer with
   // PREVIEW; the run, if any, is not touched, whatever the files hold.
   PREVIEW: 'preview',
+  // { id, format: 'nir' | 'weights' }: the run's network as a file, answered with EXPORT;
+  // training goes on. 'nir': the NIR graph (HDF5, norms folded in); 'weights': safetensors.
+  EXPORT: 'export',
   // Test only, ignored unless the worker was created with ?debug=1: the next INIT or training
   // tick raises a real fault of `kind` (default 'trap'): a WebAssembly trap, as an out-of-memory
   // allocation ends in; a Rust panic in the core (its message reaches the page); or a plain
@@ -35,7 +38,9 @@ export const FromWorker = Object.freeze({
   // { build, schema }: wasm is instantiated ('relaxed' or 'baseline' module), INIT may follow;
   // `schema`: the config schema (web/state/schema.js), which boot.js installs from the first worker.
   LOADED: 'loaded',
-  READY: 'ready', // { gen, config, layout, memory }: a run exists (after INIT or RESET)
+  // { gen, config, layout, memory, nir }: a run exists (after INIT or RESET); `nir` is null when
+  // its network can be written as NIR, else the refusal as a value (kind 'export', field, message).
+  READY: 'ready',
   // { gen, train, probe?, input?, eval?, stepsPerSecond, ownStepsPerSecond, memory, sentAt? }:
   // `stepsPerSecond` is wall-clock (waits for a pace or lock-step included), `ownStepsPerSecond`
   // the speed of its training time alone (what the net costs). `input` is the probe
@@ -47,6 +52,8 @@ export const FromWorker = Object.freeze({
   // { running, stopped? }: acknowledges PLAY / PAUSE; `stopped`, when the worker stopped training
   // on its own (a run that finished its epochs), says why, for the status line.
   STATE: 'state',
+  // { id, bytes: Uint8Array } or { id, error, detail }: the answer to ToWorker.EXPORT.
+  EXPORT: 'export',
   // { id, preview } or { id, error, detail }: the answer to ToWorker.PREVIEW (`error` the message,
   // `detail` the error value, see errorValue).
   PREVIEW: 'preview',

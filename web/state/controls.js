@@ -148,6 +148,27 @@ export class ControlPanel {
     this.rows[key].classList.toggle('noticed', !!text && kind === 'notice');
   }
 
+  /**
+   * A standing remark under control `key` that no edit clears, such as the norm's
+   * "deployable as NIR" mark: `{ ok, text }`, or null to remove it.
+   */
+  setMark(key, mark) {
+    const row = this.rows[key];
+    if (!row) return;
+    let el = row.querySelector('.mark');
+    if (!mark) return el?.remove();
+    if (!el) {
+      el = document.createElement('div');
+      el.className = 'mark';
+      el.id = `mark-${camel(key)}`;
+      row.querySelector('.note').after(el);
+      const input = this.inputs[key];
+      input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby')} ${el.id}`);
+    }
+    el.textContent = mark.text;
+    el.classList.toggle('refused', !mark.ok);
+  }
+
   clearErrors() {
     for (const key of Object.keys(this.messages)) this.setError(key, '');
   }

@@ -249,7 +249,7 @@ function ready() {
   finishAt = config.open_ended ? Infinity : config.epochs * Math.max(1, layout.steps_per_epoch);
   // (Ticking Open-ended builds the run again from step 0, as any change of setting does.)
   finished = `Finished: ${config.epochs} epochs, ${finishAt} steps, as set. Reset runs it again; tick Open-ended for runs that train until you pause.`;
-  post({ type: FromWorker.READY, gen, config, layout, memory: memory() });
+  post({ type: FromWorker.READY, gen, config, layout, memory: memory(), nir: core(() => handle.nirDeployable()) });
   post({
     type: FromWorker.REPORT, gen, stepsPerSecond: 0,
     train: { losses: [], lrs: [], epoch_ends: [], step: 0, epoch: 0, lr: config.lr }, // both schedules start at the configured rate
@@ -323,6 +323,17 @@ const handlers = {
     if (!handle) return;
     lastProbe = performance.now();
     post({ type: FromWorker.REPORT, gen, train: null, ...probe(), memory: memory() });
+  },
+  [ToWorker.EXPORT]({ id, format }) {
+    // A refusal (a norm that cannot be folded) is an answer, not an ERROR: the run goes on.
+    if (!handle) return post({ type: FromWorker.EXPORT, id, error: 'no network yet: wait for the run to come up' });
+    try {
+      const bytes = core(() => (format === 'nir' ? handle.exportNir() : handle.saveWeights()));
+      self.postMessage({ type: FromWorker.EXPORT, id, bytes }, [bytes.buffer]);
+    } catch (e) {
+      post({ type: FromWorker.EXPORT, id, error: e instanceof Error ? e.message : String(e), detail: errorValue(e) });
+      if (faultOf(e)) fail(e, { gen });
+    }
   },
   [ToWorker.PREVIEW]({ id, files }) {
     // A malformed upload is an answer, not an ERROR: the run keeps training.

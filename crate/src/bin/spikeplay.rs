@@ -5,6 +5,8 @@
 //! spikeplay train --dataset digits --depth 4 --width 128 --timesteps 8 --norm psp \
 //!     [--residual] --epochs 30 --batch 64 --lr 1e-3 --seed 0 --out run.json
 //! spikeplay train --config FILE.json [flags override the file]
+//! spikeplay train ... --save model.safetensors --nir model.nir --predictions test.json
+//! spikeplay train ... --init-from model.safetensors      # continue from saved weights
 //! spikeplay compare --dataset digits --norms none,psp,bn --depths 2,4,8 --archs plain,residual \
 //!     --seeds 0,1,2 --epochs 10 --jobs 2 --out results/digits   # writes .csv and .md
 //! ```
@@ -27,7 +29,8 @@ use spikeplay::compare::{self, Grid, RunSummary};
 use spikeplay::upload::DataFile;
 use spikeplay::config::{DatasetKind, NormKind};
 use spikeplay::schema::{self, Kind};
-use spikeplay::train::{run_with_files, Progress};
+use spikeplay::train::{run_trainer, run_with_files, Progress};
+use spikeplay::Trainer;
 use spikeplay::{Error, ExperimentConfig};
 
 #[derive(Parser)]
@@ -88,6 +91,23 @@ struct TrainArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// Start from the tensors of a weights file (`--save`'s) instead of the seed's
+    /// initialization; the network must have the same shape (architecture, depth, width,
+    /// norm, data). The optimizer starts afresh.
+    #[arg(long, value_name = "FILE")]
+    init_from: Option<PathBuf>,
+    /// Write the trained network's tensors (weights, norm parameters, running statistics)
+    /// as safetensors, with the config in its metadata.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Write the trained network as a NIR graph (HDF5), its norms folded into weights and
+    /// thresholds. Checked before training: TEBN, BNTT, layer and RMS norm cannot be folded.
+    #[arg(long, value_name = "FILE")]
+    nir: Option<PathBuf>,
+    /// Write the test split (samples, labels) and the trained network's eval-mode
+    /// predictions on it as JSON.
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -317,7 +337,19 @@ fn train(args: TrainArgs) -> Result<(), String> {
     let start = Instant::now();
     let live = !args.quiet && std::io::stderr().is_terminal();
     let mut last_draw = Instant::now();
-    let record = run_with_files(cfg, &files, |p| {
+    if args.nir.is_some() {
+        // Before training, so a run that cannot be exported is not trained for nothing.
+        spikeplay::nir::deployable(&cfg).map_err(|e| format!("--nir: {e}"))?;
+    }
+    let mut trainer = Trainer::with_files(cfg, &files).map_err(flag_error)?;
+    if let Some(path) = &args.init_from {
+        let bytes = std::fs::read(path).map_err(|e| format!("--init-from {}: {e}", path.display()))?;
+        if bytes.starts_with(b"\x89HDF") {
+            return Err(format!("--init-from {}: an HDF5 (NIR) file; --init-from reads spikeplay weights files (safetensors, `--save`'s) so far", path.display()));
+        }
+        trainer.load_weights(&bytes, &path.display().to_string()).map_err(|e| format!("--init-from {e}"))?;
+    }
+    let record = run_trainer(&mut trainer, |p| {
         if args.quiet {
             return;
         }
@@ -351,12 +383,41 @@ fn train(args: TrainArgs) -> Result<(), String> {
     json["elapsed_seconds"] = serde_json::json!(start.elapsed().as_secs_f64());
     let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, text + "\n").map_err(|e| format!("--out {}: {e}", args.out.display()))?;
+    let mut wrote = vec![args.out.display().to_string()];
+    if let Some(path) = &args.save {
+        let bytes = trainer.save_weights().map_err(|e| format!("--save: {e}"))?;
+        std::fs::write(path, bytes).map_err(|e| format!("--save {}: {e}", path.display()))?;
+        wrote.push(path.display().to_string());
+    }
+    if let Some(path) = &args.nir {
+        let bytes = trainer.export_nir().map_err(|e| format!("--nir: {e}"))?;
+        std::fs::write(path, bytes).map_err(|e| format!("--nir {}: {e}", path.display()))?;
+        wrote.push(path.display().to_string());
+    }
+    if let Some(path) = &args.predictions {
+        let test = &trainer.data.test;
+        let predictions = trainer.predictions_of_first(test, test.len()).map_err(|e| format!("--predictions: {e}"))?;
+        let f = trainer.data.features;
+        let json = serde_json::json!({
+            "split": "test",
+            "features": f,
+            "classes": trainer.data.classes,
+            "image": trainer.data.image,
+            "timesteps": trainer.cfg.timesteps,
+            "encoding": spikeplay::compare::name(&trainer.cfg.encoding),
+            "x": test.x.chunks(f).collect::<Vec<_>>(),
+            "y": test.y,
+            "predictions": predictions,
+        });
+        std::fs::write(path, json.to_string() + "\n").map_err(|e| format!("--predictions {}: {e}", path.display()))?;
+        wrote.push(path.display().to_string());
+    }
     if !args.quiet {
         eprintln!(
             "test accuracy {:.1}%, train {:.1}%, wrote {}",
             100.0 * record.final_.test_accuracy,
             100.0 * record.final_.train_accuracy,
-            args.out.display()
+            wrote.join(", ")
         );
     }
     Ok(())

@@ -71,6 +71,7 @@ impl Op {
 /// One weight layer with its normalization.
 pub struct Synapse {
     pub weight: Var,
+    pub bias: Var,
     op: Op,
     pub norm: Norm,
 }
@@ -128,12 +129,20 @@ impl Synapse {
             Op::Linear(Linear::new(weight.as_tensor().clone(), Some(bias.as_tensor().clone())))
         };
         params.push(weight.clone());
-        params.push(bias);
+        params.push(bias.clone());
         let norm_cfg = NormConfig::from_experiment(cfg);
         let pre = norm_cfg.placement() == Some(Placement::PreWeight);
         let features = if pre { fan_in_channels } else { fan_out };
         let norm = if pre && !input_is_spikes { Norm::identity() } else { norm(&norm_cfg, features, skip_scale, device, params)? };
-        Ok(Self { weight, op, norm })
+        Ok(Self { weight, bias, op, norm })
+    }
+
+    /// Every tensor of this synapse by name under `prefix`: `{prefix}.weight`,
+    /// `{prefix}.bias`, then its norm's as `{prefix}.norm.{name}` ([`Norm::named`]).
+    pub fn named(&self, prefix: &str) -> Vec<(String, &Var)> {
+        let mut out = vec![(format!("{prefix}.weight"), &self.weight), (format!("{prefix}.bias"), &self.bias)];
+        out.extend(self.norm.named().into_iter().map(|(n, v)| (format!("{prefix}.norm.{n}"), v)));
+        out
     }
 
     /// Makes the synapse output zero (up to its bias) by zeroing the norm's gain, or the

@@ -137,6 +137,19 @@ impl BatchNorm {
         Ok(ys)
     }
 
+    /// BN and tdBN in eval mode as one affine map per feature, `y = scale * x + shift`
+    /// (`scale = alpha * gamma / sqrt(var + eps)`, `shift = beta - scale * mu`): what a NIR
+    /// export folds into the weight before it. `None` for TEBN and BNTT, whose gain changes
+    /// with the time step.
+    pub fn eval_affine(&self) -> Result<Option<(Tensor, Tensor)>> {
+        if self.per_step || self.step_scale.is_some() {
+            return Ok(None);
+        }
+        let scale = ((self.gamma.as_tensor() * self.scale)? / (self.running_var.as_tensor() + EPS)?.sqrt()?)?;
+        let shift = (scale.mul(self.running_mean.as_tensor())?.neg()? + self.beta.as_ref().map_or_else(|| scale.zeros_like(), |b| Ok(b.as_tensor().clone()))?)?;
+        Ok(Some((scale, shift)))
+    }
+
     /// MPBN in eval mode as a plain threshold on the raw membrane: with `gamma > 0`,
     /// `gamma * (u - mu) / sqrt(var + eps) + beta >= theta` iff
     /// `u >= mu + sqrt(var + eps) * (theta - beta) / gamma`. Per channel, `[F]`.

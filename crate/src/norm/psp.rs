@@ -60,6 +60,23 @@ impl PspNorm {
 }
 
 impl PspNorm {
+    /// Eval mode as one affine map per feature, `y = scale * a + shift` with
+    /// `scale = gamma / sqrt(running mean(a^2) + eps)`: what a NIR export folds into the
+    /// weight after it. `None` with per-step statistics (a scale per time step).
+    pub fn eval_affine(&self) -> Result<Option<(Tensor, Tensor)>> {
+        if self.per_step {
+            return Ok(None);
+        }
+        let scale = self.gamma.as_tensor().div(&(self.running_sq.as_tensor() + self.eps)?.sqrt()?)?;
+        let shift = match &self.shift {
+            Some(b) => b.as_tensor().clone(),
+            None => scale.zeros_like()?,
+        };
+        Ok(Some((scale, shift)))
+    }
+}
+
+impl PspNorm {
     /// [`PspNorm::forward`] with the per-channel ops of [`super::channel`]: the
     /// gain and the root are folded into one `[C]` (or `[T * C]`) scale first.
     fn forward_fused(&self, xs: &Tensor, mode: Mode) -> Result<Tensor> {

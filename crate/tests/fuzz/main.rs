@@ -267,6 +267,46 @@ fn digits_text_never_panics_and_refusals_name_the_line() {
     });
 }
 
+/// Weights files (`--init-from`, crate/src/weights.rs): a saved file, damaged anywhere (its
+/// JSON header included), is loaded whole or refused naming the file; a refused one changes
+/// nothing, an accepted one leaves every value finite. Raw bytes too.
+#[test]
+fn damaged_weights_files_load_whole_or_are_refused_by_name() {
+    use spikeplay::config::{DatasetKind, NormKind};
+    use spikeplay::Trainer;
+    let cfg = ExperimentConfig { dataset: DatasetKind::Moons, samples: 60, depth: 2, width: 4, timesteps: 2, norm: NormKind::Bn, ..Default::default() };
+    let saved = Trainer::new(cfg.clone()).unwrap().save_weights().unwrap();
+    let files = prop_oneof![
+        3 => mutations().prop_filter("damaged", |m| !m.is_empty()).prop_map({ let saved = saved.clone(); move |m| mutate(saved.clone(), &m) }),
+        1 => raw_bytes(),
+    ];
+    // The tensors of a weights file by name (its header's metadata order is a HashMap's).
+    let tensors = |t: &Trainer| -> std::collections::BTreeMap<String, Vec<u8>> {
+        let bytes = t.save_weights().expect("saves");
+        let st = safetensors::SafeTensors::deserialize(&bytes).expect("its own file reads");
+        st.tensors().into_iter().map(|(n, v)| (n, v.data().to_vec())).collect()
+    };
+    property("weights", files, |bytes, s| {
+        let mut t = Trainer::new(cfg.clone()).expect("the net builds");
+        let before = tensors(&t);
+        match guarded(s, "load_weights", &bytes, bytes.len(), || t.load_weights(&bytes, "w.safetensors"))? {
+            Ok(()) => {
+                s.accept();
+                for (name, data) in tensors(&t) {
+                    let finite = data.chunks_exact(4).all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite());
+                    prop_assert!(finite, "{name} took a non-finite value");
+                }
+            }
+            Err(e) => {
+                let e = e.to_string();
+                prop_assert!(e.starts_with("w.safetensors: "), "{e}");
+                prop_assert!(tensors(&t) == before, "a refused file changed the network: {e}");
+            }
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn raw_bytes_never_panic_any_parser() {
     property("raw bytes", raw_bytes(), |bytes, s| {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The interop tests (tests/interop/): spikeplay's exports read by their formats' reference
+# readers. Creates .venv-interop/ on first use with the pinned Python packages (a few MB,
+# no torch), builds the release CLI, then runs tests/interop/check_exports.py, which trains
+# small nets with `--nir --save --predictions`, reads the files with `nir.read` and
+# `safetensors`, and checks a NumPy NIR interpreter's predictions against spikeplay's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PINS=(nir==1.0.8 h5py==3.16.0 numpy==2.4.6 safetensors==0.8.0)
+venv=.venv-interop
+py="$venv/bin/python"
+
+if [ ! -x "$py" ]; then
+    echo "test-interop: creating $venv" >&2
+    python3 -m venv "$venv"
+fi
+if ! "$py" - "${PINS[@]}" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+sys.exit(0 if all(version(p.split("==")[0]) == p.split("==")[1] for p in sys.argv[1:]) else 1)
+PY
+    echo "test-interop: installing ${PINS[*]} into $venv" >&2
+    "$py" -m pip install --quiet --progress-bar off "${PINS[@]}"
+fi
+
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$py" tests/interop/check_exports.py --spikeplay target/release/spikeplay --work "$work"

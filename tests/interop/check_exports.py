@@ -1,0 +1,129 @@
+"""spikeplay's exports read by their formats' reference readers (scripts/test-interop.sh).
+
+NIR: each case trains a small net on digits with the CLI (`--nir`, `--predictions`), reads
+the file with the `nir` package's own reader (`nir.read`, with its type checks), runs it
+through tests/interop/nir_interpret.py (NIR's discrete-time semantics in NumPy, not
+spikeplay's code) on the test split, decodes it as the graph's metadata says, and requires
+the predictions to agree with spikeplay's own eval-mode predictions on at least 99 % of the
+samples. Safetensors: the same run's `--save` file read with the `safetensors` package.
+
+Prints one line per check and TAP-style totals (`# pass N`, `# fail M`) for scripts/test.sh.
+"""
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+
+import nir
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import nir_interpret  # noqa: E402
+
+BASE = ["--dataset", "digits", "--depth", "4", "--width", "48", "--timesteps", "6", "--epochs", "3", "--seed", "0"]
+CASES = {
+    "none plain": ["--norm", "none"],
+    "psp plain": ["--norm", "psp"],
+    "bn plain": ["--norm", "bn"],
+    "none residual": ["--norm", "none", "--residual"],
+    "psp residual": ["--norm", "psp", "--residual"],
+    "bn residual": ["--norm", "bn", "--residual"],
+    "tdbn residual": ["--norm", "tdbn", "--residual"],
+    "mpbn plain": ["--norm", "mpbn"],
+    "psp plain, membrane readout": ["--norm", "psp", "--readout", "membrane"],
+    "psp plain, psp after the weight": ["--norm", "psp", "--psp-placement", "current"],
+    "bn plain, IF neurons (beta 1)": ["--norm", "bn", "--beta", "1"],
+}
+AGREEMENT = 0.99
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'ok' if ok else 'FAIL'} - {name}{': ' + detail if detail else ''}", flush=True)
+
+
+def train(spikeplay, work, name, flags):
+    stem = work / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
+    paths = {k: stem.with_suffix(s) for k, s in [("nir", ".nir"), ("save", ".safetensors"), ("predictions", ".json"), ("out", ".run.json")]}
+    cmd = [spikeplay, "train", *BASE, *flags, "--quiet"] + [a for k, p in paths.items() for a in (f"--{k}", str(p))]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
+    return paths
+
+
+def decode(graph, outputs):
+    """The metadata says how spikeplay reads its readout: spike counts or mean membrane."""
+    (trace,) = outputs.values()  # [T, B, classes]
+    readout = str(graph.metadata.get("readout", ""))
+    score = trace.sum(0) if readout.startswith("spike count") else trace.mean(0)
+    return score.argmax(1)  # the first of equal scores, as spikeplay
+
+
+def nir_case(spikeplay, work, name, flags):
+    paths = train(spikeplay, work, name, flags)
+    graph = nir.read(str(paths["nir"]))
+    pred = json.loads(paths["predictions"].read_text())
+    x = np.asarray(pred["x"], dtype=np.float64)
+    assert pred["encoding"] == "direct", pred["encoding"]
+    steps = int(graph.metadata["timesteps"])
+    inputs = np.broadcast_to(x, (steps, *x.shape))
+    ours = decode(graph, nir_interpret.run(graph, inputs, dt=float(graph.metadata["dt"])))
+    theirs = np.asarray(pred["predictions"])
+    labels = np.asarray(pred["y"])
+    agree = float((ours == theirs).mean())
+    check(f"NIR {name}", agree >= AGREEMENT,
+          f"{agree:.1%} of {len(theirs)} test samples agree (interpreter accuracy {(ours == labels).mean():.1%}, spikeplay {(theirs == labels).mean():.1%})")
+    return graph, paths
+
+
+def safetensors_case(graph, paths, name):
+    tensors = load_file(str(paths["save"]))
+    with safe_open(str(paths["save"]), framework="numpy") as f:
+        meta = f.metadata()
+    cfg = json.loads(meta["spikeplay.config"])
+    fc = sorted(int(k.split(".")[1]) for k in tensors if k.startswith("layers.") and k.endswith(".weight"))
+    ok = meta.get("format") == "spikeplay-weights-1" and cfg["depth"] == len(fc) == 4 and all(t.dtype == np.float32 for t in tensors.values())
+    # Without a norm the NIR weights are the saved ones, bit for bit: two files, two readers.
+    if cfg["norm"] == "none":
+        ok = ok and all(np.array_equal(tensors[f"layers.{l}.weight"], graph.nodes[f"fc{l}"].weight) for l in fc)
+        ok = ok and np.array_equal(tensors["head.bias"], graph.nodes["head"].bias)
+    check(f"safetensors {name}", ok, f"{len(tensors)} tensors, norm {cfg['norm']}")
+
+
+def refusals(spikeplay, work):
+    for norm, words in [("tebn", "TEBN"), ("layer", "layer norm")]:
+        cmd = [spikeplay, "train", *BASE, "--norm", norm, "--nir", str(work / "refused.nir"), "--out", str(work / "refused.json")]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        said = done.stderr.strip().splitlines()
+        check(f"NIR refuses {norm} before training", done.returncode != 0 and any(words in l and "cannot be folded" in l for l in said)
+              and not any(l.lstrip("\r").startswith("epoch") for l in said) and not (work / "refused.nir").exists(), said[-1] if said else "")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spikeplay", required=True)
+    ap.add_argument("--work", required=True, type=pathlib.Path)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"# nir {nir.__version__}, numpy {np.__version__}", flush=True)
+    for name, flags in CASES.items():
+        try:
+            graph, paths = nir_case(args.spikeplay, args.work, name, flags)
+            safetensors_case(graph, paths, name)
+        except Exception as e:  # a crash is a failed check, named, and the rest still run
+            check(f"NIR {name}", False, f"{type(e).__name__}: {e}")
+    refusals(args.spikeplay, args.work)
+    passed = sum(results)
+    print(f"# pass {passed}\n# fail {len(results) - passed}")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

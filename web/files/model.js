@@ -1,0 +1,45 @@
+// The run's network as a file: the NIR graph (HDF5, the norms folded into weights and
+// thresholds, crate/src/nir.rs) or every tensor as safetensors (crate/src/weights.rs, which
+// `spikeplay train --init-from` reads). The worker writes the bytes between training ticks;
+// a norm NIR cannot hold is a refusal that names it, and the run trains on.
+import { FromWorker, ToWorker } from '../run/protocol.js';
+import { save } from './download.js';
+
+let nextId = 0;
+
+/** What each format is called, and its file. */
+export const MODEL_FORMATS = Object.freeze({
+  nir: { label: 'Model as NIR', ext: 'nir', type: 'application/x-hdf5' },
+  weights: { label: 'Weights (safetensors)', ext: 'safetensors', type: 'application/octet-stream' },
+});
+
+/** Asks `worker` for its network as `format`; resolves with the bytes, rejects with the core's message. */
+export function exportIn(worker, format) {
+  const id = ++nextId;
+  return new Promise((ok, fail) => {
+    const on = ({ data }) => {
+      if (data.type !== FromWorker.EXPORT || data.id !== id) return;
+      worker.removeEventListener('message', on);
+      if (data.error) fail(Object.assign(new Error(data.error), { detail: data.detail }));
+      else ok(data.bytes);
+    };
+    worker.addEventListener('message', on);
+    worker.postMessage({ type: ToWorker.EXPORT, id, format });
+  });
+}
+
+/** Exports and saves as `${stem}.${ext}`; resolves with the file name. */
+export async function saveModel(worker, format, stem) {
+  const { ext, type } = MODEL_FORMATS[format];
+  const bytes = await exportIn(worker, format);
+  const name = `${stem}.${ext}`;
+  save(name, new Blob([bytes], { type }));
+  return name;
+}
+
+/** The deployability mark of a run: `nir` is READY's (null: deployable). */
+export function nirMark(nir) {
+  // The mark sits under the norm control, which names the norm: the reason alone.
+  const why = (nir?.reason ?? nir?.message ?? '').replace(/^.*? cannot be folded into the graph: /, '');
+  return nir ? { ok: false, text: `✗ not deployable as NIR: ${why}` } : { ok: true, text: '✓ deployable as NIR (Download → Model as NIR)' };
+}
