@@ -257,6 +257,16 @@ impl Network {
         self.readout
     }
 
+    /// Conv nets: the input image `(h, w)`; `None` for dense nets.
+    pub fn image(&self) -> Option<(usize, usize)> {
+        self.image
+    }
+
+    /// How many 2x2 pools follow each hidden layer (all 0 in a dense net).
+    pub fn pools(&self) -> &[usize] {
+        &self.pools
+    }
+
     /// The weight of every hidden layer, in order (for gradient norms).
     pub fn hidden_weights(&self) -> impl Iterator<Item = &Var> {
         self.layers.iter().map(|l| &l.weight)

@@ -28,7 +28,7 @@
 use hdf5_pure::{FileBuilder, GroupBuilder};
 
 use crate::compare::name;
-use crate::config::{ExperimentConfig, NormKind, PspStats, Reset};
+use crate::config::{ExperimentConfig, NormKind, PspPlacement, PspStats, Reset};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{Network, Synapse};
@@ -40,19 +40,30 @@ pub const DT: f32 = 1e-4;
 /// The format version written to `/version` (the reference writer writes its own version).
 pub const VERSION: &str = "1.0.8";
 
-/// A NIR node, with its fields as the reference writer names them.
+/// A NIR node, with its fields as the reference writer names them. A neuron's parameters
+/// share one shape, `dims` (`[n]`, or `[C, H, W]` on a conv map).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     Input { shape: Vec<i64> },
     Output { shape: Vec<i64> },
     /// `y = W x + b`, `weight` row-major `[outputs, inputs]`.
     Affine { weight: Vec<f32>, outputs: usize, inputs: usize, bias: Vec<f32> },
-    Lif { tau: Vec<f32>, r: Vec<f32>, v_leak: Vec<f32>, v_threshold: Vec<f32>, v_reset: Vec<f32> },
-    If { r: Vec<f32>, v_threshold: Vec<f32>, v_reset: Vec<f32> },
+    /// A 3x3 convolution, stride 1, padding 1, on `input_shape` `(H, W)` maps; `weight`
+    /// row-major `[outputs, inputs, 3, 3]`.
+    Conv2d { weight: Vec<f32>, outputs: usize, inputs: usize, bias: Vec<f32>, input_shape: [i64; 2] },
+    /// 2x2 windows, stride 2, no padding: the sum, or the mean.
+    SumPool2d,
+    AvgPool2d,
+    /// `z = x > threshold`.
+    Threshold { threshold: Vec<f32>, dims: Vec<u64> },
+    /// A `[C, H, W]` map as one vector, C-major (`start_dim` 0 over the map's own axes).
+    Flatten { input: Vec<i64> },
+    Lif { tau: Vec<f32>, r: Vec<f32>, v_leak: Vec<f32>, v_threshold: Vec<f32>, v_reset: Vec<f32>, dims: Vec<u64> },
+    If { r: Vec<f32>, v_threshold: Vec<f32>, v_reset: Vec<f32>, dims: Vec<u64> },
     /// A leaky integrator, no spikes: its membrane is its output.
-    Li { tau: Vec<f32>, r: Vec<f32>, v_leak: Vec<f32> },
+    Li { tau: Vec<f32>, r: Vec<f32>, v_leak: Vec<f32>, dims: Vec<u64> },
     /// An integrator (`dv/dt = r I`).
-    I { r: Vec<f32> },
+    I { r: Vec<f32>, dims: Vec<u64> },
 }
 
 impl Node {
@@ -62,6 +73,11 @@ impl Node {
             Node::Input { .. } => "Input",
             Node::Output { .. } => "Output",
             Node::Affine { .. } => "Affine",
+            Node::Conv2d { .. } => "Conv2d",
+            Node::SumPool2d => "SumPool2d",
+            Node::AvgPool2d => "AvgPool2d",
+            Node::Threshold { .. } => "Threshold",
+            Node::Flatten { .. } => "Flatten",
             Node::Lif { .. } => "LIF",
             Node::If { .. } => "IF",
             Node::Li { .. } => "LI",
@@ -70,34 +86,58 @@ impl Node {
     }
 
     fn write(&self, g: &mut GroupBuilder) {
-        let f32s = |g: &mut GroupBuilder, name: &str, v: &[f32]| {
-            g.create_dataset(name).with_f32_data(v);
+        let f32s = |g: &mut GroupBuilder, name: &str, v: &[f32], dims: &[u64]| {
+            g.create_dataset(name).with_f32_data(v).with_shape(dims);
+        };
+        let i64s = |g: &mut GroupBuilder, name: &str, v: &[i64]| {
+            g.create_dataset(name).with_i64_data(v);
+        };
+        let scalar = |g: &mut GroupBuilder, name: &str, v: i64| {
+            g.create_dataset(name).with_i64_data(&[v]).with_shape(&[]);
         };
         g.create_dataset("type").with_vlen_strings(&[self.type_name()]).with_shape(&[]);
         match self {
-            Node::Input { shape } | Node::Output { shape } => {
-                g.create_dataset("shape").with_i64_data(shape);
-            }
+            Node::Input { shape } | Node::Output { shape } => i64s(g, "shape", shape),
             Node::Affine { weight, outputs, inputs, bias } => {
-                g.create_dataset("weight").with_f32_data(weight).with_shape(&[*outputs as u64, *inputs as u64]);
-                f32s(g, "bias", bias);
+                f32s(g, "weight", weight, &[*outputs as u64, *inputs as u64]);
+                f32s(g, "bias", bias, &[*outputs as u64]);
             }
-            Node::Lif { tau, r, v_leak, v_threshold, v_reset } => {
+            Node::Conv2d { weight, outputs, inputs, bias, input_shape } => {
+                f32s(g, "weight", weight, &[*outputs as u64, *inputs as u64, 3, 3]);
+                f32s(g, "bias", bias, &[*outputs as u64]);
+                i64s(g, "input_shape", input_shape);
+                for name in ["stride", "padding", "dilation"] {
+                    i64s(g, name, &[1, 1]);
+                }
+                scalar(g, "groups", 1);
+            }
+            Node::SumPool2d | Node::AvgPool2d => {
+                i64s(g, "kernel_size", &[2, 2]);
+                i64s(g, "stride", &[2, 2]);
+                i64s(g, "padding", &[0, 0]);
+            }
+            Node::Threshold { threshold, dims } => f32s(g, "threshold", threshold, dims),
+            Node::Flatten { input } => {
+                i64s(g, "input_type", input);
+                scalar(g, "start_dim", 0);
+                scalar(g, "end_dim", -1);
+            }
+            Node::Lif { tau, r, v_leak, v_threshold, v_reset, dims } => {
                 for (name, v) in [("tau", tau), ("r", r), ("v_leak", v_leak), ("v_threshold", v_threshold), ("v_reset", v_reset)] {
-                    f32s(g, name, v);
+                    f32s(g, name, v, dims);
                 }
             }
-            Node::If { r, v_threshold, v_reset } => {
+            Node::If { r, v_threshold, v_reset, dims } => {
                 for (name, v) in [("r", r), ("v_threshold", v_threshold), ("v_reset", v_reset)] {
-                    f32s(g, name, v);
+                    f32s(g, name, v, dims);
                 }
             }
-            Node::Li { tau, r, v_leak } => {
+            Node::Li { tau, r, v_leak, dims } => {
                 for (name, v) in [("tau", tau), ("r", r), ("v_leak", v_leak)] {
-                    f32s(g, name, v);
+                    f32s(g, name, v, dims);
                 }
             }
-            Node::I { r } => f32s(g, "r", r),
+            Node::I { r, dims } => f32s(g, "r", r, dims),
         }
     }
 }
@@ -186,37 +226,42 @@ pub fn deployable(cfg: &ExperimentConfig) -> std::result::Result<(), Error> {
     if cfg.psp_lambda > 0.0 {
         return Err(refuse("psp_lambda", "the synaptic trace before each weight (psp_lambda > 0) is not exported yet; only psp_lambda 0 (the trace is the spikes)"));
     }
-    if cfg.conv {
-        return Err(refuse("conv", "conv nets are not exported yet; MLPs (plain and residual) are"));
+    if cfg.conv && cfg.norm == NormKind::Psp && cfg.psp_shift && cfg.psp_placement == PspPlacement::Trace {
+        return Err(refuse("psp_shift", "a learned PSP shift before a zero-padded convolution does not reach the padding, so it cannot be folded into the convolution's bias; switch the shift off or normalize the current"));
     }
     Ok(())
 }
 
-/// A synapse at inference time: its Affine node, and the thresholds of the neurons it feeds
-/// if its norm moved them (MPBN).
-fn fold(syn: &Synapse, theta: f32, layer: &str) -> Result<(Node, Option<Vec<f32>>)> {
+/// A synapse at inference time: its Affine (or Conv2d, on `(h, w)` maps) node, and the
+/// thresholds of the neurons it feeds, one per feature or channel, if its norm moved them
+/// (MPBN).
+fn fold(syn: &Synapse, theta: f32, layer: &str, map: Option<(usize, usize)>) -> Result<(Node, Option<Vec<f32>>)> {
     let dims = syn.weight.dims().to_vec();
     let (outputs, inputs) = (dims[0], dims[1]);
+    // Weights per (output, input) pair: a 3x3 kernel, or one.
+    let taps: usize = dims[2..].iter().product();
     let mut weight = syn.weight.flatten_all()?.to_vec1::<f32>()?;
     let mut bias = syn.bias.to_vec1::<f32>()?;
     let folding = syn.norm.folded(theta)?.map_err(|why| refuse("norm", format!("{layer}: {} cannot be folded into the graph: {why}", label(syn.norm.kind()))))?;
     let mut threshold = None;
+    let row = inputs * taps;
     match (folding, syn.norm.placement()) {
         (Folding::Identity, _) => {}
-        // a_hat = s * a + c before the weight: W' = W diag(s), b' = b + W c.
+        // a_hat = s * a + c before the weight: W' = W diag(s), b' = b + W c (`deployable`
+        // refuses a shift before a convolution: its zero padding is not shifted).
         (Folding::Affine { scale, shift }, Some(Placement::PreWeight)) => {
             for o in 0..outputs {
-                let row = &mut weight[o * inputs..(o + 1) * inputs];
-                bias[o] += row.iter().zip(&shift).map(|(w, c)| w * c).sum::<f32>();
-                for (w, s) in row.iter_mut().zip(&scale) {
-                    *w *= s;
+                let w = &mut weight[o * row..(o + 1) * row];
+                bias[o] += w.iter().enumerate().map(|(k, w)| w * shift[k / taps]).sum::<f32>();
+                for (k, w) in w.iter_mut().enumerate() {
+                    *w *= scale[k / taps];
                 }
             }
         }
         // I_hat = s * I + c after it: W' = diag(s) W, b' = s b + c.
         (Folding::Affine { scale, shift }, _) => {
             for o in 0..outputs {
-                for w in &mut weight[o * inputs..(o + 1) * inputs] {
+                for w in &mut weight[o * row..(o + 1) * row] {
                     *w *= scale[o];
                 }
                 bias[o] = scale[o] * bias[o] + shift[o];
@@ -224,26 +269,36 @@ fn fold(syn: &Synapse, theta: f32, layer: &str) -> Result<(Node, Option<Vec<f32>
         }
         (Folding::Threshold(t), _) => threshold = Some(t),
     }
-    Ok((Node::Affine { weight, outputs, inputs, bias }, threshold))
+    let node = match map {
+        Some((h, w)) => Node::Conv2d { weight, outputs, inputs, bias, input_shape: [h as i64, w as i64] },
+        None => Node::Affine { weight, outputs, inputs, bias },
+    };
+    Ok((node, threshold))
 }
 
-/// The neuron node of a population of `n` with thresholds `theta` (one each), or the leaky
-/// integrator of a membrane readout.
-fn neuron(net: &Network, n: usize, threshold: Option<Vec<f32>>, spiking: bool) -> Node {
+/// The neuron node of a population of shape `dims` (`[n]` or `[C, H, W]`) with thresholds
+/// `per_channel` (one a feature or channel, repeated over a map), or the leaky integrator
+/// of a membrane readout.
+fn neuron(net: &Network, dims: &[usize], per_channel: Option<Vec<f32>>, spiking: bool) -> Node {
     let lif = net.lif();
+    let n: usize = dims.iter().product();
     let fill = |v: f32| vec![v; n];
-    let v_threshold = threshold.unwrap_or_else(|| fill(lif.theta));
+    let v_threshold = match per_channel {
+        Some(t) => t.iter().flat_map(|v| std::iter::repeat_n(*v, n / t.len())).collect(),
+        None => fill(lif.theta),
+    };
+    let dims: Vec<u64> = dims.iter().map(|d| *d as u64).collect();
     if lif.beta >= 1.0 {
         let r = fill(1.0 / DT);
-        return if spiking { Node::If { r, v_threshold, v_reset: fill(0.0) } } else { Node::I { r } };
+        return if spiking { Node::If { r, v_threshold, v_reset: fill(0.0), dims } } else { Node::I { r, dims } };
     }
     // In f64, rounded once: r is 1 / (1 - beta) of the f32 beta the net uses.
     let tau = DT as f64 / (1.0 - lif.beta as f64);
     let (tau, r, v_leak) = (fill(tau as f32), fill((tau / DT as f64) as f32), fill(0.0));
     if spiking {
-        Node::Lif { tau, r, v_leak, v_threshold, v_reset: fill(0.0) }
+        Node::Lif { tau, r, v_leak, v_threshold, v_reset: fill(0.0), dims }
     } else {
-        Node::Li { tau, r, v_leak }
+        Node::Li { tau, r, v_leak, dims }
     }
 }
 
@@ -251,57 +306,111 @@ fn neuron(net: &Network, n: usize, threshold: Option<Vec<f32>>, spiking: bool) -
 pub fn graph(net: &Network, cfg: &ExperimentConfig, data: &Dataset) -> Result<Graph> {
     deployable(cfg)?;
     let theta = net.lif().theta;
+    let image = net.image();
     let mut g = Graph::default();
-    let input = g.node("input", Node::Input { shape: vec![data.features as i64] });
-    // Each hidden layer: its Affine node, and the neuron node it feeds.
-    let mut affine = Vec::with_capacity(net.layers.len());
-    let mut thresholds = Vec::with_capacity(net.layers.len());
+    let input_shape = match image {
+        Some((h, w)) => vec![1, h as i64, w as i64],
+        None => vec![data.features as i64],
+    };
+    let input = g.node("input", Node::Input { shape: input_shape });
+    // Each hidden layer: its Affine or Conv2d node, and the neuron node it feeds, of the
+    // layer's map (`[C, H, W]`, before its pools) or width.
+    let dims = |l: usize| -> Vec<usize> {
+        let [c, h, w] = net.shapes[l];
+        if image.is_some() { vec![c, h, w] } else { vec![c] }
+    };
+    let (mut weights, mut neurons) = (vec![], vec![]);
     for (l, syn) in net.layers.iter().enumerate() {
-        let (node, threshold) = fold(syn, theta, &format!("layer {}", l + 1))?;
-        affine.push(g.node(format!("fc{l}"), node));
-        thresholds.push(threshold);
+        let map = image.map(|_| (net.shapes[l][1], net.shapes[l][2]));
+        let (node, threshold) = fold(syn, theta, &format!("layer {}", l + 1), map)?;
+        weights.push(g.node(format!("{}{l}", if map.is_some() { "conv" } else { "fc" }), node));
+        neurons.push(g.node(format!("lif{l}"), neuron(net, &dims(l), threshold, true)));
     }
-    let width = |l: usize| net.layers[l].weight.dims()[0];
-    let lif_name = |l: usize| format!("lif{l}");
-    g.edge(&input, &affine[0]);
-    let mut neurons = Vec::with_capacity(net.layers.len());
-    for (l, threshold) in thresholds.into_iter().enumerate() {
-        neurons.push(g.node(lif_name(l), neuron(net, width(l), threshold, true)));
-    }
-    if net.is_residual() {
-        // The stream x: the stem, then each block's output summed onto it.
-        let mut stream = vec![affine[0].clone()];
-        g.edge(&affine[0], &neurons[0]);
+    let pools = net.pools().to_vec();
+    // 2x2 pools of layer l's map, `n` times: the spikes by a sum and `> 0.5` (the max of 0s
+    // and 1s: any spike), the residual stream by the mean. Returns the last node's name.
+    let mut pooled = |g: &mut Graph, src: &str, l: usize, n: usize, spikes: bool| -> String {
+        let [c, mut h, mut w] = net.shapes[l];
+        let mut at = src.to_owned();
+        for k in 1..=n {
+            (h, w) = (h / 2, w / 2);
+            if spikes {
+                let sum = g.node(format!("{src}_sum{k}"), Node::SumPool2d);
+                g.edge(&at, &sum);
+                let dims = vec![c as u64, h as u64, w as u64];
+                at = g.node(format!("{src}_max{k}"), Node::Threshold { threshold: vec![0.5; c * h * w], dims });
+                g.edge(&sum, &at);
+            } else {
+                let avg = g.node(format!("{src}_avg{k}"), Node::AvgPool2d);
+                g.edge(&at, &avg);
+                at = avg;
+            }
+        }
+        at
+    };
+    let fired = if net.is_residual() {
+        // The stream x: the stem, then each block's output summed onto it; NIR sums the edges
+        // that reach a node, so each block-end neuron gets an edge from every part of x (each
+        // through the average pools the stream went through since that part joined it).
+        let mut stream = vec![weights[0].clone()];
+        g.edge(&input, &weights[0]);
+        g.edge(&weights[0], &neurons[0]);
         let mut fired = neurons[0].clone();
+        let last = net.layers.len() - 1;
+        let mut pool_stream = |g: &mut Graph, stream: &mut Vec<String>, fired: &mut String, l: usize| {
+            if pools[l] > 0 {
+                // After the last layer only the spikes go on (to the readout).
+                if l < last {
+                    for x in stream.iter_mut() {
+                        *x = pooled(g, x, l, pools[l], false);
+                    }
+                }
+                *fired = pooled(g, fired, l, pools[l], true);
+            }
+        };
+        pool_stream(&mut g, &mut stream, &mut fired, 0);
         for block in residual_blocks(net.layers.len()) {
             let mut h = fired.clone();
             for l in block.clone() {
-                g.edge(&h, &affine[l]);
+                g.edge(&h, &weights[l]);
                 if l + 1 == block.end {
-                    stream.push(affine[l].clone());
+                    stream.push(weights[l].clone());
                     for x in &stream {
                         g.edge(x, &neurons[l]);
                     }
                 } else {
-                    g.edge(&affine[l], &neurons[l]);
+                    g.edge(&weights[l], &neurons[l]);
                 }
                 h = neurons[l].clone();
             }
             fired = h;
+            pool_stream(&mut g, &mut stream, &mut fired, block.end - 1);
         }
+        fired
     } else {
+        let mut fired = input.clone();
         for l in 0..net.layers.len() {
-            if l > 0 {
-                g.edge(&neurons[l - 1], &affine[l]);
-            }
-            g.edge(&affine[l], &neurons[l]);
+            g.edge(&fired, &weights[l]);
+            g.edge(&weights[l], &neurons[l]);
+            fired = pooled(&mut g, &neurons[l], l, pools[l], true);
         }
-    }
-    let (head, threshold) = fold(&net.head, theta, "the readout")?;
+        fired
+    };
+    let (head, threshold) = fold(&net.head, theta, "the readout", None)?;
+    let into_head = match image {
+        Some(_) => {
+            let [c, h, w] = net.shapes[net.layers.len() - 1];
+            let n = pools[net.layers.len() - 1];
+            let flat = g.node("flatten", Node::Flatten { input: vec![c as i64, (h >> n) as i64, (w >> n) as i64] });
+            g.edge(&fired, &flat);
+            flat
+        }
+        None => fired,
+    };
     let head = g.node("head", head);
-    g.edge(neurons.last().expect("a net has a hidden layer"), &head);
+    g.edge(&into_head, &head);
     let rate = net.readout() == crate::config::Readout::Rate;
-    let readout = g.node("readout", neuron(net, data.classes, if rate { threshold } else { None }, rate));
+    let readout = g.node("readout", neuron(net, &[data.classes], if rate { threshold } else { None }, rate));
     g.edge(&head, &readout);
     let output = g.node("output", Node::Output { shape: vec![data.classes as i64] });
     g.edge(&readout, &output);
@@ -353,6 +462,10 @@ mod tests {
         t
     }
 
+    fn node<'a>(g: &'a Graph, name: &str) -> &'a Node {
+        &g.nodes.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no node {name}")).1
+    }
+
     fn names(g: &Graph) -> Vec<&str> {
         g.nodes.iter().map(|(n, _)| n.as_str()).collect()
     }
@@ -361,7 +474,7 @@ mod tests {
     fn a_plain_net_is_a_chain_and_a_residual_net_sums_its_stream_by_edges() {
         let t = trained(NormKind::None, false, 3);
         let g = graph(&t.net, &t.cfg, &t.data).unwrap();
-        assert_eq!(names(&g), ["input", "fc0", "fc1", "fc2", "lif0", "lif1", "lif2", "head", "readout", "output"]);
+        assert_eq!(names(&g), ["input", "fc0", "lif0", "fc1", "lif1", "fc2", "lif2", "head", "readout", "output"]);
         let chain = ["input", "fc0", "lif0", "fc1", "lif1", "fc2", "lif2", "head", "readout", "output"];
         let want: Vec<(String, String)> = chain.windows(2).map(|w| (w[0].to_owned(), w[1].to_owned())).collect();
         let mut got = g.edges.clone();
@@ -386,11 +499,12 @@ mod tests {
     fn unfolded_weights_are_the_trained_ones_and_the_neuron_is_snntorchs_mapping() {
         let t = trained(NormKind::None, false, 2);
         let g = graph(&t.net, &t.cfg, &t.data).unwrap();
-        let Node::Affine { weight, outputs, inputs, bias } = &g.nodes[1].1 else { panic!("fc0 is Affine") };
+        let Node::Affine { weight, outputs, inputs, bias } = node(&g, "fc0") else { panic!("fc0 is Affine") };
         assert_eq!((*outputs, *inputs), (8, 2));
         assert_eq!(weight, &t.net.layers[0].weight.flatten_all().unwrap().to_vec1::<f32>().unwrap());
         assert_eq!(bias, &t.net.layers[0].bias.to_vec1::<f32>().unwrap());
-        let Node::Lif { tau, r, v_threshold, v_reset, v_leak } = &g.nodes[3].1 else { panic!("lif0 is LIF") };
+        let Node::Lif { tau, r, v_threshold, v_reset, v_leak, dims } = node(&g, "lif0") else { panic!("lif0 is LIF") };
+        assert_eq!(dims, &[8]);
         // beta 0.9: tau = 1e-4 / 0.1, r = tau / dt = 10; one Euler step is u = 0.9 u + I.
         assert!((tau[0] - 1e-3).abs() < 1e-9 && (r[0] - 10.0).abs() < 1e-4, "{tau:?} {r:?}");
         assert_eq!((v_threshold[0], v_reset[0], v_leak[0], tau.len()), (1.0, 0.0, 0.0, 8));
@@ -411,7 +525,7 @@ mod tests {
                 let a: Vec<f32> = (0..3 * 8).map(|i| ((i * 7) % 5) as f32 / 4.0).collect();
                 let input = Tensor::from_vec(a.clone(), (1, 3, 8), &Device::Cpu).unwrap();
                 let want = syn.forward(&input, Mode::Eval).unwrap().current.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                let Node::Affine { weight, outputs, inputs, bias } = &g.nodes[1 + l].1 else { panic!() };
+                let Node::Affine { weight, outputs, inputs, bias } = node(&g, &format!("fc{l}")) else { panic!() };
                 for b in 0..3 {
                     for o in 0..*outputs {
                         let y: f32 = bias[o] + (0..*inputs).map(|i| weight[o * inputs + i] * a[b * inputs + i]).sum::<f32>();
@@ -428,14 +542,88 @@ mod tests {
         let mut t = trained(NormKind::Mpbn, false, 2);
         let g = graph(&t.net, &t.cfg, &t.data).unwrap();
         let want = t.net.layers[1].norm.as_batch().unwrap().folded_threshold(1.0).unwrap().to_vec1::<f32>().unwrap();
-        let Node::Lif { v_threshold, .. } = &g.nodes.iter().find(|(n, _)| n == "lif1").unwrap().1 else { panic!() };
+        let Node::Lif { v_threshold, .. } = node(&g, "lif1") else { panic!() };
         assert_eq!(v_threshold, &want);
         assert!(want.iter().any(|v| *v != 1.0), "{want:?}");
         t.cfg.readout = Readout::Membrane;
         let cfg = ExperimentConfig { readout: Readout::Membrane, ..t.cfg.clone() };
         let t = Trainer::new(cfg).unwrap();
         let g = graph(&t.net, &t.cfg, &t.data).unwrap();
-        assert_eq!(g.nodes.iter().find(|(n, _)| n == "readout").unwrap().1.type_name(), "LI");
+        assert_eq!(node(&g, "readout").type_name(), "LI");
+    }
+
+    fn conv(norm: NormKind, residual: bool, depth: usize) -> Trainer {
+        let cfg = ExperimentConfig { dataset: DatasetKind::Digits, conv: true, pools: 2, depth, width: 4, timesteps: 2, batch: 16, norm, residual, ..Default::default() };
+        let mut t = Trainer::new(cfg).unwrap();
+        for _ in 0..2 {
+            t.step().unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn a_conv_net_pools_spikes_as_any_spike_and_flattens_before_the_readout() {
+        let t = conv(NormKind::None, false, 2);
+        let g = graph(&t.net, &t.cfg, &t.data).unwrap();
+        let chain = ["input", "conv0", "lif0", "lif0_sum1", "lif0_max1", "conv1", "lif1", "lif1_sum1", "lif1_max1", "flatten", "head", "readout", "output"];
+        let mut got = names(&g);
+        got.sort();
+        let mut want = chain.to_vec();
+        want.sort();
+        assert_eq!(got, want);
+        let mut want: Vec<(String, String)> = chain.windows(2).map(|w| (w[0].to_owned(), w[1].to_owned())).collect();
+        let mut edges = g.edges.clone();
+        want.sort();
+        edges.sort();
+        assert_eq!(edges, want);
+        let Node::Conv2d { input_shape, outputs, inputs, .. } = node(&g, "conv1") else { panic!() };
+        assert_eq!((*input_shape, *outputs, *inputs), ([4, 4], 4, 4));
+        let Node::Lif { dims, .. } = node(&g, "lif1") else { panic!() };
+        assert_eq!(dims, &[4, 4, 4]);
+        let Node::Threshold { threshold, dims } = node(&g, "lif1_max1") else { panic!() };
+        assert_eq!((dims.as_slice(), threshold.len(), threshold[0]), (&[4u64, 2, 2][..], 16, 0.5));
+        assert_eq!(node(&g, "flatten"), &Node::Flatten { input: vec![4, 2, 2] });
+        // Residual, depth 4 (stem, blocks of two and one), pooled after each block: every part
+        // of the stream x is averaged where the stream is, and after the last block only the
+        // spikes go on.
+        let t = conv(NormKind::None, true, 4);
+        let g = graph(&t.net, &t.cfg, &t.data).unwrap();
+        let into = |n: &str| -> Vec<&str> { g.edges.iter().filter(|(_, b)| b == n).map(|(a, _)| a.as_str()).collect() };
+        assert_eq!(t.net.pools(), [0, 0, 1, 1]);
+        assert_eq!(into("lif2"), ["conv0", "conv2"]);
+        assert_eq!(into("conv3"), ["lif2_max1"]);
+        assert_eq!(into("lif3"), ["conv0_avg1", "conv2_avg1", "conv3"]);
+        assert_eq!(into("flatten"), ["lif3_max1"]);
+        assert!(!names(&g).iter().any(|n| n.starts_with("conv3_avg")), "{:?}", names(&g));
+        // Every node but the output leads somewhere.
+        for (n, _) in &g.nodes {
+            assert!(n == "output" || g.edges.iter().any(|(a, _)| a == n), "{n} leads nowhere");
+        }
+    }
+
+    /// A folded Conv2d gives the eval-mode current of its synapse: BN after the weight (per
+    /// output channel) and PSP norm before it (per input channel).
+    #[test]
+    fn folded_conv_norms_give_the_eval_mode_current() {
+        use crate::norm::Mode;
+        use candle_core::{Device, Tensor};
+        for norm in [NormKind::Psp, NormKind::Bn] {
+            let t = conv(norm, false, 2);
+            let g = graph(&t.net, &t.cfg, &t.data).unwrap();
+            let syn = &t.net.layers[1];
+            let a: Vec<f32> = (0..2 * 4 * 4 * 4).map(|i| ((i * 7) % 3 == 0) as u8 as f32).collect();
+            let input = Tensor::from_vec(a, (1, 2, 4, 4, 4), &Device::Cpu).unwrap();
+            let want = syn.forward(&input, Mode::Eval).unwrap().current.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let Node::Conv2d { weight, bias, .. } = node(&g, "conv1") else { panic!() };
+            let k = Tensor::from_vec(weight.clone(), (4, 4, 3, 3), &Device::Cpu).unwrap();
+            let b = Tensor::from_vec(bias.clone(), (1, 4, 1, 1), &Device::Cpu).unwrap();
+            let got = input.squeeze(0).unwrap().conv2d(&k, 1, 1, 1, 1).unwrap().broadcast_add(&b).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for (i, (y, w)) in got.iter().zip(&want).enumerate() {
+                assert!((y - w).abs() <= 1e-4 * (1.0 + w.abs()), "{norm:?} at {i}: folded {y}, eval {w}");
+            }
+        }
+        let cfg = ExperimentConfig { conv: true, psp_shift: true, ..Default::default() };
+        assert!(deployable(&cfg).unwrap_err().to_string().contains("psp_shift"));
     }
 
     #[test]
@@ -468,7 +656,7 @@ mod tests {
         assert_eq!(edges.shape().unwrap(), [g.edges.len() as u64, 2]);
         assert_eq!(edges.read_string().unwrap()[..2], [g.edges[0].0.clone(), g.edges[0].1.clone()]);
         assert_eq!(f.dataset("node/nodes/lif1/type").unwrap().read_string().unwrap(), ["LIF"]);
-        let Node::Affine { weight, .. } = &g.nodes[2].1 else { panic!() };
+        let Node::Affine { weight, .. } = node(&g, "fc1") else { panic!() };
         assert_eq!(&f.dataset("node/nodes/fc1/weight").unwrap().read_f32().unwrap(), weight);
         assert_eq!(f.dataset("node/nodes/fc1/weight").unwrap().shape().unwrap(), [8, 8]);
     }

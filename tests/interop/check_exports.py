@@ -24,20 +24,40 @@ from safetensors.numpy import load_file
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import nir_interpret  # noqa: E402
 
-BASE = ["--dataset", "digits", "--depth", "4", "--width", "48", "--timesteps", "6", "--epochs", "3", "--seed", "0"]
+BASE = {"dataset": "digits", "depth": "4", "width": "48", "timesteps": "6", "epochs": "3", "seed": "0"}
+CONV = {"conv": True, "width": "8", "pools": "2", "epochs": "8", "lr": "0.003"}
 CASES = {
-    "none plain": ["--norm", "none"],
-    "psp plain": ["--norm", "psp"],
-    "bn plain": ["--norm", "bn"],
-    "none residual": ["--norm", "none", "--residual"],
-    "psp residual": ["--norm", "psp", "--residual"],
-    "bn residual": ["--norm", "bn", "--residual"],
-    "tdbn residual": ["--norm", "tdbn", "--residual"],
-    "mpbn plain": ["--norm", "mpbn"],
-    "psp plain, membrane readout": ["--norm", "psp", "--readout", "membrane"],
-    "psp plain, psp after the weight": ["--norm", "psp", "--psp-placement", "current"],
-    "bn plain, IF neurons (beta 1)": ["--norm", "bn", "--beta", "1"],
+    "none plain": {"norm": "none"},
+    "psp plain": {"norm": "psp"},
+    "bn plain": {"norm": "bn"},
+    "none residual": {"norm": "none", "residual": True},
+    "psp residual": {"norm": "psp", "residual": True},
+    "bn residual": {"norm": "bn", "residual": True},
+    "tdbn residual": {"norm": "tdbn", "residual": True},
+    "mpbn plain": {"norm": "mpbn"},
+    "psp plain, membrane readout": {"norm": "psp", "readout": "membrane"},
+    "psp plain, psp after the weight": {"norm": "psp", "psp_placement": "current"},
+    "bn plain, IF neurons (beta 1)": {"norm": "bn", "beta": "1"},
+    # Conv nets on the 8x8 digits: 3x3 convolutions, 2x2 pools (spikes: any spike in the
+    # window; the residual stream: the mean), flattened into the readout.
+    "none conv": {"norm": "none", **CONV},
+    "psp conv": {"norm": "psp", **CONV},
+    "bn conv": {"norm": "bn", **CONV},
+    "none residual conv": {"norm": "none", "residual": True, **CONV},
+    "psp residual conv": {"norm": "psp", "residual": True, **CONV},
+    "bn residual conv": {"norm": "bn", "residual": True, **CONV},
+    "mpbn conv, membrane readout": {"norm": "mpbn", **CONV, "pools": "1", "readout": "membrane"},
 }
+
+
+def flags(fields):
+    """`--key value` for each field of BASE overridden by `fields`; `--key` alone for a switch."""
+    out = []
+    for key, value in {**BASE, **fields}.items():
+        out += [f"--{key.replace('_', '-')}"] + ([] if value is True else [value])
+    return out
+
+
 AGREEMENT = 0.99
 
 results = []
@@ -48,10 +68,10 @@ def check(name, ok, detail=""):
     print(f"{'ok' if ok else 'FAIL'} - {name}{': ' + detail if detail else ''}", flush=True)
 
 
-def train(spikeplay, work, name, flags):
+def train(spikeplay, work, name, fields):
     stem = work / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
     paths = {k: stem.with_suffix(s) for k, s in [("nir", ".nir"), ("save", ".safetensors"), ("predictions", ".json"), ("out", ".run.json")]}
-    cmd = [spikeplay, "train", *BASE, *flags, "--quiet"] + [a for k, p in paths.items() for a in (f"--{k}", str(p))]
+    cmd = [spikeplay, "train", *flags(fields), "--quiet"] + [a for k, p in paths.items() for a in (f"--{k}", str(p))]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
@@ -66,8 +86,8 @@ def decode(graph, outputs):
     return score.argmax(1)  # the first of equal scores, as spikeplay
 
 
-def nir_case(spikeplay, work, name, flags):
-    paths = train(spikeplay, work, name, flags)
+def nir_case(spikeplay, work, name, fields):
+    paths = train(spikeplay, work, name, fields)
     graph = nir.read(str(paths["nir"]))
     pred = json.loads(paths["predictions"].read_text())
     x = np.asarray(pred["x"], dtype=np.float64)
@@ -89,17 +109,18 @@ def safetensors_case(graph, paths, name):
         meta = f.metadata()
     cfg = json.loads(meta["spikeplay.config"])
     fc = sorted(int(k.split(".")[1]) for k in tensors if k.startswith("layers.") and k.endswith(".weight"))
-    ok = meta.get("format") == "spikeplay-weights-1" and cfg["depth"] == len(fc) == 4 and all(t.dtype == np.float32 for t in tensors.values())
+    ok = meta.get("format") == "spikeplay-weights-1" and cfg["depth"] == len(fc) == int(BASE["depth"]) and all(t.dtype == np.float32 for t in tensors.values())
     # Without a norm the NIR weights are the saved ones, bit for bit: two files, two readers.
     if cfg["norm"] == "none":
-        ok = ok and all(np.array_equal(tensors[f"layers.{l}.weight"], graph.nodes[f"fc{l}"].weight) for l in fc)
+        layer = "conv" if cfg["conv"] else "fc"
+        ok = ok and all(np.array_equal(tensors[f"layers.{l}.weight"], graph.nodes[f"{layer}{l}"].weight) for l in fc)
         ok = ok and np.array_equal(tensors["head.bias"], graph.nodes["head"].bias)
     check(f"safetensors {name}", ok, f"{len(tensors)} tensors, norm {cfg['norm']}")
 
 
 def refusals(spikeplay, work):
     for norm, words in [("tebn", "TEBN"), ("layer", "layer norm")]:
-        cmd = [spikeplay, "train", *BASE, "--norm", norm, "--nir", str(work / "refused.nir"), "--out", str(work / "refused.json")]
+        cmd = [spikeplay, "train", *flags({"norm": norm}), "--nir", str(work / "refused.nir"), "--out", str(work / "refused.json")]
         done = subprocess.run(cmd, capture_output=True, text=True)
         said = done.stderr.strip().splitlines()
         check(f"NIR refuses {norm} before training", done.returncode != 0 and any(words in l and "cannot be folded" in l for l in said)
@@ -113,9 +134,9 @@ def main():
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"# nir {nir.__version__}, numpy {np.__version__}", flush=True)
-    for name, flags in CASES.items():
+    for name, fields in CASES.items():
         try:
-            graph, paths = nir_case(args.spikeplay, args.work, name, flags)
+            graph, paths = nir_case(args.spikeplay, args.work, name, fields)
             safetensors_case(graph, paths, name)
         except Exception as e:  # a crash is a failed check, named, and the rest still run
             check(f"NIR {name}", False, f"{type(e).__name__}: {e}")

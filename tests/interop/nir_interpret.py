@@ -7,8 +7,13 @@ spikeplay's export; a graph's metadata may name another). At every step each nod
 topological order, receives the sum of its incoming edges' outputs of the same step (NIR:
 edges into a node are summed) and produces its output:
 
-    Input            the step's input
+    Input            the step's input, shaped as the node says ([F], or [C, H, W])
     Affine / Linear  W x + b / W x
+    Conv2d           the cross-correlation of PyTorch's Conv2d (groups 1), zero padding
+    SumPool2d        sums of kernel windows at the stride (no padding; a ragged edge dropped)
+    AvgPool2d        their means
+    Flatten          the node's own axes from start_dim to end_dim as one
+    Threshold        x > threshold
     Scale            s * x
     LIF   v += dt/tau (v_leak - v + r x); z = v > v_threshold; v = v_reset where z; out z
     IF    v += dt r x;                    z, reset as LIF;                          out z
@@ -54,6 +59,27 @@ def topological_order(graph):
     return order, preds
 
 
+def conv2d(x, node):
+    """x [B, C, H, W] -> [B, O, H', W']: a window view and one contraction, no loops."""
+    if int(node.groups) != 1:
+        raise Unsupported(f"Conv2d with groups {node.groups} is not interpreted here")
+    w = np.asarray(node.weight, dtype=np.float64)
+    (sh, sw), (ph, pw), (dh, dw) = (np.broadcast_to(np.asarray(v, dtype=int), (2,)) for v in (node.stride, node.padding, node.dilation))
+    kh, kw = w.shape[2:]
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    return np.einsum("bchwij,ocij->bohw", win, w) + np.asarray(node.bias, dtype=np.float64)[None, :, None, None]
+
+
+def pool2d(x, node, reduce):
+    (kh, kw), (sh, sw), (ph, pw) = (np.broadcast_to(np.asarray(v, dtype=int), (2,)) for v in (node.kernel_size, node.stride, node.padding))
+    if (ph, pw) != (0, 0):
+        raise Unsupported("pooling with padding is not interpreted here")
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return reduce(win, axis=(4, 5))
+
+
 def run(graph, inputs, dt=1e-4):
     """Runs `graph` on `inputs` of shape [T, B, features] (the one Input node's); returns
     {output node name: array [T, B, n]}."""
@@ -68,7 +94,8 @@ def run(graph, inputs, dt=1e-4):
             node = graph.nodes[name]
             kind = type(node).__name__
             if kind == "Input":
-                out[name] = f64(inputs[t])
+                shape = [int(d) for d in node.input_type["input"]]
+                out[name] = f64(inputs[t]).reshape(batch, *shape)
                 continue
             parts = [out[p] for p in preds[name]]
             if not parts:
@@ -78,6 +105,19 @@ def run(graph, inputs, dt=1e-4):
                 y = x @ f64(node.weight).T + f64(node.bias)
             elif kind == "Linear":
                 y = x @ f64(node.weight).T
+            elif kind == "Conv2d":
+                y = conv2d(x, node)
+            elif kind == "SumPool2d":
+                y = pool2d(x, node, np.sum)
+            elif kind == "AvgPool2d":
+                y = pool2d(x, node, np.mean)
+            elif kind == "Flatten":
+                start, end = int(node.start_dim), int(node.end_dim)
+                axes = x.shape[1:]
+                end = end % len(axes)
+                y = x.reshape(batch, *axes[:start], -1, *axes[end + 1:])
+            elif kind == "Threshold":
+                y = (x > f64(node.threshold)).astype(np.float64)
             elif kind == "Scale":
                 y = x * f64(node.scale)
             elif kind in ("LIF", "IF", "LI", "I"):
