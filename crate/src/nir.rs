@@ -25,7 +25,16 @@
 //! and RMS norm (per-sample statistics) and per-step PSP statistics cannot be folded:
 //! [`deployable`] says so before a run, and [`export`] refuses with the reason.
 
+mod import;
+
 use hdf5_pure::{FileBuilder, GroupBuilder};
+
+pub use import::{map, read, Imported, RawGraph};
+
+/// A NIR file as a spikeplay network ([`import`]'s rules), or the node that does not fit.
+pub fn import(bytes: &[u8], file: &str) -> Result<Imported> {
+    map(&read(bytes, file)?, file)
+}
 
 use crate::compare::name;
 use crate::config::{ExperimentConfig, NormKind, PspPlacement, PspStats, Reset};
@@ -329,7 +338,7 @@ pub fn graph(net: &Network, cfg: &ExperimentConfig, data: &Dataset) -> Result<Gr
     let pools = net.pools().to_vec();
     // 2x2 pools of layer l's map, `n` times: the spikes by a sum and `> 0.5` (the max of 0s
     // and 1s: any spike), the residual stream by the mean. Returns the last node's name.
-    let mut pooled = |g: &mut Graph, src: &str, l: usize, n: usize, spikes: bool| -> String {
+    let pooled = |g: &mut Graph, src: &str, l: usize, n: usize, spikes: bool| -> String {
         let [c, mut h, mut w] = net.shapes[l];
         let mut at = src.to_owned();
         for k in 1..=n {
@@ -357,7 +366,7 @@ pub fn graph(net: &Network, cfg: &ExperimentConfig, data: &Dataset) -> Result<Gr
         g.edge(&weights[0], &neurons[0]);
         let mut fired = neurons[0].clone();
         let last = net.layers.len() - 1;
-        let mut pool_stream = |g: &mut Graph, stream: &mut Vec<String>, fired: &mut String, l: usize| {
+        let pool_stream = |g: &mut Graph, stream: &mut Vec<String>, fired: &mut String, l: usize| {
             if pools[l] > 0 {
                 // After the last layer only the spikes go on (to the readout).
                 if l < last {

@@ -270,6 +270,28 @@ impl Trainer {
         crate::weights::load_into(&self.net, bytes, file)
     }
 
+    /// Sets the network's tensors from an imported NIR graph ([`crate::nir::import`]), whose
+    /// settings the config was built with ([`crate::nir::Imported::apply`]); `file` names
+    /// it in messages. Checks the data's shape first; changes nothing on a refusal.
+    pub fn load_nir(&mut self, imported: &crate::nir::Imported, file: &str) -> Result<()> {
+        let (f, c) = (self.data.features, self.data.classes);
+        if (imported.features, imported.classes) != (f, c) {
+            return Err(Error::file(file, format!("the graph takes {} inputs and gives {} outputs; this data set has {f} features and {c} classes", imported.features, imported.classes)));
+        }
+        let mut values = vec![];
+        for (name, var) in self.net.named_tensors() {
+            let (dims, data) = imported.tensors.get(&name).ok_or_else(|| Error::file(file, format!("gives no tensor for {name}")))?;
+            if dims.as_slice() != var.dims() {
+                return Err(Error::file(file, format!("{name} has shape {dims:?}, this network needs {:?}", var.dims())));
+            }
+            values.push((var, Tensor::from_vec(data.clone(), dims.as_slice(), var.device())?));
+        }
+        for (var, value) in values {
+            var.set(&value)?;
+        }
+        Ok(())
+    }
+
     /// The trained network as a NIR graph in an HDF5 file ([`crate::nir`]), its
     /// inference-time norms folded into weights and thresholds.
     pub fn export_nir(&self) -> Result<Vec<u8>> {

@@ -332,3 +332,21 @@ fn nir_export_is_refused_before_training_for_norms_that_cannot_fold() {
     let (ok, err) = spikeplay(&["train", "--dataset", "moons", "--init-from", out.to_str().unwrap()]);
     assert!(!ok && err.contains("an HDF5 (NIR) file"), "{err}");
 }
+
+/// `eval --model`: a weights file (its saved config) and the same run's NIR graph score what
+/// the run scored; a graph on data of another shape is refused naming both shapes.
+#[test]
+fn eval_scores_a_saved_network_from_its_weights_and_from_its_nir_graph() {
+    let (weights, graph, run) = (tmp("e.safetensors"), tmp("e.nir"), tmp("e.json"));
+    let (ok, err) = spikeplay(&["train", "--dataset", "digits", "--depth", "2", "--width", "16", "--norm", "bn", "--timesteps", "4", "--epochs", "2", "--quiet",
+        "--save", weights.to_str().unwrap(), "--nir", graph.to_str().unwrap(), "--out", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&run).unwrap()).unwrap();
+    let want = format!("test accuracy {:.1}%", 100.0 * run["final"]["test_accuracy"].as_f64().unwrap());
+    let (ok, said) = spikeplay(&["eval", "--model", weights.to_str().unwrap()]);
+    assert!(ok && said.contains(&want) && said.contains("depth 2, width 16"), "weights: {said} (want {want})");
+    let (ok, said) = spikeplay(&["eval", "--model", graph.to_str().unwrap(), "--dataset", "digits"]);
+    assert!(ok && said.contains(&want) && said.contains("T 4"), "NIR: {said} (want {want})");
+    let (ok, err) = spikeplay(&["eval", "--model", graph.to_str().unwrap(), "--dataset", "moons"]);
+    assert!(!ok && err.contains("the graph takes 64 inputs and gives 10 outputs; this data set has 2 features and 2 classes"), "{err}");
+}

@@ -1,11 +1,12 @@
 """spikeplay's exports read by their formats' reference readers (scripts/test-interop.sh).
 
-NIR: each case trains a small net on digits with the CLI (`--nir`, `--predictions`), reads
+NIR export: each case trains a small net on digits with the CLI (`--nir`, `--predictions`), reads
 the file with the `nir` package's own reader (`nir.read`, with its type checks), runs it
 through tests/interop/nir_interpret.py (NIR's discrete-time semantics in NumPy, not
 spikeplay's code) on the test split, decodes it as the graph's metadata says, and requires
 the predictions to agree with spikeplay's own eval-mode predictions on at least 99 % of the
 samples. Safetensors: the same run's `--save` file read with the `safetensors` package.
+NIR import: `spikeplay eval --model` on a file snnTorch's exporter wrote, and on the exports.
 
 Prints one line per check and TAP-style totals (`# pass N`, `# fail M`) for scripts/test.sh.
 """
@@ -118,6 +119,48 @@ def safetensors_case(graph, paths, name):
     check(f"safetensors {name}", ok, f"{len(tensors)} tensors, norm {cfg['norm']}")
 
 
+def digits_rows():
+    """data/digits/digits.csv as {64 pixel counts: [row indices]} (rows can repeat)."""
+    rows = {}
+    path = pathlib.Path(__file__).resolve().parents[2] / "data/digits/digits.csv"
+    for i, line in enumerate(l for l in path.read_text().splitlines() if l.strip()):
+        rows.setdefault(tuple(int(v) for v in line.split(",")[:64]), []).append(i)
+    return rows
+
+
+def evaluate(spikeplay, work, model, extra=()):
+    """`spikeplay eval` of `model` on digits; its test split and predictions."""
+    out = work / (pathlib.Path(model).stem + ".eval.json")
+    cmd = [spikeplay, "eval", "--model", str(model), "--dataset", "digits", *extra, "--predictions", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
+    return json.loads(out.read_text()), done.stderr.strip()
+
+
+def imports(spikeplay, work):
+    """NIR import: a file snnTorch's own exporter wrote (tests/interop/fixtures, made by
+    scripts/make-nir-fixtures.py) predicts in spikeplay what it predicted in snnTorch; a
+    spikeplay export read back predicts what the network did; a residual one is refused."""
+    fixtures = pathlib.Path(__file__).resolve().parent / "fixtures"
+    made = json.loads((fixtures / "snntorch-digits.json").read_text())
+    pred, said = evaluate(spikeplay, work, fixtures / "snntorch-digits.nir", ["--timesteps", str(made["timesteps"])])
+    rows = digits_rows()
+    # spikeplay's test split, row by row, against snnTorch's predictions for the same pixels.
+    theirs = [{made["predictions"][i] for i in rows[tuple(round(v * 16) for v in x)]} for x in pred["x"]]
+    agree = float(np.mean([p in t for p, t in zip(pred["predictions"], theirs)]))
+    check("NIR import of snnTorch's export", agree >= AGREEMENT, f"{agree:.1%} of {len(theirs)} test samples predicted as snnTorch did ({made['made_by']}); {said}")
+    for name in ["none plain", "psp plain", "bn plain", "psp plain, membrane readout"]:
+        stem = work / name.replace(" ", "_").replace(",", "")
+        ours = json.loads(stem.with_suffix(".json").read_text())
+        again, _ = evaluate(spikeplay, work, stem.with_suffix(".nir"), [])
+        same = float(np.mean(np.asarray(again["predictions"]) == np.asarray(ours["predictions"])))
+        check(f"NIR {name} read back", same >= AGREEMENT and again["x"] == ours["x"], f"{same:.1%} of the test predictions as before")
+    residual = work / "psp_residual.nir"
+    done = subprocess.run([spikeplay, "eval", "--model", str(residual), "--dataset", "digits"], capture_output=True, text=True)
+    check("NIR import refuses a residual graph by node", done.returncode != 0 and "node fc0 feeds" in done.stderr, done.stderr.strip())
+
+
 def refusals(spikeplay, work):
     for norm, words in [("tebn", "TEBN"), ("layer", "layer norm")]:
         cmd = [spikeplay, "train", *flags({"norm": norm}), "--nir", str(work / "refused.nir"), "--out", str(work / "refused.json")]
@@ -141,6 +184,10 @@ def main():
         except Exception as e:  # a crash is a failed check, named, and the rest still run
             check(f"NIR {name}", False, f"{type(e).__name__}: {e}")
     refusals(args.spikeplay, args.work)
+    try:
+        imports(args.spikeplay, args.work)
+    except Exception as e:
+        check("NIR import", False, f"{type(e).__name__}: {e}")
     passed = sum(results)
     print(f"# pass {passed}\n# fail {len(results) - passed}")
     return 0 if passed == len(results) else 1

@@ -7,6 +7,7 @@
 //! spikeplay train --config FILE.json [flags override the file]
 //! spikeplay train ... --save model.safetensors --nir model.nir --predictions test.json
 //! spikeplay train ... --init-from model.safetensors      # continue from saved weights
+//! spikeplay eval --model model.nir --dataset digits       # a NIR graph, from here or elsewhere
 //! spikeplay compare --dataset digits --norms none,psp,bn --depths 2,4,8 --archs plain,residual \
 //!     --seeds 0,1,2 --epochs 10 --jobs 2 --out results/digits   # writes .csv and .md
 //! ```
@@ -48,6 +49,22 @@ enum Command {
     Compare(CompareArgs),
     /// Time training steps of the benchmark configs A-F (docs/BENCHMARKS.md) and print a table.
     Bench(BenchArgs),
+    /// Evaluate a network from a file, a NIR graph (from spikeplay or another framework) or a
+    /// weights file, on a data set: accuracy, and the test split's predictions if asked.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    fields: ConfigArgs,
+    /// The network: a NIR file (`.nir`; its graph sets depth, width, neuron and readout) or
+    /// a spikeplay weights file (`--save`'s safetensors; its saved config is the base).
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Write the test split (samples, labels) and the network's predictions as JSON.
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -311,6 +328,11 @@ impl ConfigArgs {
 
     /// The files of `--data`, read whole once their size is known to fit (the parsers bound
     /// what they accept).
+    /// Whether the field's flag was given.
+    fn gave(&self, field: &str) -> bool {
+        self.given.iter().any(|(f, _)| *f == field)
+    }
+
     fn files(&self) -> Result<Vec<DataFile>, String> {
         self.data
             .iter()
@@ -341,13 +363,14 @@ fn train(args: TrainArgs) -> Result<(), String> {
         // Before training, so a run that cannot be exported is not trained for nothing.
         spikeplay::nir::deployable(&cfg).map_err(|e| format!("--nir: {e}"))?;
     }
+    let mut cfg = cfg;
+    let model = match &args.init_from {
+        Some(path) => Some(read_model(path, "--init-from", &mut cfg, args.fields.gave("timesteps"))?),
+        None => None,
+    };
     let mut trainer = Trainer::with_files(cfg, &files).map_err(flag_error)?;
-    if let Some(path) = &args.init_from {
-        let bytes = std::fs::read(path).map_err(|e| format!("--init-from {}: {e}", path.display()))?;
-        if bytes.starts_with(b"\x89HDF") {
-            return Err(format!("--init-from {}: an HDF5 (NIR) file; --init-from reads spikeplay weights files (safetensors, `--save`'s) so far", path.display()));
-        }
-        trainer.load_weights(&bytes, &path.display().to_string()).map_err(|e| format!("--init-from {e}"))?;
+    if let (Some(model), Some(path)) = (&model, &args.init_from) {
+        model.load(&mut trainer, path).map_err(|e| format!("--init-from {e}"))?;
     }
     let record = run_trainer(&mut trainer, |p| {
         if args.quiet {
@@ -395,21 +418,7 @@ fn train(args: TrainArgs) -> Result<(), String> {
         wrote.push(path.display().to_string());
     }
     if let Some(path) = &args.predictions {
-        let test = &trainer.data.test;
-        let predictions = trainer.predictions_of_first(test, test.len()).map_err(|e| format!("--predictions: {e}"))?;
-        let f = trainer.data.features;
-        let json = serde_json::json!({
-            "split": "test",
-            "features": f,
-            "classes": trainer.data.classes,
-            "image": trainer.data.image,
-            "timesteps": trainer.cfg.timesteps,
-            "encoding": spikeplay::compare::name(&trainer.cfg.encoding),
-            "x": test.x.chunks(f).collect::<Vec<_>>(),
-            "y": test.y,
-            "predictions": predictions,
-        });
-        std::fs::write(path, json.to_string() + "\n").map_err(|e| format!("--predictions {}: {e}", path.display()))?;
+        write_predictions(&trainer, path)?;
         wrote.push(path.display().to_string());
     }
     if !args.quiet {
@@ -421,6 +430,94 @@ fn train(args: TrainArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// A network read from a file: a NIR graph mapped onto spikeplay's MLP, or weights.
+enum Model {
+    Nir(spikeplay::nir::Imported),
+    Weights(Vec<u8>),
+}
+
+/// Reads `path` (for `flag`) and sets what it fixes in `cfg`: a NIR graph its depth, width,
+/// neuron and readout (and time steps, unless `--timesteps` was given).
+fn read_model(path: &std::path::Path, flag: &str, cfg: &mut ExperimentConfig, keep_timesteps: bool) -> Result<Model, String> {
+    let bytes = read_bounded(path, spikeplay::upload::MAX_FILE_BYTES, flag)?;
+    let name = path.display().to_string();
+    if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        let imported = spikeplay::nir::import(&bytes, &name).map_err(|e| format!("{flag} {e}"))?;
+        imported.apply(cfg, keep_timesteps);
+        cfg.validate().map_err(|e| format!("{flag} {name}: the graph's network does not fit: {}", flag_error(e)))?;
+        Ok(Model::Nir(imported))
+    } else {
+        Ok(Model::Weights(bytes))
+    }
+}
+
+impl Model {
+    fn load(&self, trainer: &mut Trainer, path: &std::path::Path) -> spikeplay::Result<()> {
+        let name = path.display().to_string();
+        match self {
+            Model::Nir(imported) => trainer.load_nir(imported, &name),
+            Model::Weights(bytes) => trainer.load_weights(bytes, &name),
+        }
+    }
+}
+
+fn eval(args: EvalArgs) -> Result<(), String> {
+    let files = args.fields.files()?;
+    let mut cfg = args.fields.config()?;
+    // A weights file carries the config it was trained with: the base, under any flags given.
+    if !args.model.extension().is_some_and(|e| e == "nir") {
+        let bytes = read_bounded(&args.model, spikeplay::upload::MAX_FILE_BYTES, "--model")?;
+        if let (Some(saved), false) = (spikeplay::weights::saved_config(&bytes), args.fields.config.is_some()) {
+            let mut value = serde_json::to_value(&saved).map_err(|e| e.to_string())?;
+            for (field, v) in &args.fields.given {
+                value[*field] = v.clone();
+            }
+            cfg = serde_json::from_value(value).map_err(|e| format!("--model {}: its saved config: {e}", args.model.display()))?;
+        }
+    }
+    let model = read_model(&args.model, "--model", &mut cfg, args.fields.gave("timesteps"))?;
+    let mut trainer = Trainer::with_files(cfg, &files).map_err(flag_error)?;
+    model.load(&mut trainer, &args.model).map_err(|e| format!("--model {e}"))?;
+    let test = trainer.test_accuracy().map_err(|e| e.to_string())?;
+    let train = trainer.train_accuracy().map_err(|e| e.to_string())?;
+    let c = &trainer.cfg;
+    eprintln!(
+        "{}: test accuracy {:.1}%, train {:.1}% (depth {}, width {}, beta {}, T {}, {} readout, on {})",
+        args.model.display(),
+        100.0 * test,
+        100.0 * train,
+        c.depth,
+        c.width,
+        c.beta,
+        c.timesteps,
+        spikeplay::compare::name(&c.readout),
+        spikeplay::compare::name(&c.dataset)
+    );
+    if let Some(path) = &args.predictions {
+        write_predictions(&trainer, path)?;
+    }
+    Ok(())
+}
+
+/// `--predictions`: the test split and the network's eval-mode predictions on it, as JSON.
+fn write_predictions(trainer: &Trainer, path: &std::path::Path) -> Result<(), String> {
+    let test = &trainer.data.test;
+    let predictions = trainer.predictions_of_first(test, test.len()).map_err(|e| format!("--predictions: {e}"))?;
+    let f = trainer.data.features;
+    let json = serde_json::json!({
+        "split": "test",
+        "features": f,
+        "classes": trainer.data.classes,
+        "image": trainer.data.image,
+        "timesteps": trainer.cfg.timesteps,
+        "encoding": spikeplay::compare::name(&trainer.cfg.encoding),
+        "x": test.x.chunks(f).collect::<Vec<_>>(),
+        "y": test.y,
+        "predictions": predictions,
+    });
+    std::fs::write(path, json.to_string() + "\n").map_err(|e| format!("--predictions {}: {e}", path.display()))
 }
 
 fn compare_grid(args: CompareArgs) -> Result<(), String> {
@@ -544,6 +641,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train(args),
         Command::Compare(args) => compare_grid(args),
         Command::Bench(args) => bench(args),
+        Command::Eval(args) => eval(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -307,6 +307,34 @@ fn damaged_weights_files_load_whole_or_are_refused_by_name() {
     });
 }
 
+/// NIR files (`eval --model`, `--init-from`, the page's drop; crate/src/nir/import.rs): an
+/// export, damaged anywhere, is imported or refused naming the file, never a panic, a hang or
+/// an allocation out of proportion; an accepted graph still has the network's shape.
+#[test]
+fn damaged_nir_files_import_or_are_refused_by_name() {
+    use spikeplay::config::DatasetKind;
+    use spikeplay::Trainer;
+    let cfg = ExperimentConfig { dataset: DatasetKind::Moons, samples: 60, depth: 2, width: 4, timesteps: 2, ..Default::default() };
+    let saved = Trainer::new(cfg).unwrap().export_nir().unwrap();
+    let files = prop_oneof![
+        4 => mutations().prop_filter("damaged", |m| !m.is_empty()).prop_map({ let saved = saved.clone(); move |m| mutate(saved.clone(), &m) }),
+        1 => raw_bytes(),
+    ];
+    property("nir", files, |bytes, s| {
+        match guarded(s, "nir::import", &bytes, bytes.len(), || spikeplay::nir::import(&bytes, "m.nir"))? {
+            Ok(g) => {
+                s.accept();
+                prop_assert!(g.features == 2 && g.classes == 2 && g.depth >= 1, "{} -> {} in {} layers", g.features, g.classes, g.depth);
+            }
+            Err(e) => {
+                let e = e.to_string();
+                prop_assert!(e.starts_with("m.nir: "), "{e}");
+            }
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn raw_bytes_never_panic_any_parser() {
     property("raw bytes", raw_bytes(), |bytes, s| {
