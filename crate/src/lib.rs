@@ -15,6 +15,7 @@ pub mod error;
 pub mod fused;
 pub mod metrics;
 pub mod model;
+pub mod model_file;
 pub mod neuron;
 pub mod nir;
 pub mod norm;

@@ -276,7 +276,14 @@ impl Trainer {
     pub fn load_nir(&mut self, imported: &crate::nir::Imported, file: &str) -> Result<()> {
         let (f, c) = (self.data.features, self.data.classes);
         if (imported.features, imported.classes) != (f, c) {
-            return Err(Error::file(file, format!("the graph takes {} inputs and gives {} outputs; this data set has {f} features and {c} classes", imported.features, imported.classes)));
+            // Which shipped data set has the graph's shape, if one does.
+            let fits = match (imported.features, imported.classes) {
+                (64, 10) => "; digits has 64 features and 10 classes",
+                (196, 10) => "; mnist14 has 196 features and 10 classes",
+                (784, 10) => "; mnist28 has 784 features and 10 classes",
+                _ => "",
+            };
+            return Err(Error::file(file, format!("the graph takes {} inputs and gives {} outputs; this data set has {f} features and {c} classes{fits}", imported.features, imported.classes)));
         }
         let mut values = vec![];
         for (name, var) in self.net.named_tensors() {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::model_file::ModelFile;
 use crate::report;
 use crate::train::Trainer;
 use crate::upload::{self, DataFile};
@@ -21,6 +22,8 @@ pub struct Playground {
     trainer: Trainer,
     /// The files the run was built from (MNIST or an upload), kept for `reset`.
     files: Vec<DataFile>,
+    /// The network file the run started from (a dropped NIR graph), kept for `reset`.
+    model: Option<(String, ModelFile)>,
 }
 
 /// Reads `[{ name, bytes: Uint8Array }, ...]`; `undefined` or `null` is no files.
@@ -175,7 +178,23 @@ impl Playground {
             .map_err(|e| js_err(Error::parse(format!("invalid config: expected an object of fields: {e}"))))?;
         let cfg = view::parse_config(map).map_err(js_err)?;
         let files = files_from_js(files)?;
-        Ok(Playground { trainer: Trainer::with_files(cfg, &files).map_err(js_err)?, files })
+        Ok(Playground { trainer: Trainer::with_files(cfg, &files).map_err(js_err)?, files, model: None })
+    }
+
+    /// Builds a run that starts from the network in a file (`name`, `bytes`): a NIR graph
+    /// sets the depth, width, neuron and readout of `config` (and its time steps, unless
+    /// `keep_timesteps`), a weights file must fit it. A file that does not map is refused
+    /// naming its node or tensor.
+    #[wasm_bindgen(js_name = fromModel)]
+    pub fn from_model(config: JsValue, files: JsValue, name: &str, bytes: Vec<u8>, keep_timesteps: bool) -> Result<Playground, JsValue> {
+        report_panics();
+        let map: Map<String, Value> = serde_wasm_bindgen::from_value(config)
+            .map_err(|e| js_err(Error::parse(format!("invalid config: expected an object of fields: {e}"))))?;
+        let base = view::parse_config(map).map_err(js_err)?;
+        let files = files_from_js(files)?;
+        let model = ModelFile::read(bytes, name).map_err(js_err)?;
+        let trainer = model.trainer(model.config(&base, keep_timesteps), &files, name).map_err(js_err)?;
+        Ok(Playground { trainer, files, model: Some((name.to_owned(), model)) })
     }
 
     /// The validated config with every default filled in, as a plain object.
@@ -238,7 +257,11 @@ impl Playground {
     /// Starts the same config again from step 0 (same seed, so the same first losses).
     pub fn reset(&mut self) -> Result<(), JsValue> {
         let cfg: ExperimentConfig = self.trainer.cfg.clone();
-        self.trainer = Trainer::with_files(cfg, &self.files).map_err(js_err)?;
+        self.trainer = match &self.model {
+            Some((name, model)) => model.trainer(cfg, &self.files, name),
+            None => Trainer::with_files(cfg, &self.files),
+        }
+        .map_err(js_err)?;
         Ok(())
     }
 }

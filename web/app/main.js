@@ -31,6 +31,7 @@ const upload = new Upload(panel.rows.dataset, {
     data.upload = got;
     router.onUpload(got);
   },
+  model: (file) => router.onModel(file),
 });
 const header = { paint: paintTransport, status: showStatus, memory: showMemory, speed: showSpeed, accuracy: showAccuracy };
 const hidden = () => router.hidden;

@@ -118,6 +118,12 @@ export class Router {
    * An upload parsed: the run (or every compared run) restarts on it, settings otherwise kept,
    * except a conv net on plain feature vectors, which the core refuses: conv is unticked.
    */
+  /** A dropped network file (a NIR graph): explore mode runs it; compare mode says where to. */
+  onModel(file) {
+    if (this.active !== this.explore) return this.upload.error(`${file.name}: a trained network runs in Explore mode (one network); switch to Explore and drop it again`);
+    this.explore.importModel(file);
+  }
+
   onUpload({ preview }) {
     const mode = this.active;
     const change = { dataset: 'custom' };

@@ -5,7 +5,7 @@
 // or the worker stops is in recovery.js. The router (app/router.js) opens and stops this mode.
 import { DATA_FILES, dataName, hideDownload } from '../files/datasets.js';
 import { saveCsv, saveJson } from '../files/download.js';
-import { MODEL_FORMATS, nirMark, saveModel } from '../files/model.js';
+import { MODEL_FORMATS, MODEL_KEYS, nirMark, saveModel } from '../files/model.js';
 import { COLORS } from '../charts/canvas.js';
 import { plural } from '../run/format.js';
 import { reportHandled } from '../run/perf.js';
@@ -38,6 +38,9 @@ export class Explore {
     this.gen = 0; // generation whose reports are drawn (0: no run yet)
     this.nextGen = 0;
     this.lastEdit = null; // { key, text, gen } of the edit that produced the latest request
+    // A network file the runs start from (a dropped NIR graph): { name, bytes, loaded }; kept
+    // while edits leave the shape it fixes alone (MODEL_KEYS), set aside by one that does not.
+    this.model = null;
     this.refused = null; // { key, at }: a refused edit, kept as typed in `key`, its message at `at`
     this.restore = null; // the config to start once a replacement worker has loaded (from compare mode)
     this.notice = null; // a status message that outlives the next READY (a link's settings refused)
@@ -172,7 +175,10 @@ export class Explore {
       this.stale.previous(`previous run (${this.config.dataset}) — ${what}`);
     }
     this.setBusy(true);
-    const init = (files) => this.send(ToWorker.INIT, { gen: g, config, view: this.viewFor(config), files });
+    // An imported network goes along (a copy of its bytes: a message moves its buffer); after
+    // its first run the page's time steps stand (the graph's came with that first READY).
+    const model = this.model && { name: this.model.name, bytes: this.model.bytes.slice(), keepTimesteps: this.model.loaded };
+    const init = (files) => this.send(ToWorker.INIT, { gen: g, config, view: this.viewFor(config), files, model });
     if (!(config.dataset in DATA_FILES) && config.dataset !== 'custom') return init(undefined);
     data.filesFor(config).then((files) => {
       if (g !== this.nextGen || !this.link) return this.sent.delete(g); // a later request (or compare mode) took over
@@ -203,6 +209,17 @@ export class Explore {
     panel.show(this.requested);
   }
 
+  /**
+   * A network file was dropped (a NIR graph): the run restarts from it, the settings the graph
+   * fixes (depth, width, neuron, readout, no norm) taken from it; the rest stay.
+   */
+  importModel(file) {
+    this.model = { ...file, loaded: false, gen: this.nextGen + 1 };
+    this.lastEdit = null;
+    this.ui.header.status(`reading the network in ${file.name}…`);
+    this.start(this.requested ?? this.config);
+  }
+
   /** The control a refused edit keeps as typed. */
   kept() {
     return this.refused ? [this.refused.key] : [];
@@ -229,6 +246,10 @@ export class Explore {
       panel.setError(refusal.at, refusal.error);
     } else if (candidate[key] !== this.requested[key]) {
       this.lastEdit = { key, text, gen: this.nextGen + 1 };
+      if (this.model && MODEL_KEYS.includes(key)) {
+        this.linkNote = `${this.model.name} set aside: ${key.replace(/_/g, ' ')} changed, so this is a fresh network of the new shape.`;
+        this.model = null;
+      }
       this.start(candidate);
     }
     panel.show(this.requested, this.kept());
@@ -299,6 +320,13 @@ export class Explore {
     panel.setActual(config.dataset, { samples: layout.train_samples + layout.test_samples });
     panel.show(config, this.kept());
     panel.setMark('norm', nirMark(nir));
+    if (this.model && gen >= this.model.gen) {
+      if (!this.model.loaded) {
+        this.linkNote = `Loaded ${this.model.name}: depth ${config.depth}, width ${config.width}, beta ${config.beta}, ${config.readout} readout, T ${config.timesteps};`
+          + ' its accuracy shows at step 0, Train trains on from it (the link holds the settings, not the weights).';
+      }
+      this.model.loaded = true;
+    }
     $('download-nir').dataset.deployable = String(!nir);
     history.replaceState(null, '', toHash(config, this.ui.hidden()));
     this.firstLosses = [];
@@ -356,7 +384,11 @@ export class Explore {
   onError(msg) {
     const { gen, message, error, rejected, fault, current } = msg;
     if (fault) return this.recovery.onFault({ fault, message, gen });
-    if (rejected) return this.recovery.onRejected(gen, error, current);
+    if (rejected) {
+      // A network file the core could not map is set aside; the run on screen goes on.
+      if (this.model && !this.model.loaded && gen >= this.model.gen) this.model = null;
+      return this.recovery.onRejected(gen, error, current);
+    }
     if (gen !== undefined && gen !== this.gen) return;
     this.setRunning(false);
     this.ui.header.status(message, true);

@@ -68,7 +68,8 @@ export class Recovery {
     ex.setBusy(false);
     panel.show(ex.requested, ex.kept());
     // No run yet (a link the core refused, or `custom` with no file): say why, in red.
-    if (ex.gen) header.status(`${ex.config.dataset}: kept the previous settings`);
+    // A refusal that names no setting (a network file that does not map) keeps its message.
+    if (ex.gen) header.status(field ? `${ex.config.dataset}: kept the previous settings` : `${message} (the run on screen goes on)`, !field);
     else header.status(message, true);
   }
 

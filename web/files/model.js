@@ -43,3 +43,16 @@ export function nirMark(nir) {
   const why = (nir?.reason ?? nir?.message ?? '').replace(/^.*? cannot be folded into the graph: /, '');
   return nir ? { ok: false, text: `✗ not deployable as NIR: ${why}` } : { ok: true, text: '✓ deployable as NIR (Download → Model as NIR)' };
 }
+
+/**
+ * The settings a NIR graph fixes (crate/src/nir/import.rs `Imported::apply`) and the data
+ * set, whose features and classes it must have: changing one sets an imported network aside.
+ */
+export const MODEL_KEYS = Object.freeze(['dataset', 'depth', 'width', 'beta', 'theta', 'norm', 'residual', 'conv', 'reset', 'psp_lambda', 'readout']);
+
+/** A dropped file is a network (not data) when it is a NIR graph (HDF5). */
+export async function isModelFile(file) {
+  if (/\.nir$/i.test(file.name)) return true;
+  const head = new Uint8Array(await file.slice(0, 8).arrayBuffer());
+  return [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a].every((b, i) => head[i] === b);
+}

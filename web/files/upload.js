@@ -7,6 +7,7 @@ import { COLORS, drawPixels, fit, label } from '../charts/canvas.js';
 import { formatBytes } from './datasets.js';
 import { elide } from '../run/format.js';
 import { FromWorker, ToWorker } from '../run/protocol.js';
+import { isModelFile } from './model.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,15 +40,17 @@ export class Upload {
    * `after`: the element the box goes after (the data set control). `parse(files)` ->
    * Promise<preview>; `accept({ files, preview })` is called once an upload parsed.
    */
-  constructor(after, { parse, accept }) {
+  constructor(after, { parse, accept, model = null }) {
     this.parse = parse;
     this.accept = accept;
+    this.model = model; // model({ name, bytes }): a dropped NIR graph, a network rather than data
     this.box = document.createElement('div');
     this.box.className = 'upload';
     this.box.id = 'upload';
     this.box.innerHTML = `
       <p class="upload-hint"><b>Your own data</b>: a CSV (label column first) or an IDX images + labels pair
-        (.gz is fine). Drop the files anywhere on the page, or</p>
+        (.gz is fine), or a trained network as a <b>NIR</b> file (.nir, from spikeplay, snnTorch and others).
+        Drop the files anywhere on the page, or</p>
       <button type="button" id="upload-choose" class="mini">Choose files…</button>
       <input type="file" id="upload-input" multiple hidden>
       <span id="upload-state" class="upload-state" aria-live="polite"></span>
@@ -116,6 +119,11 @@ export class Upload {
     }
     this.state(`reading ${names}…`);
     try {
+      if (this.model && fileList.length === 1 && await isModelFile(fileList[0])) {
+        const [f] = fileList;
+        this.state('');
+        return this.model({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
+      }
       const files = await Promise.all(fileList.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
       const preview = await this.parse(files);
       this.show(preview, files);

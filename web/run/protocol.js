@@ -9,6 +9,8 @@ export const ToWorker = Object.freeze({
   WASM: 'wasm',
   // { gen, config, view, files? }: build a run; on failure the previous run keeps going.
   // `files`: [{ name, bytes: Uint8Array }] for mnist14, mnist28 and custom (datasets.js).
+  // `model`: { name, bytes, keepTimesteps } to start from a network file (a dropped NIR
+  // graph, files/model.js): the core sets the settings the graph fixes; READY has them.
   INIT: 'init',
   PLAY: 'play', // { }: train in time-budgeted ticks until PAUSE
   PAUSE: 'pause', // { }

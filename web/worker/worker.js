@@ -258,11 +258,11 @@ function ready() {
 }
 
 const handlers = {
-  [ToWorker.INIT]({ gen: g, config, view: v, files }) {
+  [ToWorker.INIT]({ gen: g, config, view: v, files, model }) {
     let next;
     try {
       faultIfArmed('init');
-      next = core(() => new Playground(config, files));
+      next = core(() => (model ? Playground.fromModel(config, files, model.name, model.bytes, !!model.keepTimesteps) : new Playground(config, files)));
     } catch (e) {
       // The previous run keeps going: only a valid config replaces it. `current` tells the
       // page which run that is (its READY may have been dropped as stale). A fault instead

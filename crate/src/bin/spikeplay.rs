@@ -31,6 +31,7 @@ use spikeplay::upload::DataFile;
 use spikeplay::config::{DatasetKind, NormKind};
 use spikeplay::schema::{self, Kind};
 use spikeplay::train::{run_trainer, run_with_files, Progress};
+use spikeplay::model_file::ModelFile;
 use spikeplay::Trainer;
 use spikeplay::{Error, ExperimentConfig};
 
@@ -370,7 +371,7 @@ fn train(args: TrainArgs) -> Result<(), String> {
     };
     let mut trainer = Trainer::with_files(cfg, &files).map_err(flag_error)?;
     if let (Some(model), Some(path)) = (&model, &args.init_from) {
-        model.load(&mut trainer, path).map_err(|e| format!("--init-from {e}"))?;
+        model.load(&mut trainer, &path.display().to_string()).map_err(|e| format!("--init-from {e}"))?;
     }
     let record = run_trainer(&mut trainer, |p| {
         if args.quiet {
@@ -432,35 +433,16 @@ fn train(args: TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// A network read from a file: a NIR graph mapped onto spikeplay's MLP, or weights.
-enum Model {
-    Nir(spikeplay::nir::Imported),
-    Weights(Vec<u8>),
-}
-
-/// Reads `path` (for `flag`) and sets what it fixes in `cfg`: a NIR graph its depth, width,
-/// neuron and readout (and time steps, unless `--timesteps` was given).
-fn read_model(path: &std::path::Path, flag: &str, cfg: &mut ExperimentConfig, keep_timesteps: bool) -> Result<Model, String> {
+/// Reads `path` (for `flag`) as a network ([`ModelFile`]) and sets what it fixes in `cfg`:
+/// a NIR graph its depth, width, neuron and readout (and time steps, unless `--timesteps`
+/// was given).
+fn read_model(path: &std::path::Path, flag: &str, cfg: &mut ExperimentConfig, keep_timesteps: bool) -> Result<ModelFile, String> {
     let bytes = read_bounded(path, spikeplay::upload::MAX_FILE_BYTES, flag)?;
     let name = path.display().to_string();
-    if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
-        let imported = spikeplay::nir::import(&bytes, &name).map_err(|e| format!("{flag} {e}"))?;
-        imported.apply(cfg, keep_timesteps);
-        cfg.validate().map_err(|e| format!("{flag} {name}: the graph's network does not fit: {}", flag_error(e)))?;
-        Ok(Model::Nir(imported))
-    } else {
-        Ok(Model::Weights(bytes))
-    }
-}
-
-impl Model {
-    fn load(&self, trainer: &mut Trainer, path: &std::path::Path) -> spikeplay::Result<()> {
-        let name = path.display().to_string();
-        match self {
-            Model::Nir(imported) => trainer.load_nir(imported, &name),
-            Model::Weights(bytes) => trainer.load_weights(bytes, &name),
-        }
-    }
+    let model = ModelFile::read(bytes, &name).map_err(|e| format!("{flag} {e}"))?;
+    *cfg = model.config(cfg, keep_timesteps);
+    cfg.validate().map_err(|e| format!("{flag} {name}: the network it holds does not fit: {}", flag_error(e)))?;
+    Ok(model)
 }
 
 fn eval(args: EvalArgs) -> Result<(), String> {
@@ -479,7 +461,7 @@ fn eval(args: EvalArgs) -> Result<(), String> {
     }
     let model = read_model(&args.model, "--model", &mut cfg, args.fields.gave("timesteps"))?;
     let mut trainer = Trainer::with_files(cfg, &files).map_err(flag_error)?;
-    model.load(&mut trainer, &args.model).map_err(|e| format!("--model {e}"))?;
+    model.load(&mut trainer, &args.model.display().to_string()).map_err(|e| format!("--model {e}"))?;
     let test = trainer.test_accuracy().map_err(|e| e.to_string())?;
     let train = trainer.train_accuracy().map_err(|e| e.to_string())?;
     let c = &trainer.cfg;
