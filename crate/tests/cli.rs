@@ -327,10 +327,10 @@ fn nir_export_is_refused_before_training_for_norms_that_cannot_fold() {
     let (ok, err) = spikeplay(&["train", "--dataset", "moons", "--norm", "bntt", "--nir", out.to_str().unwrap()]);
     assert!(!ok && err.contains("--nir: NIR export: norm: BNTT cannot be folded"), "{err}");
     assert!(!err.contains("epoch") && !out.exists(), "refused before the first epoch: {err}");
-    // A NIR file given to --init-from is named as such.
+    // A file with HDF5's signature and nothing readable after it is refused by name.
     std::fs::write(&out, b"\x89HDF\r\n\x1a\n rest").unwrap();
     let (ok, err) = spikeplay(&["train", "--dataset", "moons", "--init-from", out.to_str().unwrap()]);
-    assert!(!ok && err.contains("an HDF5 (NIR) file"), "{err}");
+    assert!(!ok && err.contains("refused.nir: not a readable HDF5 file (NIR files are HDF5)"), "{err}");
 }
 
 /// `eval --model`: a weights file (its saved config) and the same run's NIR graph score what

@@ -49,7 +49,7 @@ const MAPS: &str = "Input, Output, Affine, Linear, Scale, Flatten, LIF, IF and L
 /// Reads the graph of a NIR file (`file` names it in messages).
 pub fn read(bytes: &[u8], file: &str) -> Result<RawGraph> {
     let fault = |m: String| Error::file(file, m);
-    let h5 = File::from_bytes(bytes.to_vec()).map_err(|e| fault(format!("not an HDF5 file (NIR files are HDF5): {e}")))?;
+    let h5 = File::from_bytes(bytes.to_vec()).map_err(|e| fault(format!("not a readable HDF5 file (NIR files are HDF5): {e}")))?;
     let string = |path: &str| -> Result<String> {
         let ds = h5.dataset(path).map_err(|_| fault(format!("has no {path}: not a NIR graph")))?;
         let v = ds.read_string().map_err(|e| fault(format!("{path}: {e}")))?;
@@ -410,7 +410,7 @@ mod tests {
         let t = trained(NormKind::None);
         let bytes = t.export_nir().unwrap();
         let e = read(b"not hdf5 at all", "m.nir").unwrap_err().to_string();
-        assert!(e.starts_with("m.nir: not an HDF5 file"), "{e}");
+        assert!(e.starts_with("m.nir: not a readable HDF5 file"), "{e}");
         // Truncated: refused naming the file, or (cut in what no reader needs) the same graph.
         let whole = crate::nir::import(&bytes, "m.nir").unwrap().tensors;
         let mut refusals = 0;
