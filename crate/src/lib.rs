@@ -11,6 +11,7 @@ pub mod data;
 pub mod conv;
 pub mod dense;
 pub mod encode;
+pub mod energy;
 pub mod error;
 pub mod fused;
 pub mod metrics;

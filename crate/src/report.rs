@@ -51,6 +51,8 @@ pub struct ProbeReport {
     pub norm_sq: Vec<f32>,
     pub grad_norm: Vec<f32>,
     pub synops: f32,
+    /// The energy estimate per sample ([`crate::energy`]).
+    pub energy: crate::energy::Energy,
     pub raster: Raster,
     pub grid_size: u32,
     pub grid: Vec<f32>,
@@ -94,6 +96,7 @@ pub fn probe(trainer: &Trainer, layer: usize, sample: usize, grid: usize) -> Res
         norm_sq: pick(|l| l.norm_sq),
         grad_norm: pick(|l| l.grad_norm),
         synops: probe.synops,
+        energy: probe.energy,
         raster: view::raster(trainer, &taps, layer, sample)?,
         grid: view::decision_grid(trainer, grid)?,
         grid_size: if trainer.data.features == 2 { grid as u32 } else { 0 },

@@ -45,6 +45,8 @@ pub struct Probe {
     pub layers: Vec<LayerStats>,
     /// Estimated synaptic operations per sample.
     pub synops: f32,
+    /// The energy estimate per sample from these rates ([`crate::energy`]).
+    pub energy: crate::energy::Energy,
 }
 
 /// One line of the history: the end of an epoch.
@@ -67,6 +69,9 @@ pub struct FinalRecord {
     pub layers: Vec<LayerStats>,
     pub synops: f32,
     pub steps: usize,
+    /// The energy estimate per sample at the end ([`crate::energy`]; absent in older records).
+    #[serde(default)]
+    pub energy: Option<crate::energy::Energy>,
 }
 
 /// What `spikeplay train` writes to `run.json`.
@@ -328,7 +333,13 @@ impl Trainer {
         let fan_outs = self.net.fan_outs(self.data.classes);
         let first = fan_in(self.net.shapes.first().map_or(0, |s| s[0]), self.cfg.conv);
         let input = self.probe_input_spikes.then_some((&self.probe_input, first));
-        let probe = Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers };
+        let input_spikes = match input {
+            Some((s, _)) => Some(s.sum_all()?.to_scalar::<f32>()? as f64 / s.dim(1)?.max(1) as f64),
+            None => None,
+        };
+        let rates: Vec<f32> = layers.iter().map(|l| l.rate).collect();
+        let energy = crate::energy::estimate(&self.net, &self.cfg, self.data.classes, &rates, input_spikes);
+        let probe = Probe { synops: synops_per_sample(&taps, &fan_outs, input)?, layers, energy };
         Ok((probe, taps))
     }
 
@@ -397,6 +408,7 @@ pub fn run_trainer(trainer: &mut Trainer, mut on_progress: impl FnMut(Progress))
         layers: probe.layers,
         synops: probe.synops,
         steps: trainer.step,
+        energy: Some(probe.energy),
     };
     Ok(RunRecord { config: trainer.cfg.clone(), history, losses, final_ })
 }

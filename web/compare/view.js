@@ -2,6 +2,7 @@
 // the run legend, the preset's "what to watch", and the summary table. It shows what it is
 // given and reports the user's edits; the comparison itself lives in compare.js.
 import { BY_KEY, CONTROLS } from '../state/state.js';
+import { energyTitle, nanojoules } from '../run/format.js';
 import { USEFUL_BAND } from '../charts/rate-profiles.js';
 import { DEAD_SHARE, OVERFIRING_SHARE, SATURATED } from '../run/activity.js';
 import { swatchSvg } from '../charts/palette.js';
@@ -125,7 +126,7 @@ export class CompareView {
       tr.innerHTML = '<th scope="row"><span class="swatch"></span><span class="name"></span></th>' +
         '<td class="state"></td><td class="acc"></td><td class="rate"></td><td class="silent"></td>' +
         '<td class="saturated"></td><td class="most-saturated"></td><td class="most-silent"></td><td class="synops"></td>' +
-        '<td class="steps"></td><td class="speed"></td><td class="nir"></td><td class="error" colspan="10" hidden></td>';
+        '<td class="steps"></td><td class="speed"></td><td class="energy"></td><td class="nir"></td><td class="error" colspan="11" hidden></td>';
       tr.querySelector('.name').textContent = run.label;
       tr.querySelector('.swatch').replaceWith(swatchSvg(document, run));
       // A run whose worker stopped: its message, then a button to start it again.
@@ -167,7 +168,7 @@ export class CompareView {
     err.hidden = !run.error;
     err.querySelector('.error-text').textContent = run.error ?? '';
     err.querySelector('.restart').hidden = !run.fault;
-    for (const cls of ['acc', 'rate', 'silent', 'saturated', 'most-saturated', 'most-silent', 'synops', 'steps', 'speed', 'nir']) tr.querySelector(`.${cls}`).hidden = !!run.error;
+    for (const cls of ['acc', 'rate', 'silent', 'saturated', 'most-saturated', 'most-silent', 'synops', 'steps', 'speed', 'energy', 'nir']) tr.querySelector(`.${cls}`).hidden = !!run.error;
     if (run.error) return;
     cell('acc', pct(s.test_accuracy));
     cell('rate', num(s.mean_rate));
@@ -194,6 +195,9 @@ export class CompareView {
     // Its own speed, what its norm and size cost: in lock-step the faster runs wait for the slowest.
     cell('speed', run.latest.own ? String(Math.round(run.latest.own)) : '–');
     tr.querySelector('.speed').dataset.speed = String(run.latest.own ?? 0);
+    cell('energy', s.energy_nj === null ? '–' : nanojoules(s.energy_nj).replace(/ nJ$/, ''));
+    tr.querySelector('.energy').title = energyTitle(run.latest.probe?.energy);
+    tr.querySelector('.energy').dataset.nj = String(s.energy_nj ?? '');
     // Deployable as NIR (the core's answer with the run's READY), the reason on hover.
     const nir = tr.querySelector('.nir');
     nir.textContent = run.nir === undefined ? '–' : run.nir ? '✗' : '✓';

@@ -10,6 +10,7 @@ import { RateHeatmap, RateProfile } from '../charts/rates.js';
 import { redrawer } from '../charts/redraw.js';
 import { Staleness } from './stale.js';
 import { DEAD_SHARE, OVERFIRING_SHARE, describeShares, neuronShares } from '../run/activity.js';
+import { energyTitle, nanojoules } from '../run/format.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -161,5 +162,10 @@ export class ExploreViews {
     $('mean-rate').dataset.step = String(p.step);
     this.shares(p);
     $('synops').textContent = p.synops >= 1000 ? `${(p.synops / 1000).toFixed(1)}k` : p.synops.toFixed(0);
+    const fp32 = p.energy?.costs?.[0];
+    $('energy-snn').textContent = fp32 ? nanojoules(fp32.snn_nj) : '–';
+    $('energy-ann').textContent = fp32 ? `ANN ${nanojoules(fp32.ann_nj)}` : '';
+    $('energy').title = energyTitle(p.energy);
+    $('energy').dataset.snn = fp32 ? String(fp32.snn_nj) : '';
   }
 }

@@ -27,3 +27,22 @@ export function elide(text, max = MAX_MESSAGE) {
   const tail = max - head;
   return `${s.slice(0, head)} … (${s.length - head - tail} characters left out) … ${s.slice(s.length - tail)}`;
 }
+
+/** nJ as people read them: 0.42 nJ, 3.1 nJ, 12 nJ, 1.2 µJ. */
+export function nanojoules(nj) {
+  if (!Number.isFinite(nj)) return '–';
+  if (nj >= 1000) return `${(nj / 1000).toPrecision(2)} µJ`;
+  return nj >= 10 ? `${nj.toFixed(0)} nJ` : `${nj.toPrecision(2)} nJ`;
+}
+
+/**
+ * What an energy estimate (crate/src/energy.rs) says, for a title: SNN and ANN per precision,
+ * the break-even rate, each layer's share, and that it is an estimate.
+ */
+export function energyTitle(e) {
+  if (!e?.costs?.length) return '';
+  const lines = e.costs.map((c) => `${c.precision.toUpperCase()}: SNN ${nanojoules(c.snn_nj)}, ANN ${nanojoules(c.ann_nj)}, `
+    + (c.break_even_rate === null ? 'the SNN costs more even silent' : `the SNN pays off below a mean rate of ${c.break_even_rate.toFixed(3)}`));
+  const layers = e.layers.map((l, i) => `${i === e.layers.length - 1 ? 'readout' : `L${i + 1}`} ${nanojoules(l.nj)}`).join(', ');
+  return `An estimate per sample (Horowitz 2014, 45 nm; memory traffic not counted):\n${lines.join('\n')}\nFP32 per layer: ${layers}`;
+}

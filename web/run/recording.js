@@ -19,7 +19,7 @@ export class Recording {
     this.label = label;
     this.steps = []; // { step, loss, lr }
     this.evals = []; // { step, train_accuracy, test_accuracy }
-    this.probes = []; // { step, rates, silent, saturated, synops }
+    this.probes = []; // { step, rates, silent, saturated, synops, energy }
     this.lr = config.lr; // the learning rate of the next step (each report says it)
     this.error = null;
   }
@@ -47,7 +47,7 @@ export class Recording {
   addProbe(p) {
     const last = this.probes[this.probes.length - 1];
     if (last?.step === p.step) this.probes.pop();
-    this.probes.push({ step: p.step, rates: [...p.rates], silent: [...p.silent], saturated: [...p.saturated], synops: p.synops });
+    this.probes.push({ step: p.step, rates: [...p.rates], silent: [...p.silent], saturated: [...p.saturated], synops: p.synops, energy: p.energy ?? null });
     if (this.probes.length > MAX_PROBES) {
       const end = this.probes.length - RECENT_PROBES;
       const middle = evenly(this.probes.slice(EARLY_PROBES, end), (end - EARLY_PROBES) >> 1);
@@ -124,6 +124,7 @@ export function summarize(probe, ev, steps) {
     return {
       ...out, mean_rate: null, silent_layers: null, saturated_layers: null, overfiring_layers: null, dead_layers: null,
       worst_saturated_layer: null, worst_saturated_share: null, worst_silent_layer: null, worst_silent_share: null, synops: null, layers: null,
+      energy_nj: null, ann_nj: null, break_even_rate: null,
     };
   }
   const { rates } = probe;
@@ -142,6 +143,10 @@ export function summarize(probe, ev, steps) {
     worst_silent_share: shares.worstSilent?.share ?? null,
     synops: probe.synops,
     layers: rates.length,
+    // The FP32 energy estimate (crate/src/energy.rs), when the probe carries one.
+    energy_nj: probe.energy?.costs?.[0]?.snn_nj ?? null,
+    ann_nj: probe.energy?.costs?.[0]?.ann_nj ?? null,
+    break_even_rate: probe.energy?.costs?.[0]?.break_even_rate ?? null,
   };
 }
 
