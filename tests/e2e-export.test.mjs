@@ -30,6 +30,9 @@ test('the trained network downloads as NIR and as weights, and both read back el
   await page.waitForFunction(() => Number(document.getElementById('step-count').dataset.step) >= 20, null, WAIT);
   await pause(page);
   const at = await step(page);
+  // The energy estimate from the latest probe: SNN and ANN figures, and what the title says.
+  assert.match(await page.textContent('#energy'), /^\d[\d.]* nJ ANN \d[\d.]* nJ$/);
+  assert.match(await page.getAttribute('#energy', 'title'), /^An estimate per sample .*\nFP32: .*\nFP16: .*\nINT8: .*\nFP32 per layer: L1 .* L3 .* readout /s);
   const nir = await download(page, '#download-nir', '#download-menu');
   const weights = await download(page, '#download-weights', '#download-menu');
   assert.match(nir.name, new RegExp(`^spikeplay-digits-d3-w32-T4-none-seed0-step${at}\\.nir$`));
@@ -70,7 +73,8 @@ print(json.dumps({"nodes": sorted(g.nodes), "same": all(np.array_equal(g.nodes[f
 });
 
 test('a norm NIR cannot hold is marked, refused with its reason, and the run goes on', async () => {
-  const { page, problems } = await open(HASH.replace('norm=none', 'norm=tebn'));
+  // Enough epochs that the run is still training when the refusal comes (2 take a second).
+  const { page, problems } = await open(HASH.replace('norm=none', 'norm=tebn').replace('epochs=2', 'epochs=200'));
   assert.match(await page.textContent('#mark-norm'), /✗ not deployable as NIR: TEBN scales each time step by its own learned factor/);
   await play(page);
   const before = await step(page);
@@ -92,6 +96,8 @@ test('the compare table says which runs are deployable as NIR', async () => {
   const marks = await page.$$eval('#compare-table tbody tr', (trs) => trs.map((tr) => [tr.querySelector('.name').textContent, tr.querySelector('.nir').dataset.deployable, tr.querySelector('.nir').title]));
   assert.deepEqual(marks.map(([, d]) => d), ['true', 'true', 'false'], JSON.stringify(marks));
   assert.match(marks[2][2], /BNTT learns a gain .* for each time step/);
+  const energy = await page.$$eval('#compare-table tbody td.energy', (tds) => tds.map((td) => [Number(td.dataset.nj), td.title]));
+  assert.ok(energy.every(([nj, title]) => nj > 0 && /^An estimate per sample/.test(title)), JSON.stringify(energy));
   // 2 steps an epoch: each run stops at step 4 (#play, not play(): that may be over before "running" shows).
   await page.click('#play');
   await stepsAtLeast(page, 4);
@@ -147,7 +153,7 @@ test('a NIR graph that does not map is refused naming its node, and the run goes
     const file = join(dir, 'residual.nir');
     execFileSync('cargo', ['run', '--release', '--quiet', '--bin', 'spikeplay', '--', 'train', '--dataset', 'digits', '--depth', '3', '--width', '8',
       '--residual', '--epochs', '1', '--quiet', '--nir', file, '--out', join(dir, 'r.json')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    const { page, problems } = await open('#dataset=digits&depth=2&width=16');
+    const { page, problems } = await open('#dataset=digits&depth=2&width=16&epochs=200'); // still training when the refusal comes
     await play(page);
     await page.setInputFiles('#upload-input', file);
     await page.waitForFunction(() => /residual\.nir: node fc0 feeds 2 nodes \(lif0, lif2\): a branch/.test(document.getElementById('status').textContent), null, WAIT);
