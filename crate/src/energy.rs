@@ -95,7 +95,9 @@ pub fn estimate(net: &Network, cfg: &ExperimentConfig, classes: usize, rates: &[
                 // Each input spike reaches every first-layer neuron it feeds (up to 9 x
                 // channels in a conv net), as the SynOps count has it.
                 Some(s) => ops.acs += s * crate::topology::fan_in(net.shapes[0][0], net.image().is_some()) as f64,
-                None => ops.macs += t * synapses,
+                // A direct-encoded input is the same at every step: its current is computed
+                // once and held (as spikeplay's first layer does, `dense_repeated`).
+                None => ops.macs += synapses,
             },
             _ => {
                 let spikes = rates[l - 1] as f64 * t * neurons[l - 1];
@@ -152,17 +154,17 @@ mod tests {
     fn operations_by_hand() {
         let cfg = ExperimentConfig { dataset: DatasetKind::Moons, depth: 2, width: 8, timesteps: 2, norm: NormKind::None, ..Default::default() };
         let e = estimate(&net(&cfg, 4, 3), &cfg, 3, &[0.5, 0.25], None);
-        // Layer 1: 2 steps x 32 real-valued products, plus 2 x 8 neuron updates.
-        assert_eq!(e.layers[0], LayerOps { acs: 0.0, macs: 64.0 + 16.0, ann_macs: 32.0, nj: (80.0 * 4.6) / 1000.0 });
+        // Layer 1: 32 real-valued products (once: the current is held), plus 2 x 8 updates.
+        assert_eq!(e.layers[0], LayerOps { acs: 0.0, macs: 32.0 + 16.0, ann_macs: 32.0, nj: (48.0 * 4.6) / 1000.0 });
         // Layer 2: 0.5 x 2 steps x 8 neurons = 8 spikes, each to 8 synapses; 16 updates.
         assert_eq!((e.layers[1].acs, e.layers[1].macs, e.layers[1].ann_macs), (64.0, 16.0, 64.0));
         // Readout: 0.25 x 2 x 8 = 4 spikes to 3 synapses each; 2 x 3 updates.
         assert_eq!((e.layers[2].acs, e.layers[2].macs, e.layers[2].ann_macs), (12.0, 6.0, 24.0));
         let fp32 = &e.costs[0];
-        assert!((fp32.snn_nj - ((80.0 + 16.0 + 6.0) * 4.6 + 76.0 * 0.9) / 1000.0).abs() < 1e-12);
+        assert!((fp32.snn_nj - ((48.0 + 16.0 + 6.0) * 4.6 + 76.0 * 0.9) / 1000.0).abs() < 1e-12);
         assert!((fp32.ann_nj - 120.0 * 4.6 / 1000.0).abs() < 1e-12);
-        // Break-even: fixed 102 MACs; each unit of rate is 2 x (8 x 8 + 8 x 3) = 176 ACs.
-        let want = (120.0 * 4.6 - 102.0 * 4.6) / (176.0 * 0.9);
+        // Break-even: fixed 70 MACs; each unit of rate is 2 x (8 x 8 + 8 x 3) = 176 ACs.
+        let want = (120.0 * 4.6 - 70.0 * 4.6) / (176.0 * 0.9);
         assert!((fp32.break_even_rate.unwrap() - want).abs() < 1e-9, "{:?} vs {want}", fp32.break_even_rate);
         // At that rate the SNN costs what the ANN does.
         let r = want as f32;
