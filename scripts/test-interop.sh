@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The interop tests (tests/interop/): spikeplay's exports read by their formats' reference
-# readers. Creates .venv-interop/ on first use with the pinned Python packages (a few MB,
+# readers, and a grid sharded over Ray and merged (scripts/grid-ray.py). Creates .venv-interop/ on first use with the pinned Python packages (a few MB,
 # no torch), builds the release CLI, then runs tests/interop/check_exports.py, which trains
 # small nets with `--nir --save --predictions`, reads the files with `nir.read` and
 # `safetensors`, and checks a NumPy NIR interpreter's predictions against spikeplay's.
@@ -27,4 +27,16 @@ fi
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$py" tests/interop/check_exports.py --spikeplay target/release/spikeplay --work "$work"
+"$py" tests/interop/check_exports.py --spikeplay target/release/spikeplay --work "$work/exports"
+
+# A grid beyond one process: Ray (PyPI) runs `compare --shard K/N` tasks and the merge.
+# Its own venv: ray is large and the export checks do not need it.
+RAY_PIN=ray==2.60.0
+ray_venv=.venv-ray
+ray_py="$ray_venv/bin/python"
+[ -x "$ray_py" ] || python3 -m venv "$ray_venv"
+if ! "$ray_py" -c "import sys; from importlib.metadata import version; sys.exit(version('ray') != '${RAY_PIN#ray==}')" 2>/dev/null; then
+    echo "test-interop: installing $RAY_PIN into $ray_venv" >&2
+    "$ray_py" -m pip install --quiet --progress-bar off "$RAY_PIN"
+fi
+"$ray_py" tests/interop/check_grid.py --spikeplay target/release/spikeplay --work "$work/grid"

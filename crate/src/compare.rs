@@ -4,15 +4,16 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::NormKind;
+use crate::error::{Error, Result};
 use crate::metrics::{saturated_layers, silent_layers};
 use crate::train::RunRecord;
 use crate::ExperimentConfig;
 
 /// What a grid varies; every other field comes from `base`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
     pub base: ExperimentConfig,
     pub norms: Vec<NormKind>,
@@ -39,27 +40,38 @@ impl Grid {
     }
 }
 
-/// One finished (or failed) run of a grid.
-#[derive(Clone, Debug, Serialize)]
+/// One finished (or failed) run of a grid. Its figures are NaN for a failed run (null in
+/// JSON, [`nan_as_null`]), so a shard file carries them exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub norm: NormKind,
     pub depth: usize,
     pub residual: bool,
     pub seed: u64,
+    #[serde(with = "nan_as_null")]
     pub test_accuracy: f32,
+    #[serde(with = "nan_as_null")]
     pub train_accuracy: f32,
+    #[serde(with = "nan_as_null")]
     pub mean_rate: f32,
+    #[serde(with = "nan_as_null")]
     pub min_rate: f32,
+    #[serde(with = "nan_as_null")]
     pub max_rate: f32,
     pub silent_layers: usize,
     pub saturated_layers: usize,
     /// The largest share of one hidden layer's neurons that fire at a rate of 0.9 or more: a
     /// layer can over-fire in half its neurons while its mean rate stays in the band.
+    #[serde(with = "nan_as_null")]
     pub worst_saturated: f32,
     /// The largest share of one hidden layer's neurons that never fired on the probe batch.
+    #[serde(with = "nan_as_null")]
     pub worst_silent: f32,
+    #[serde(with = "nan_as_null")]
     pub synops: f32,
+    #[serde(with = "nan_as_null")]
     pub first_loss: f32,
+    #[serde(with = "nan_as_null")]
     pub final_loss: f32,
     pub seconds: f64,
     /// Why the run stopped early (divergence, a config error), empty if it finished.
@@ -114,6 +126,106 @@ impl RunSummary {
             error,
         }
     }
+}
+
+/// f32 figures that may be NaN (a failed run's) as JSON numbers, or null for NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f32(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f32, D::Error> {
+        Ok(Option::<f32>::deserialize(d)?.unwrap_or(f32::NAN))
+    }
+}
+
+/// `--shard K/N`: the `K`th of `N` deterministic slices of a grid, every `N`th run from
+/// the `K`th (so each shard gets a share of every depth and norm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Shard {
+    /// Parses `K/N` with `1 <= K <= N`.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("expected K/N with 1 <= K <= N (the Kth of N slices), got {text:?}");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if k == 0 || k > n || n > 100_000 {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+
+    /// The indices into [`Grid::configs`] this shard runs.
+    pub fn indices(&self, total: usize) -> Vec<usize> {
+        (self.k - 1..total).step_by(self.n).collect()
+    }
+}
+
+/// What a shard writes beside its tables (`OUT.shard.json`), for [`merge`]: the whole
+/// grid, which slice this is, and its runs with their indices.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardFile {
+    pub format: String,
+    pub grid: Grid,
+    pub shard: Shard,
+    pub rows: Vec<(usize, RunSummary)>,
+}
+
+pub const SHARD_FORMAT: &str = "spikeplay-shard-1";
+
+/// Combines shard files (`(name, bytes)`) into the grid and every run in grid order: what
+/// one `compare` of the whole grid would have tabled. Refuses, naming the file, shards of
+/// another grid or another `N`, a shard given twice or missing, and runs missing or doubled.
+pub fn merge(files: &[(String, Vec<u8>)]) -> Result<(Grid, Vec<RunSummary>)> {
+    let mut first: Option<(String, Grid, usize)> = None;
+    let mut seen = std::collections::BTreeMap::new();
+    let mut rows: Vec<Option<RunSummary>> = vec![];
+    for (name, bytes) in files {
+        let file: ShardFile = serde_json::from_slice(bytes).map_err(|e| Error::file(name, format!("not a shard file of spikeplay compare --shard: {e}")))?;
+        if file.format != SHARD_FORMAT {
+            return Err(Error::file(name, format!("format {:?}, expected {SHARD_FORMAT:?}", file.format)));
+        }
+        match &first {
+            None => {
+                rows = vec![None; file.grid.configs().len()];
+                first = Some((name.clone(), file.grid.clone(), file.shard.n));
+            }
+            Some((other, grid, n)) => {
+                if &file.grid != grid {
+                    return Err(Error::file(name, format!("is a shard of another grid than {other} (its norms, depths, architectures, seeds or base settings differ)")));
+                }
+                if file.shard.n != *n {
+                    return Err(Error::file(name, format!("is shard {}/{} but {other} is one of {n}", file.shard.k, file.shard.n)));
+                }
+            }
+        }
+        if let Some(twice) = seen.insert(file.shard.k, name.clone()) {
+            return Err(Error::file(name, format!("is shard {}/{} again ({twice} is too)", file.shard.k, file.shard.n)));
+        }
+        let want = file.shard.indices(rows.len());
+        let got: Vec<usize> = file.rows.iter().map(|(i, _)| *i).collect();
+        if got != want {
+            return Err(Error::file(name, format!("holds runs {got:?}, shard {}/{} of {} runs has {want:?}", file.shard.k, file.shard.n, rows.len())));
+        }
+        for (i, row) in file.rows {
+            rows[i] = Some(row);
+        }
+    }
+    let (_, grid, n) = first.ok_or_else(|| Error::parse("no shard files given"))?;
+    if let Some(k) = (1..=n).find(|k| !seen.contains_key(k)) {
+        return Err(Error::parse(format!("shard {k}/{n} is missing: give the OUT.shard.json of every shard")));
+    }
+    Ok((grid, rows.into_iter().map(|r| r.expect("every index was checked")).collect()))
 }
 
 /// The serde name of an enum value ("psp", "bn", ...), as the CLI, JSON and the page spell it.
@@ -228,6 +340,42 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), cfgs.len());
+    }
+
+    #[test]
+    fn shards_cover_the_grid_once_and_merge_back_in_order() {
+        let grid = Grid { base: ExperimentConfig::default(), norms: vec![NormKind::Psp, NormKind::Bn], depths: vec![2, 4], residual: vec![false], seeds: vec![0, 1, 2] };
+        let total = grid.configs().len();
+        let shards: Vec<Shard> = (1..=5).map(|k| Shard { k, n: 5 }).collect();
+        let mut all: Vec<usize> = shards.iter().flat_map(|s| s.indices(total)).collect();
+        all.sort();
+        assert_eq!(all, (0..total).collect::<Vec<_>>());
+        let rows: Vec<RunSummary> = grid.configs().iter().enumerate().map(|(i, c)| {
+            let mut r = RunSummary::failed(c, if i == 3 { "diverged".into() } else { String::new() }, i as f64);
+            r.test_accuracy = if i == 3 { f32::NAN } else { 0.5 + i as f32 / 1000.0 };
+            r
+        }).collect();
+        let file = |s: Shard| -> (String, Vec<u8>) {
+            let f = ShardFile { format: SHARD_FORMAT.into(), grid: grid.clone(), shard: s, rows: s.indices(total).into_iter().map(|i| (i, rows[i].clone())).collect() };
+            (format!("s{}.json", s.k), serde_json::to_vec(&f).unwrap())
+        };
+        let files: Vec<_> = shards.iter().rev().map(|s| file(*s)).collect();
+        let (g, merged) = merge(&files).unwrap();
+        assert_eq!(g, grid);
+        // Exactly the rows (NaN included: a failed run's figures survive the file).
+        assert_eq!(csv(&merged), csv(&rows));
+        assert!(merged[3].test_accuracy.is_nan() && merged[4].test_accuracy == rows[4].test_accuracy);
+        // Missing, doubled, foreign shards are refused by name.
+        assert!(merge(&files[1..]).unwrap_err().to_string().contains("shard 5/5 is missing"));
+        let twice = [files.clone(), vec![files[0].clone()]].concat();
+        assert!(merge(&twice).unwrap_err().to_string().contains("is shard 5/5 again"));
+        let other = Grid { seeds: vec![0], ..grid.clone() };
+        let f = ShardFile { format: SHARD_FORMAT.into(), grid: other, shard: Shard { k: 1, n: 5 }, rows: vec![] };
+        let foreign = [files.clone(), vec![("x.json".into(), serde_json::to_vec(&f).unwrap())]].concat();
+        assert!(merge(&foreign).unwrap_err().to_string().contains("x.json: is a shard of another grid"));
+        assert!(merge(&[("bad.json".into(), b"{".to_vec())]).unwrap_err().to_string().starts_with("bad.json: not a shard file"));
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { k: 2, n: 3 }));
+        assert!(Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err() && Shard::parse("x").is_err());
     }
 
     #[test]

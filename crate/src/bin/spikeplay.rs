@@ -26,7 +26,7 @@ use std::time::Instant;
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use serde::de::DeserializeOwned;
-use spikeplay::compare::{self, Grid, RunSummary};
+use spikeplay::compare::{self, Grid, RunSummary, Shard};
 use spikeplay::upload::DataFile;
 use spikeplay::config::{DatasetKind, NormKind};
 use spikeplay::schema::{self, Kind};
@@ -129,9 +129,17 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct CompareArgs {
+    #[command(subcommand)]
+    action: Option<CompareAction>,
     #[command(flatten)]
     fields: ConfigArgs,
+    /// Run only the Kth of N deterministic slices of the grid (every Nth run from the Kth),
+    /// for spreading a grid over machines: writes this slice's OUT.csv and OUT.md, and
+    /// OUT.shard.json, which `spikeplay compare merge` combines with the others.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
     /// Norms to compare, comma-separated (none | psp | bn | tdbn | tebn | bntt | mpbn | layer | rms).
     #[arg(long, value_delimiter = ',', value_parser = serde_name::<NormKind>, default_value = "none,psp,bn")]
     norms: Vec<NormKind>,
@@ -148,6 +156,26 @@ struct CompareArgs {
     #[arg(long, default_value_t = 1)]
     jobs: usize,
     /// Output path without extension: writes OUT.csv (one row per run) and OUT.md.
+    #[arg(long, default_value = "compare")]
+    out: PathBuf,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum CompareAction {
+    /// Combine the OUT.shard.json files of every shard of one grid into the OUT.csv and
+    /// OUT.md one run of the whole grid would write.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shard files (`compare --shard K/N` writes OUT.shard.json), all N of them.
+    #[arg(required = true, value_name = "SHARD.json")]
+    files: Vec<PathBuf>,
+    /// Output path without extension: writes OUT.csv and OUT.md.
     #[arg(long, default_value = "compare")]
     out: PathBuf,
     /// No progress output.
@@ -502,7 +530,33 @@ fn write_predictions(trainer: &Trainer, path: &std::path::Path) -> Result<(), St
     std::fs::write(path, json.to_string() + "\n").map_err(|e| format!("--predictions {}: {e}", path.display()))
 }
 
+fn merge_shards(args: MergeArgs) -> Result<(), String> {
+    let files = args
+        .files
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read_bounded(p, MAX_CONFIG_BYTES, "merge")?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let (grid, rows) = compare::merge(&files).map_err(|e| format!("merge: {e}"))?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+    }
+    let (csv_path, md_path) = (args.out.with_extension("csv"), args.out.with_extension("md"));
+    std::fs::write(&csv_path, compare::csv(&rows)).map_err(|e| format!("--out {}: {e}", csv_path.display()))?;
+    std::fs::write(&md_path, compare::markdown(&grid, &rows)).map_err(|e| format!("--out {}: {e}", md_path.display()))?;
+    if !args.quiet {
+        eprintln!("merged {} shards ({} runs) into {} and {}", files.len(), rows.len(), csv_path.display(), md_path.display());
+    }
+    let failed = rows.iter().filter(|r| !r.error.is_empty()).count();
+    if failed > 0 {
+        return Err(format!("{failed} of {} runs failed (their reasons are in {})", rows.len(), csv_path.display()));
+    }
+    Ok(())
+}
+
 fn compare_grid(args: CompareArgs) -> Result<(), String> {
+    if let Some(CompareAction::Merge(m)) = args.action {
+        return merge_shards(m);
+    }
     let files = args.fields.files()?;
     let grid = Grid { base: args.fields.config()?, norms: args.norms, depths: args.depths, residual: args.archs, seeds: args.seeds };
     let configs = grid.configs();
@@ -518,6 +572,11 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
     }
     let (csv_path, md_path) = (args.out.with_extension("csv"), args.out.with_extension("md"));
     let total = configs.len();
+    // The runs of this invocation: the whole grid, or a shard's slice of it.
+    let mine: Vec<usize> = match args.shard {
+        Some(shard) => shard.indices(total),
+        None => (0..total).collect(),
+    };
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Option<RunSummary>>> = Mutex::new(vec![None; total]);
     let start = Instant::now();
@@ -528,8 +587,8 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
     };
     let worker = || -> Result<(), String> {
         loop {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            let Some(cfg) = configs.get(i) else { return Ok(()) };
+            let Some(&i) = mine.get(next.fetch_add(1, Ordering::SeqCst)) else { return Ok(()) };
+            let cfg = &configs[i];
             let t0 = Instant::now();
             let summary = match run_with_files(cfg.clone(), &files, |_| {}) {
                 Ok(record) => RunSummary::from_record(&record, t0.elapsed().as_secs_f64()),
@@ -537,7 +596,7 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
             };
             let mut rows = done.lock().map_err(|_| "a run panicked".to_string())?;
             if !args.quiet {
-                let finished = rows.iter().flatten().count() + 1;
+                let (finished, total) = (rows.iter().flatten().count() + 1, mine.len());
                 let outcome = if summary.error.is_empty() {
                     format!("test {:5.1}%  rates {:.3}..{:.3}", 100.0 * summary.test_accuracy, summary.min_rate, summary.max_rate)
                 } else {
@@ -558,15 +617,29 @@ fn compare_grid(args: CompareArgs) -> Result<(), String> {
         }
     };
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..args.jobs.min(total)).map(|_| s.spawn(worker)).collect();
+        let handles: Vec<_> = (0..args.jobs.min(mine.len()).max(1)).map(|_| s.spawn(worker)).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a run panicked".into()))).collect::<Result<Vec<()>, String>>()
     })?;
+    let rows = done.into_inner().map_err(|_| "a run panicked".to_string())?;
+    let mut wrote = format!("{} and {}", csv_path.display(), md_path.display());
+    if let Some(shard) = args.shard {
+        let path = args.out.with_extension("shard.json");
+        let file = compare::ShardFile {
+            format: compare::SHARD_FORMAT.into(),
+            grid: grid.clone(),
+            shard,
+            rows: mine.iter().map(|&i| Ok((i, rows[i].clone().ok_or("a run is missing")?))).collect::<Result<_, String>>()?,
+        };
+        let text = serde_json::to_string(&file).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text + "\n").map_err(|e| format!("--out {}: {e}", path.display()))?;
+        wrote = format!("{wrote} and {} (shard {}/{}: {} of {total} runs)", path.display(), shard.k, shard.n, mine.len());
+    }
     if !args.quiet {
-        eprintln!("wrote {} and {} ({total} runs, {})", csv_path.display(), md_path.display(), fmt_secs(start.elapsed().as_secs_f64()));
+        eprintln!("wrote {wrote} ({} runs, {})", mine.len(), fmt_secs(start.elapsed().as_secs_f64()));
     }
     // The tables hold every run, failed ones with their reason; the exit status and the last
     // line say that some failed (even with --quiet), so a script does not take them for results.
-    let rows = done.into_inner().map_err(|_| "a run panicked".to_string())?;
+    let total = mine.len();
     let failed: Vec<&RunSummary> = rows.iter().flatten().filter(|r| !r.error.is_empty()).collect();
     if let Some(first) = failed.first() {
         return Err(format!("{} of {total} runs failed (their reasons are in {}); the first: {}", failed.len(), csv_path.display(), first.error));
