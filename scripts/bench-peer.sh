@@ -14,6 +14,8 @@ set -euo pipefail
 
 TORCH_VERSION=2.15.0
 SNNTORCH_VERSION=1.0.0
+# snnTorch's NIR import and export need these; tests/interop/check_snntorch.py uses the venv.
+NIR_PINS=(nir==1.0.8 nirtorch==2.6)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,14 +32,15 @@ installed() {
 import sys
 from importlib.metadata import version
 torch_ok = version("torch").split("+")[0] == sys.argv[1]
-sys.exit(0 if torch_ok and version("snntorch") == sys.argv[2] else 1)
+nir_ok = version("nir") == "1.0.8" and version("nirtorch") == "2.6"
+sys.exit(0 if torch_ok and version("snntorch") == sys.argv[2] and nir_ok else 1)
 PY
 }
 
 if ! installed; then
     echo "bench-peer: installing torch==$TORCH_VERSION snntorch==$SNNTORCH_VERSION into $venv" >&2
     start=$(date +%s)
-    "$py" -m pip install --progress-bar off "torch==$TORCH_VERSION" "snntorch==$SNNTORCH_VERSION"
+    "$py" -m pip install --progress-bar off "torch==$TORCH_VERSION" "snntorch==$SNNTORCH_VERSION" "${NIR_PINS[@]}"
     echo "bench-peer: install took $(( $(date +%s) - start )) s" >&2
 fi
 

@@ -29,6 +29,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$py" tests/interop/check_exports.py --spikeplay target/release/spikeplay --work "$work/exports"
 
+# The same files through snnTorch's NIR import, where torch is installed (the benchmark venv
+# of scripts/bench-peer.sh, with nir and nirtorch); a clean clone has none, and says so.
+bench_py=.venv-bench/bin/python
+if [ -x "$bench_py" ] && "$bench_py" -c "import snntorch.import_nir" 2>/dev/null; then
+    "$bench_py" tests/interop/check_snntorch.py --work "$work/exports"
+else
+    echo "test-interop: SKIPPED snnTorch's NIR import: no .venv-bench with torch, snntorch, nir and nirtorch (scripts/bench-peer.sh makes it; add nir==1.0.8 nirtorch==2.6)"
+fi
+
 # A grid beyond one process: Ray (PyPI) runs `compare --shard K/N` tasks and the merge.
 # Its own venv: ray is large and the export checks do not need it.
 RAY_PIN=ray==2.60.0
