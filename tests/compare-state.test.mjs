@@ -92,6 +92,8 @@ test('a recording gives each step its loss and learning rate, and the CSV one ro
     silent_layers: 1, saturated_layers: 1, synops: 12, layers: 2,
     // activity.js's neuron shares of the step-2 probe: L1 all silent, L2 all saturated.
     overfiring_layers: 1, dead_layers: 1, worst_saturated_layer: 2, worst_saturated_share: 1, worst_silent_layer: 1, worst_silent_share: 1,
+    // These probes carry no energy estimate (crate/src/energy.rs sends one with every probe).
+    energy_nj: null, ann_nj: null, break_even_rate: null,
   });
   const other = new Recording(defaults(), 'bn');
   other.addTrain({ losses: [2.2], step: 1, lr: 0.003 });
