@@ -63,13 +63,15 @@ pub struct Energy {
     pub costs: Vec<Cost>,
 }
 
-/// Extra MACs per normalized value and step of a norm that cannot be folded; 0 for one that can.
+/// Extra MACs per normalized value and step of a norm that cannot be folded
+/// ([`crate::norm::unfoldable`]): 3 for layer and RMS norm (their statistics too), else 1;
+/// 0 for one that can.
 fn unfolded_norm_macs(kind: NormKind, cfg: &ExperimentConfig) -> f64 {
-    match kind {
-        NormKind::Tebn | NormKind::Bntt => 1.0,
-        NormKind::Layer | NormKind::Rms => 3.0,
-        NormKind::Psp if cfg.psp_stats == crate::config::PspStats::PerStep => 1.0,
-        _ => 0.0,
+    let per_step = kind == NormKind::Psp && cfg.psp_stats == crate::config::PspStats::PerStep;
+    match crate::norm::unfoldable(kind, per_step) {
+        None => 0.0,
+        Some(_) if matches!(kind, NormKind::Layer | NormKind::Rms) => 3.0,
+        Some(_) => 1.0,
     }
 }
 

@@ -1,3 +1,4 @@
+// Past 400 lines: ~210 are tests; the export is the rest, one arm per NIR node type in the writer and one per layer kind in the graph; the import is nir/import.rs.
 //! A trained network as a NIR graph (the Neuromorphic Intermediate Representation,
 //! Pedersen et al., Nature Communications 2024), written as the HDF5 file that Python's
 //! `nir.read` (the reference reader, 1.0.8) reads: `/version`, and `/node` holding the graph's
@@ -216,18 +217,10 @@ fn refuse(field: &'static str, message: impl Into<String>) -> Error {
 /// prevents it and why (the page's "deployable as NIR" mark, the compare table's column).
 /// A trained net can still be refused for what it learned (an MPBN gain below zero).
 pub fn deployable(cfg: &ExperimentConfig) -> std::result::Result<(), Error> {
-    let why = match cfg.norm {
-        NormKind::Tebn => Some("TEBN scales each time step by its own learned factor, and a NIR graph's weights are the same at every step"),
-        NormKind::Bntt => Some("BNTT learns a gain and keeps statistics for each time step, and a NIR graph's weights are the same at every step"),
-        NormKind::Layer => Some("layer norm subtracts and divides by statistics of each sample at each step, which NIR has no node to compute"),
-        NormKind::Rms => Some("RMS norm divides by statistics of each sample at each step, which NIR has no node to compute"),
-        _ => None,
-    };
-    if let Some(why) = why {
-        return Err(refuse("norm", format!("{} cannot be folded into the graph: {why}", label(cfg.norm))));
-    }
-    if cfg.norm == NormKind::Psp && cfg.psp_stats == PspStats::PerStep {
-        return Err(refuse("psp_stats", "per-step PSP statistics give each time step its own scale, and a NIR graph's weights are the same at every step; choose shared statistics"));
+    let per_step = cfg.norm == NormKind::Psp && cfg.psp_stats == PspStats::PerStep;
+    if let Some(why) = crate::norm::unfoldable(cfg.norm, per_step) {
+        let field = if per_step { "psp_stats" } else { "norm" };
+        return Err(refuse(field, format!("{} cannot be folded into the graph: {why}", label(cfg.norm))));
     }
     if cfg.reset == Reset::Soft {
         return Err(refuse("reset", "NIR's LIF neuron resets to v_reset when it fires; a reset by subtraction has no field in NIR 1.0, so the exported neuron would not be this one"));

@@ -96,6 +96,20 @@ impl NormConfig {
     }
 }
 
+/// Why a norm of `kind` cannot be folded into a static graph's weights at inference (the
+/// NIR export's refusal, and an unfolded norm's cost in the energy estimate), or `None` if it
+/// can; `per_step_psp`: PSP norm with per-step statistics.
+pub fn unfoldable(kind: NormKind, per_step_psp: bool) -> Option<&'static str> {
+    match kind {
+        NormKind::Tebn => Some("TEBN scales each time step by its own learned factor, and a NIR graph's weights are the same at every step"),
+        NormKind::Bntt => Some("BNTT learns a gain and keeps statistics for each time step, and a NIR graph's weights are the same at every step"),
+        NormKind::Layer => Some("layer norm subtracts and divides by statistics of each sample at each step, which NIR has no node to compute"),
+        NormKind::Rms => Some("RMS norm divides by statistics of each sample at each step, which NIR has no node to compute"),
+        NormKind::Psp if per_step_psp => Some("per-step PSP statistics give each time step its own scale, and a NIR graph's weights are the same at every step; choose shared statistics"),
+        _ => None,
+    }
+}
+
 /// A norm at inference time in the terms of a static graph ([`Norm::folded`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Folding {
@@ -208,32 +222,34 @@ impl Norm {
     }
 
     /// This norm at inference time as a static graph can hold it ([`Folding`]), or why it
-    /// cannot be: the reason names what varies (per time step, or per sample).
-    /// `theta` is the neuron's threshold, which MPBN folds into.
+    /// cannot be ([`unfoldable`]'s reason). `theta` is the neuron's threshold, which MPBN
+    /// folds into.
     pub fn folded(&self, theta: f32) -> Result<std::result::Result<Folding, &'static str>> {
         let vec = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
-        let affine = |m: Option<(Tensor, Tensor)>, why: &'static str| -> Result<std::result::Result<Folding, &'static str>> {
-            Ok(match m {
-                Some((scale, shift)) => Ok(Folding::Affine { scale: vec(&scale)?, shift: vec(&shift)? }),
-                None => Err(why),
-            })
+        let per_step = match &self.body {
+            Body::Psp(n) => n.eval_affine()?.is_none(),
+            _ => false,
         };
-        match (&self.body, self.kind) {
-            (Body::Identity, _) => Ok(Ok(Folding::Identity)),
-            (Body::Psp(n), _) => affine(n.eval_affine()?, "per-step statistics (psp_stats per_step) give each time step its own scale, and a NIR graph's weights are the same at every step"),
-            (Body::Batch(n), NormKind::Mpbn) => {
+        if let Some(why) = unfoldable(self.kind, per_step) {
+            return Ok(Err(why));
+        }
+        let affine = |m: Option<(Tensor, Tensor)>| -> Result<Folding> {
+            let (scale, shift) = m.ok_or_else(|| candle_core::Error::Msg("an unfoldable norm passed unfoldable()".into()))?;
+            Ok(Folding::Affine { scale: vec(&scale)?, shift: vec(&shift)? })
+        };
+        Ok(Ok(match &self.body {
+            Body::Identity => Folding::Identity,
+            Body::Psp(n) => affine(n.eval_affine()?)?,
+            Body::Batch(n) if self.kind == NormKind::Mpbn => {
                 let gamma = vec(n.gamma.as_tensor())?;
                 if gamma.iter().any(|g| *g <= 0.0) {
                     return Ok(Err("an MPBN gain is zero or negative, so its neuron fires below a threshold rather than above one, which a LIF threshold cannot say"));
                 }
-                Ok(Ok(Folding::Threshold(vec(&n.folded_threshold(theta)?)?)))
+                Folding::Threshold(vec(&n.folded_threshold(theta)?)?)
             }
-            (Body::Batch(_), NormKind::Tebn) => Ok(Err("TEBN scales each time step by its own learned factor, and a NIR graph's weights are the same at every step")),
-            (Body::Batch(_), NormKind::Bntt) => Ok(Err("BNTT learns a gain and keeps statistics for each time step, and a NIR graph's weights are the same at every step")),
-            (Body::Batch(n), _) => affine(n.eval_affine()?, "per-step parameters"),
-            (Body::Layer(_), NormKind::Rms) => Ok(Err("RMS norm divides by statistics of each sample at each step, which NIR has no node to compute")),
-            (Body::Layer(_), _) => Ok(Err("layer norm subtracts and divides by statistics of each sample at each step, which NIR has no node to compute")),
-        }
+            Body::Batch(n) => affine(n.eval_affine()?)?,
+            Body::Layer(_) => unreachable!("unfoldable() refuses layer and RMS norm"),
+        }))
     }
 
     /// Normalizes a whole sequence.

@@ -259,7 +259,9 @@ impl Trainer {
             let (x, _) = split.gather(chunk, self.data.features);
             let input = encode(&x, (chunk.len(), self.data.features), self.cfg.timesteps, self.cfg.encoding, self.data.range, &mut rng, &self.device)?;
             let (logits, _) = self.net.forward(&input, Mode::Eval, false)?;
-            out.extend(first_argmax(&logits)?);
+            // candle's argmax takes the first of equal logits (a rate readout's spike counts
+            // tie often), as NumPy's does: the NIR proof relies on it.
+            out.extend(logits.argmax(1)?.to_vec1::<u32>()?);
         }
         Ok(out)
     }
@@ -411,14 +413,6 @@ pub fn run_trainer(trainer: &mut Trainer, mut on_progress: impl FnMut(Progress))
         energy: Some(probe.energy),
     };
     Ok(RunRecord { config: trainer.cfg.clone(), history, losses, final_ })
-}
-
-/// Per row of `[B, classes]` logits, the index of the largest value, the first of equal
-/// ones (a rate readout's spike counts tie often; NumPy's `argmax` breaks ties the same way,
-/// which the NIR proof relies on).
-fn first_argmax(logits: &Tensor) -> Result<Vec<u32>> {
-    let rows = logits.to_vec2::<f32>()?;
-    Ok(rows.iter().map(|r| r.iter().enumerate().fold(0, |best, (i, v)| if *v > r[best] { i } else { best }) as u32).collect())
 }
 
 #[cfg(test)]

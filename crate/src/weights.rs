@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use safetensors::SafeTensors;
 
 use crate::compare::name;
@@ -66,7 +66,7 @@ pub fn load_into(net: &Network, bytes: &[u8], file: &str) -> Result<()> {
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::file(file, format!("tensor {name} holds {} at index {i}", data[i])));
         }
-        values.push(Tensor::from_vec(data, need, var.device())?.to_dtype(DType::F32)?);
+        values.push(Tensor::from_vec(data, need, var.device())?);
     }
     for ((_, var), value) in wanted.iter().zip(values) {
         var.set(&value)?;

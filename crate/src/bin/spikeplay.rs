@@ -1,4 +1,4 @@
-// Past 400 lines: three subcommands (train, compare, bench), each with its flags and its progress output, and the flags built from the schema.
+// Past 400 lines: four commands (train, compare and its merge, bench, eval), each with its flags and its progress output, the flags built from the schema, and the files a run reads and writes.
 //! `spikeplay`: headless runs on the same code path as the browser.
 //!
 //! ```text
