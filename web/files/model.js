@@ -2,10 +2,8 @@
 // thresholds, crate/src/nir.rs) or every tensor as safetensors (crate/src/weights.rs, which
 // `spikeplay train --init-from` reads). The worker writes the bytes between training ticks;
 // a norm NIR cannot hold is a refusal that names it, and the run trains on.
-import { FromWorker, ToWorker } from '../run/protocol.js';
+import { FromWorker, ToWorker, ask } from '../run/protocol.js';
 import { save } from './download.js';
-
-let nextId = 0;
 
 /** What each format is called, and its file. */
 export const MODEL_FORMATS = Object.freeze({
@@ -14,19 +12,7 @@ export const MODEL_FORMATS = Object.freeze({
 });
 
 /** Asks `worker` for its network as `format`; resolves with the bytes, rejects with the core's message. */
-export function exportIn(worker, format) {
-  const id = ++nextId;
-  return new Promise((ok, fail) => {
-    const on = ({ data }) => {
-      if (data.type !== FromWorker.EXPORT || data.id !== id) return;
-      worker.removeEventListener('message', on);
-      if (data.error) fail(Object.assign(new Error(data.error), { detail: data.detail }));
-      else ok(data.bytes);
-    };
-    worker.addEventListener('message', on);
-    worker.postMessage({ type: ToWorker.EXPORT, id, format });
-  });
-}
+export const exportIn = (worker, format) => ask(worker, ToWorker.EXPORT, FromWorker.EXPORT, { format }).then((d) => d.bytes);
 
 /** Exports and saves as `${stem}.${ext}`; resolves with the file name. */
 export async function saveModel(worker, format, stem) {

@@ -6,12 +6,10 @@
 import { COLORS, drawPixels, fit, label } from '../charts/canvas.js';
 import { formatBytes } from './datasets.js';
 import { elide } from '../run/format.js';
-import { FromWorker, ToWorker } from '../run/protocol.js';
+import { FromWorker, ToWorker, ask } from '../run/protocol.js';
 import { isModelFile } from './model.js';
 
 const $ = (id) => document.getElementById(id);
-
-let nextId = 0;
 
 /**
  * The largest file the page reads: `upload::MAX_FILE_BYTES` in crate/src/upload.rs (2^26 f64
@@ -21,19 +19,7 @@ let nextId = 0;
 export const MAX_FILE_BYTES = 8 * 2 ** 26 + 64;
 
 /** Asks `worker` to parse `files`; resolves with the preview, rejects with the core's message. */
-export function previewIn(worker, files) {
-  const id = ++nextId;
-  return new Promise((ok, fail) => {
-    const on = ({ data }) => {
-      if (data.type !== FromWorker.PREVIEW || data.id !== id) return;
-      worker.removeEventListener('message', on);
-      if (data.error) fail(new Error(data.error));
-      else ok(data.preview);
-    };
-    worker.addEventListener('message', on);
-    worker.postMessage({ type: ToWorker.PREVIEW, id, files });
-  });
-}
+export const previewIn = (worker, files) => ask(worker, ToWorker.PREVIEW, FromWorker.PREVIEW, { files }).then((d) => d.preview);
 
 export class Upload {
   /**

@@ -118,3 +118,24 @@ export function errorValue(e) {
   }
   return Object.fromEntries(ERROR_KEYS.filter((k) => e[k] !== undefined).map((k) => [k, e[k]]));
 }
+
+let nextAsk = 0;
+
+/**
+ * Sends `{ type, id, ...payload }` to `worker` and resolves with the answer of type `answer`
+ * carrying the same `id` (PREVIEW, EXPORT: requests the run keeps training through); an
+ * answer with `error` rejects, the error value as the Error's `detail`.
+ */
+export function ask(worker, type, answer, payload) {
+  const id = ++nextAsk;
+  return new Promise((ok, fail) => {
+    const on = ({ data }) => {
+      if (data.type !== answer || data.id !== id) return;
+      worker.removeEventListener('message', on);
+      if (data.error) fail(Object.assign(new Error(data.error), { detail: data.detail }));
+      else ok(data);
+    };
+    worker.addEventListener('message', on);
+    worker.postMessage({ type, id, ...payload });
+  });
+}

@@ -465,7 +465,11 @@ fn train(args: TrainArgs) -> Result<(), String> {
 /// a NIR graph its depth, width, neuron and readout (and time steps, unless `--timesteps`
 /// was given).
 fn read_model(path: &std::path::Path, flag: &str, cfg: &mut ExperimentConfig, keep_timesteps: bool) -> Result<ModelFile, String> {
-    let bytes = read_bounded(path, spikeplay::upload::MAX_FILE_BYTES, flag)?;
+    model_from(read_bounded(path, spikeplay::upload::MAX_FILE_BYTES, flag)?, path, flag, cfg, keep_timesteps)
+}
+
+/// [`read_model`] on bytes already read.
+fn model_from(bytes: Vec<u8>, path: &std::path::Path, flag: &str, cfg: &mut ExperimentConfig, keep_timesteps: bool) -> Result<ModelFile, String> {
     let name = path.display().to_string();
     let model = ModelFile::read(bytes, &name).map_err(|e| format!("{flag} {e}"))?;
     *cfg = model.config(cfg, keep_timesteps);
@@ -476,9 +480,9 @@ fn read_model(path: &std::path::Path, flag: &str, cfg: &mut ExperimentConfig, ke
 fn eval(args: EvalArgs) -> Result<(), String> {
     let files = args.fields.files()?;
     let mut cfg = args.fields.config()?;
+    let bytes = read_bounded(&args.model, spikeplay::upload::MAX_FILE_BYTES, "--model")?;
     // A weights file carries the config it was trained with: the base, under any flags given.
     if !args.model.extension().is_some_and(|e| e == "nir") {
-        let bytes = read_bounded(&args.model, spikeplay::upload::MAX_FILE_BYTES, "--model")?;
         if let (Some(saved), false) = (spikeplay::weights::saved_config(&bytes), args.fields.config.is_some()) {
             let mut value = serde_json::to_value(&saved).map_err(|e| e.to_string())?;
             for (field, v) in &args.fields.given {
@@ -487,7 +491,7 @@ fn eval(args: EvalArgs) -> Result<(), String> {
             cfg = serde_json::from_value(value).map_err(|e| format!("--model {}: its saved config: {e}", args.model.display()))?;
         }
     }
-    let model = read_model(&args.model, "--model", &mut cfg, args.fields.gave("timesteps"))?;
+    let model = model_from(bytes, &args.model, "--model", &mut cfg, args.fields.gave("timesteps"))?;
     let mut trainer = Trainer::with_files(cfg, &files).map_err(flag_error)?;
     model.load(&mut trainer, &args.model.display().to_string()).map_err(|e| format!("--model {e}"))?;
     let test = trainer.test_accuracy().map_err(|e| e.to_string())?;
